@@ -1,0 +1,26 @@
+//! The wire protocol of PROTOCOL.md, in one place.
+//!
+//! Client plugs, the sample servers and the conformance harness all build and
+//! read messages with this module, so there is one definition of:
+//!
+//! - [`envelope`]: bare and delimiter envelopes, and how a server splits a
+//!   routed message into envelope and body (PROTOCOL.md §3);
+//! - [`request`]: the JSON request as a server reads it, with its id kept as
+//!   the exact JSON text that arrived (§5.1, §5.2, §5.5);
+//! - [`reply`]: building replies on the server and reading them on the client
+//!   (§5.3, §7.3);
+//! - [`error_object`]: the `{code, message, data}` error object and the
+//!   reserved codes (§5.5).
+
+pub mod envelope;
+pub mod error_object;
+pub mod reply;
+pub mod request;
+
+pub use envelope::{Envelope, EnvelopeStyle, Routed};
+pub use error_object::{codes, ErrorObject};
+pub use reply::{encode_error, encode_result, ReplyBody, ReplyError};
+pub use request::{encode_request, parse_request, Id, Request};
+
+/// The version of PROTOCOL.md this module implements.
+pub const PROTOCOL_VERSION: u32 = 1;
