@@ -19,6 +19,8 @@
 //!   failures apart.
 
 mod frame;
+mod socket;
 pub mod protocol;
 
 pub use frame::Frame;
+pub use socket::{context, AsyncSocket, SendError};

@@ -1,0 +1,248 @@
+//! A libzmq socket driven by tokio.
+//!
+//! libzmq exposes one file descriptor per socket (`ZMQ_FD`) that becomes
+//! readable when *something* may have changed; only `ZMQ_EVENTS` tells what.
+//! The descriptor is edge-triggered and any operation on the socket (a send
+//! included) may consume the edge, so a reader that waits on the descriptor
+//! alone can sleep forever with messages queued. The rules kept here:
+//!
+//! - the socket sits behind a mutex, so any task may send directly, with no
+//!   hop through another task (one lock, one syscall-free enqueue);
+//! - a reader only waits after a non-blocking receive found nothing, and it
+//!   clears the descriptor's readiness only when `ZMQ_EVENTS` says so;
+//! - a sender that sees `POLLIN` after its own send wakes the reader, since
+//!   its send may have eaten the edge the reader was waiting for.
+
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
+
+use tokio::io::unix::AsyncFd;
+use tokio::sync::Notify;
+
+use crate::Frame;
+
+/// The process-wide ZeroMQ context shared by every plug and server in this
+/// process, so that `inproc://` endpoints connect across them.
+pub fn context() -> &'static zmq::Context {
+    static CONTEXT: OnceLock<zmq::Context> = OnceLock::new();
+    CONTEXT.get_or_init(zmq::Context::new)
+}
+
+/// Why a message could not be sent.
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    /// The peer's queue is at its high-water mark (EAGAIN).
+    #[error("the peer's queue is full (high-water mark reached)")]
+    Full,
+    /// A ROUTER has no such peer any more (EHOSTUNREACH).
+    #[error("the peer is gone")]
+    Unroutable,
+    /// Anything else libzmq reported.
+    #[error("{0}")]
+    Zmq(zmq::Error),
+}
+
+/// A libzmq socket usable from many tokio tasks at once.
+pub struct AsyncSocket {
+    // Declared before `sock` so it is deregistered before the socket (and
+    // with it the descriptor) is closed.
+    fd: AsyncFd<RawFd>,
+    sock: Mutex<zmq::Socket>,
+    router: bool,
+    reader_wake: Notify,
+    writable: Notify,
+}
+
+impl AsyncSocket {
+    /// Wraps a socket. Must be called inside a tokio runtime.
+    pub fn new(sock: zmq::Socket) -> io::Result<AsyncSocket> {
+        let fd = sock.get_fd().map_err(io::Error::from)?;
+        let router = sock.get_socket_type().map_err(io::Error::from)? == zmq::ROUTER;
+        // SAFETY: `ZMQ_FD` stays open as long as the socket, and the socket
+        // lives in this struct until after the `AsyncFd` is dropped.
+        let fd = unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) }
+            .map_err(io::Error::from)?;
+        Ok(AsyncSocket {
+            fd,
+            sock: Mutex::new(sock),
+            router,
+            reader_wake: Notify::new(),
+            writable: Notify::new(),
+        })
+    }
+
+    /// Runs `f` on the socket, e.g. to set an option or read the endpoint.
+    pub fn with<R>(&self, f: impl FnOnce(&zmq::Socket) -> R) -> R {
+        let r = f(&self.lock());
+        // Options and endpoint calls process libzmq commands too.
+        self.reader_wake.notify_one();
+        r
+    }
+
+    fn lock(&self) -> MutexGuard<'_, zmq::Socket> {
+        self.sock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Receives one whole message if one is queued.
+    pub fn try_recv(&self) -> Result<Option<Vec<Frame>>, zmq::Error> {
+        let sock = self.lock();
+        let first = match sock.recv_msg(zmq::DONTWAIT) {
+            Ok(m) => m,
+            Err(zmq::Error::EAGAIN) => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let mut frames = vec![Frame::from_zmq(first)];
+        // The rest of a multipart message is always there once the first part is.
+        while sock.get_rcvmore()? {
+            frames.push(Frame::from_zmq(sock.recv_msg(0)?));
+        }
+        Ok(Some(frames))
+    }
+
+    /// Receives the next message, waiting for it.
+    pub async fn recv(&self) -> Result<Vec<Frame>, zmq::Error> {
+        loop {
+            if let Some(m) = self.try_recv()? {
+                return Ok(m);
+            }
+            self.wait_for_events().await?;
+        }
+    }
+
+    async fn wait_for_events(&self) -> Result<(), zmq::Error> {
+        tokio::select! {
+            guard = self.fd.readable() => {
+                let mut guard = guard.map_err(|_| zmq::Error::EFAULT)?;
+                let events = self.lock().get_events()?;
+                if events.contains(zmq::POLLOUT) {
+                    self.writable.notify_waiters();
+                }
+                if !events.contains(zmq::POLLIN) {
+                    guard.clear_ready();
+                }
+            }
+            _ = self.reader_wake.notified() => {}
+        }
+        Ok(())
+    }
+
+    /// Sends one message if the socket can take it now. On failure the
+    /// frames come back untouched with the reason.
+    pub fn try_send(&self, mut frames: Vec<Frame>) -> Result<(), (Vec<Frame>, SendError)> {
+        if frames.is_empty() {
+            frames.push(Frame::empty());
+        }
+        let sock = self.lock();
+        let result = if self.router {
+            // With ZMQ_ROUTER_MANDATORY a refused first frame is consumed by
+            // libzmq, so send a copy of the (small) identity and keep ours.
+            let last = frames.len() == 1;
+            let flags = zmq::DONTWAIT | if last { 0 } else { zmq::SNDMORE };
+            match sock.send(&frames[0][..], flags) {
+                Ok(()) => Ok(frames.drain(1..).collect()),
+                Err(e) => Err(e),
+            }
+        } else {
+            match sock.get_events() {
+                Ok(ev) if ev.contains(zmq::POLLOUT) => Ok(frames.drain(..).collect()),
+                Ok(_) => Err(zmq::Error::EAGAIN),
+                Err(e) => Err(e),
+            }
+        };
+        let rest: Vec<Frame> = match result {
+            Ok(rest) => rest,
+            Err(e) => {
+                drop(sock);
+                self.reader_wake.notify_one();
+                let kind = match e {
+                    zmq::Error::EAGAIN => SendError::Full,
+                    zmq::Error::EHOSTUNREACH => SendError::Unroutable,
+                    other => SendError::Zmq(other),
+                };
+                return Err((frames, kind));
+            }
+        };
+        // Once the first part is accepted libzmq takes the rest of the message.
+        let n = rest.len();
+        for (i, f) in rest.into_iter().enumerate() {
+            let flags = if i + 1 < n { zmq::SNDMORE } else { 0 };
+            if let Err(e) = sock.send(f.into_zmq(), flags | zmq::DONTWAIT) {
+                drop(sock);
+                self.reader_wake.notify_one();
+                return Err((Vec::new(), SendError::Zmq(e)));
+            }
+        }
+        let pending_in = sock
+            .get_events()
+            .map(|ev| ev.contains(zmq::POLLIN))
+            .unwrap_or(true);
+        drop(sock);
+        if pending_in {
+            self.reader_wake.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Sends one message, waiting while the peer's queue is full. A ROUTER
+    /// send to a vanished peer fails with [`SendError::Unroutable`].
+    pub async fn send(&self, mut frames: Vec<Frame>) -> Result<(), SendError> {
+        loop {
+            let notified = self.writable.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            match self.try_send(frames) {
+                Ok(()) => return Ok(()),
+                Err((back, SendError::Full)) => frames = back,
+                Err((_, e)) => return Err(e),
+            }
+            // The reader task relays POLLOUT; the short sleep covers a socket
+            // with no reader running.
+            let _ = tokio::time::timeout(Duration::from_millis(2), notified).await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn dealer_router_round_trip_over_inproc() {
+        let ctx = context();
+        let router = ctx.socket(zmq::ROUTER).unwrap();
+        router.set_router_mandatory(true).unwrap();
+        router.bind("inproc://socket-test").unwrap();
+        let dealer = ctx.socket(zmq::DEALER).unwrap();
+        dealer.connect("inproc://socket-test").unwrap();
+        let router = AsyncSocket::new(router).unwrap();
+        let dealer = AsyncSocket::new(dealer).unwrap();
+        let deadline = Duration::from_secs(5);
+        tokio::time::timeout(deadline, async {
+            for i in 0..100u32 {
+                dealer
+                    .send(vec![Frame::from(i.to_string())])
+                    .await
+                    .unwrap();
+            }
+            for i in 0..100u32 {
+                let mut m = router.recv().await.unwrap();
+                assert_eq!(m.len(), 2);
+                assert_eq!(m[1].as_str().unwrap(), i.to_string());
+                m[1] = Frame::from(format!("re {i}"));
+                router.send(m).await.unwrap();
+            }
+            for i in 0..100u32 {
+                let m = dealer.recv().await.unwrap();
+                assert_eq!(m[0].as_str().unwrap(), format!("re {i}"));
+            }
+        })
+        .await
+        .expect("deadline");
+        let gone = router
+            .send(vec![Frame::from("nobody"), Frame::from("x")])
+            .await;
+        assert!(matches!(gone, Err(SendError::Unroutable)));
+    }
+}
