@@ -21,6 +21,7 @@
 mod frame;
 mod socket;
 pub mod protocol;
+pub mod server;
 
 pub use frame::Frame;
 pub use socket::{context, AsyncSocket, SendError};
