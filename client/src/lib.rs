@@ -9,19 +9,41 @@
 //! Layout:
 //! - [`protocol`]: envelopes, ids, requests, replies and error codes: the one
 //!   definition of the wire format, shared with the servers and the harness;
+//! - [`server`]: the serving loop for external servers written in Rust;
 //! - `frame`: [`Frame`], one message part, moved without copying;
-//! - `socket`: a libzmq socket driven by tokio;
-//! - `raw`: [`RawPlug`]; `callbacks`: [`CallbacksPlug`] and its pending table;
+//! - `socket`: [`AsyncSocket`], a libzmq socket driven by tokio;
+//! - `connection`: the socket, reader task and inbox every plug shares;
+//! - `raw`: [`RawPlug`]; `callbacks`: [`CallbacksPlug`] and the pending
+//!   table where a reply's id finds its request;
 //! - `message`: [`Message`], what arrives unasked, and the plug's inbox;
 //! - `config` and `builder`: TOML configuration and [`PlugBuilder`];
 //! - `registry`: [`Plugs`], the named plugs of an application;
 //! - `error`: [`Error`], which keeps remote, transport, timeout and protocol
 //!   failures apart.
 
+mod builder;
+mod callbacks;
+mod config;
+mod connection;
+mod error;
 mod frame;
-mod socket;
+mod message;
 pub mod protocol;
+mod raw;
+mod registry;
+mod reply;
 pub mod server;
+mod socket;
+mod stats;
 
+pub use builder::PlugBuilder;
+pub use callbacks::CallbacksPlug;
+pub use config::{Backpressure, Config, PlugConfig};
+pub use error::{ConfigError, Error, TransportError};
 pub use frame::Frame;
+pub use message::{Message, MessageKind, Messages};
+pub use raw::RawPlug;
+pub use registry::{Plug, Plugs};
+pub use reply::Reply;
 pub use socket::{context, AsyncSocket, SendError};
+pub use stats::PlugStats;

@@ -31,17 +31,17 @@ impl EnvelopeStyle {
         body
     }
 
-    /// The body of a message received by a plug, or `None` when a delimited
-    /// plug receives a message without the delimiter.
-    pub fn unwrap(self, mut frames: Vec<Frame>) -> Option<Vec<Frame>> {
+    /// The body of a message received by a plug. A delimited plug that
+    /// receives a message without the delimiter gets the frames back as `Err`.
+    pub fn unwrap(self, mut frames: Vec<Frame>) -> Result<Vec<Frame>, Vec<Frame>> {
         match self {
-            EnvelopeStyle::Bare => Some(frames),
+            EnvelopeStyle::Bare => Ok(frames),
             EnvelopeStyle::Delimited => {
                 if frames.len() >= 2 && frames[0].is_empty() {
                     frames.remove(0);
-                    Some(frames)
+                    Ok(frames)
                 } else {
-                    None
+                    Err(frames)
                 }
             }
         }
@@ -187,9 +187,9 @@ mod tests {
     fn plug_side_wrap_and_unwrap() {
         let wire = EnvelopeStyle::Delimited.wrap(vec![f("a")]);
         assert_eq!(wire, vec![f(""), f("a")]);
-        assert_eq!(EnvelopeStyle::Delimited.unwrap(wire), Some(vec![f("a")]));
-        assert_eq!(EnvelopeStyle::Delimited.unwrap(vec![f("a")]), None);
-        assert_eq!(EnvelopeStyle::Bare.unwrap(vec![f("a")]), Some(vec![f("a")]));
+        assert_eq!(EnvelopeStyle::Delimited.unwrap(wire), Ok(vec![f("a")]));
+        assert_eq!(EnvelopeStyle::Delimited.unwrap(vec![f("a")]), Err(vec![f("a")]));
+        assert_eq!(EnvelopeStyle::Bare.unwrap(vec![f("a")]), Ok(vec![f("a")]));
         assert_eq!("delimited".parse(), Ok(EnvelopeStyle::Delimited));
         assert!("req".parse::<EnvelopeStyle>().is_err());
     }

@@ -1,0 +1,113 @@
+//! [`PlugBuilder`]: a plug from code, without a config file.
+
+use std::time::Duration;
+
+use crate::config::Backpressure;
+use crate::protocol::EnvelopeStyle;
+use crate::{CallbacksPlug, Error, Plug, PlugConfig, RawPlug};
+
+/// Builds a plug. Every setter says its default.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), plug::Error> {
+/// use std::time::Duration;
+/// let boomerang = plug::PlugBuilder::new("boomerang")
+///     .connect_to("tcp://127.0.0.1:9000")
+///     .timeout(Duration::from_secs(2))
+///     .debug(true)
+///     .callbacks()?;
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct PlugBuilder {
+    config: PlugConfig,
+}
+
+impl PlugBuilder {
+    /// A plug named `name` (used in logs and errors).
+    pub fn new(name: impl Into<String>) -> PlugBuilder {
+        PlugBuilder {
+            config: PlugConfig::new(name),
+        }
+    }
+
+    /// Starts from a configuration, e.g. one read from a file.
+    pub fn from_config(config: PlugConfig) -> PlugBuilder {
+        PlugBuilder { config }
+    }
+
+    /// Adds an endpoint to connect to. Call it again for more endpoints;
+    /// libzmq spreads requests across them. At least one is required.
+    pub fn connect_to(mut self, endpoint: impl Into<String>) -> PlugBuilder {
+        self.config.connect_to.push(endpoint.into());
+        self
+    }
+
+    /// How long a request waits for its reply. Default is 5 seconds.
+    pub fn timeout(mut self, timeout: Duration) -> PlugBuilder {
+        self.config.timeout = timeout;
+        self
+    }
+
+    /// The envelope style. Default is [`EnvelopeStyle::Bare`].
+    pub fn envelope(mut self, envelope: EnvelopeStyle) -> PlugBuilder {
+        self.config.envelope = envelope;
+        self
+    }
+
+    /// Log every message at `info` level. Default is `false`.
+    pub fn debug(mut self, debug: bool) -> PlugBuilder {
+        self.config.debug = debug;
+        self
+    }
+
+    /// Requests in flight at once. Default is 10,000.
+    pub fn max_in_flight(mut self, n: usize) -> PlugBuilder {
+        self.config.max_in_flight = n;
+        self
+    }
+
+    /// What a request does past `max_in_flight`. Default is
+    /// [`Backpressure::Wait`].
+    pub fn backpressure(mut self, b: Backpressure) -> PlugBuilder {
+        self.config.backpressure = b;
+        self
+    }
+
+    /// libzmq's queue limit in messages, both ways. Default is 1000.
+    pub fn high_water_mark(mut self, hwm: i32) -> PlugBuilder {
+        self.config.high_water_mark = hwm;
+        self
+    }
+
+    /// Messages held for the message handler before one is attached.
+    /// Default is 1024.
+    pub fn inbox_capacity(mut self, n: usize) -> PlugBuilder {
+        self.config.inbox_capacity = n;
+        self
+    }
+
+    /// The configuration built so far.
+    pub fn config(&self) -> &PlugConfig {
+        &self.config
+    }
+
+    /// Opens a raw plug.
+    pub fn raw(self) -> Result<RawPlug, Error> {
+        RawPlug::open(self.config)
+    }
+
+    /// Opens a callbacks plug.
+    pub fn callbacks(self) -> Result<CallbacksPlug, Error> {
+        CallbacksPlug::open(self.config)
+    }
+
+    /// Opens the kind of plug the configuration's `callbacks` key asks for.
+    pub fn open(self) -> Result<Plug, Error> {
+        if self.config.callbacks {
+            self.callbacks().map(Plug::Callbacks)
+        } else {
+            self.raw().map(Plug::Raw)
+        }
+    }
+}

@@ -1,0 +1,260 @@
+//! [`CallbacksPlug`]: JSON requests with ids, completed by their replies.
+
+mod pending;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use serde_json::Value;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+
+use crate::config::Backpressure;
+use crate::connection::{spawn_reader, Connection, Dispatch, Handle};
+use crate::message::{Message, MessageKind, Messages};
+use crate::protocol::{encode_request, ReplyBody};
+use crate::raw::attach_handler;
+use crate::stats::{Counters, PlugStats};
+use crate::{Error, Frame, PlugConfig, Reply};
+use pending::Pending;
+
+/// A callbacks plug: each request is a JSON object that gets an `id` from a
+/// per-plug counter starting at 1, and ends in exactly one reply or one
+/// error (PROTOCOL.md §5, §8.3).
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), plug::Error> {
+/// use serde_json::json;
+/// let boomerang = plug::PlugBuilder::new("boomerang")
+///     .connect_to("tcp://127.0.0.1:9000")
+///     .callbacks()?;
+/// let reply = boomerang.request(json!({"method": "getPlayers"})).await?;
+/// let top_ten: Vec<String> = reply.result().as_array().into_iter().flatten()
+///     .take(10)
+///     .filter_map(|p| p.as_str().map(str::to_uppercase))
+///     .collect();
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct CallbacksPlug {
+    inner: Arc<Handle<CallbacksState>>,
+}
+
+pub(crate) struct CallbacksState {
+    conn: Connection,
+    pending: Arc<Pending>,
+    next_id: AtomicU64,
+    slots: Arc<Semaphore>,
+}
+
+impl Dispatch for CallbacksState {
+    fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    async fn dispatch(&self, frames: Vec<Frame>) {
+        if let Some(unmatched) = self.match_reply(frames) {
+            Counters::bump(&self.conn.counters.unmatched);
+            tracing::debug!(plug = self.conn.name(), kind = ?unmatched.kind(), "message for the message handler");
+            self.conn.inbox.deliver(self.conn.name(), unmatched).await;
+        }
+    }
+
+    fn on_close(&self) {
+        self.pending.close_all();
+    }
+}
+
+impl CallbacksState {
+    /// Completes the request a reply belongs to, or returns the message for
+    /// the message handler (PROTOCOL.md §7.2).
+    fn match_reply(&self, frames: Vec<Frame>) -> Option<Message> {
+        let body = match self.conn.config.envelope.unwrap(frames) {
+            Ok(body) => body,
+            Err(frames) => {
+                return Some(Message::new(
+                    frames,
+                    MessageKind::Invalid("missing delimiter frame".into()),
+                ))
+            }
+        };
+        if body.len() != 1 {
+            let why = format!("reply has {} frames, expected 1", body.len());
+            return Some(Message::new(body, MessageKind::Invalid(why)));
+        }
+        let reply = match ReplyBody::parse(&body[0]) {
+            Ok(r) => r,
+            Err(e) => {
+                self.conn.log("in", None, &body);
+                return Some(Message::new(body, MessageKind::Invalid(e.to_string())));
+            }
+        };
+        let id = match reply.counter_id() {
+            Some(id) if self.pending.contains(id) => id,
+            _ => {
+                self.conn.log("in", None, &body);
+                let kind = match reply.id() {
+                    None => MessageKind::Push,
+                    Some(id) => MessageKind::UnknownId(id.clone()),
+                };
+                return Some(Message::new(body, kind));
+            }
+        };
+        self.conn.log("in", Some(id), &body);
+        let outcome = match reply.outcome() {
+            Ok(Ok(_)) => Ok(Reply::new(reply)),
+            Ok(Err(error)) => Err(Error::Remote {
+                error,
+                reply: Box::new(Reply::new(reply)),
+            }),
+            Err(error) => Err(Error::Protocol { id, error }),
+        };
+        // The caller may have timed out between `contains` and now: then the
+        // reply is late, and goes to the handler like any unknown id.
+        if self.pending.complete(id, outcome) {
+            Counters::bump(&self.conn.counters.replies);
+            None
+        } else {
+            Some(Message::new(body, MessageKind::UnknownId(Value::from(id))))
+        }
+    }
+}
+
+impl CallbacksPlug {
+    /// Opens a callbacks plug. Must be called inside a tokio runtime.
+    pub fn open(config: PlugConfig) -> Result<CallbacksPlug, Error> {
+        let slots = Arc::new(Semaphore::new(config.max_in_flight));
+        let state = Arc::new(CallbacksState {
+            conn: Connection::open(config)?,
+            pending: Arc::new(Pending::default()),
+            next_id: AtomicU64::new(1),
+            slots,
+        });
+        spawn_reader(state.clone());
+        Ok(CallbacksPlug {
+            inner: Arc::new(Handle(state)),
+        })
+    }
+
+    fn state(&self) -> &CallbacksState {
+        &self.inner.0
+    }
+
+    /// The plug's name.
+    pub fn name(&self) -> &str {
+        self.state().conn.name()
+    }
+
+    /// Sends `request` (a JSON object) with a fresh `id` and waits for the
+    /// reply with that id.
+    ///
+    /// Returns the whole reply object on success. An error reply is
+    /// [`Error::Remote`]; no reply before the plug's timeout is
+    /// [`Error::Timeout`]. Dropping the future forgets the request.
+    pub async fn request(&self, request: impl Into<Value>) -> Result<Reply, Error> {
+        let state = self.state();
+        let conn = &state.conn;
+        let Value::Object(object) = request.into() else {
+            return Err(Error::InvalidRequest("a request must be a JSON object".into()));
+        };
+        if conn.closed.is_cancelled() {
+            return Err(Error::Closed);
+        }
+        let timeout = conn.config.timeout;
+        let deadline = Instant::now() + timeout;
+        let timed_out = |id| {
+            Counters::bump(&conn.counters.timeouts);
+            Error::Timeout { id, after: timeout }
+        };
+
+        let _slot = match conn.config.backpressure {
+            Backpressure::Fail => state.slots.clone().try_acquire_owned().map_err(|_| Error::Busy {
+                limit: conn.config.max_in_flight,
+            })?,
+            Backpressure::Wait => {
+                match tokio::time::timeout_at(deadline, state.slots.clone().acquire_owned()).await {
+                    Ok(permit) => permit.map_err(|_| Error::Closed)?,
+                    Err(_) => return Err(timed_out(None)),
+                }
+            }
+        };
+
+        let id = state.next_id.fetch_add(1, Ordering::Relaxed);
+        let body = vec![Frame::from(encode_request(object, Some(id)))];
+        conn.log("out", Some(id), &body);
+        let (reply, _entry) = state.pending.insert(id);
+        let wire = conn.config.envelope.wrap(body);
+        match tokio::time::timeout_at(deadline, conn.socket.send(wire)).await {
+            Ok(Ok(())) => Counters::bump(&conn.counters.sent),
+            Ok(Err(e)) => return Err(Error::Transport(e.into())),
+            Err(_) => return Err(timed_out(None)),
+        }
+        match tokio::time::timeout_at(deadline, reply).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(_)) => Err(Error::Closed),
+            Err(_) => Err(timed_out(Some(id))),
+        }
+    }
+
+    /// Sends `request` and calls `callback` with the outcome, like the seed's
+    /// `send(obj, cb)`. Must be called inside a tokio runtime.
+    pub fn send<F>(&self, request: impl Into<Value>, callback: F)
+    where
+        F: FnOnce(Result<Reply, Error>) + Send + 'static,
+    {
+        let plug = self.clone();
+        let request = request.into();
+        tokio::spawn(async move { callback(plug.request(request).await) });
+    }
+
+    /// Sends `notification` with no `id`: the server does not reply
+    /// (PROTOCOL.md §5.4).
+    pub async fn notify(&self, notification: impl Into<Value>) -> Result<(), Error> {
+        let conn = &self.state().conn;
+        let Value::Object(object) = notification.into() else {
+            return Err(Error::InvalidRequest("a notification must be a JSON object".into()));
+        };
+        let body = vec![Frame::from(encode_request(object, None))];
+        conn.log("out", None, &body);
+        let wire = conn.config.envelope.wrap(body);
+        let timeout = conn.config.timeout;
+        match tokio::time::timeout(timeout, conn.socket.send(wire)).await {
+            Ok(Ok(())) => {
+                Counters::bump(&conn.counters.sent);
+                Ok(())
+            }
+            Ok(Err(e)) => Err(Error::Transport(e.into())),
+            Err(_) => Err(Error::Timeout { id: None, after: timeout }),
+        }
+    }
+
+    /// Messages that are not replies to a pending request: server pushes,
+    /// unknown or late ids, invalid replies. Only one consumer can take them.
+    pub fn messages(&self) -> Option<Messages> {
+        self.state().conn.inbox.take()
+    }
+
+    /// Calls `handler` for every message that is not a reply to a pending
+    /// request. Returns `false` if a consumer was already attached.
+    pub fn on_message<F>(&self, handler: F) -> bool
+    where
+        F: FnMut(Message) + Send + 'static,
+    {
+        attach_handler(&self.state().conn, handler)
+    }
+
+    /// The plug's counters.
+    pub fn stats(&self) -> PlugStats {
+        let s = self.state();
+        s.conn.counters.snapshot(
+            s.conn.inbox.dropped.load(Ordering::Relaxed),
+            s.pending.len() as u64,
+        )
+    }
+
+    /// Closes the plug: pending requests end with [`Error::Closed`].
+    pub fn close(&self) {
+        self.state().conn.closed.cancel();
+        self.state().pending.close_all();
+    }
+}

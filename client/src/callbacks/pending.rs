@@ -1,0 +1,94 @@
+//! The pending table: where a reply's `id` is matched to its request.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use tokio::sync::oneshot;
+
+use crate::{Error, Reply};
+
+type Slot = oneshot::Sender<Result<Reply, Error>>;
+
+/// Requests waiting for their reply, by id.
+#[derive(Default)]
+pub(crate) struct Pending {
+    map: Mutex<HashMap<u64, Slot>>,
+}
+
+impl Pending {
+    /// Registers `id`. The entry leaves the table when the reply completes
+    /// it or when the guard is dropped (timeout or a cancelled caller), so
+    /// the table never keeps an entry nobody waits for.
+    pub(crate) fn insert(
+        self: &Arc<Self>,
+        id: u64,
+    ) -> (oneshot::Receiver<Result<Reply, Error>>, PendingGuard) {
+        let (tx, rx) = oneshot::channel();
+        self.lock().insert(id, tx);
+        let guard = PendingGuard {
+            table: Arc::clone(self),
+            id,
+        };
+        (rx, guard)
+    }
+
+    /// Completes request `id`; `false` when nobody waits for that id.
+    pub(crate) fn complete(&self, id: u64, outcome: Result<Reply, Error>) -> bool {
+        let slot = self.lock().remove(&id);
+        match slot {
+            Some(tx) => tx.send(outcome).is_ok(),
+            None => false,
+        }
+    }
+
+    /// Whether a request with this id waits.
+    pub(crate) fn contains(&self, id: u64) -> bool {
+        self.lock().contains_key(&id)
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Ends every pending request with `Error::Closed`.
+    pub(crate) fn close_all(&self) {
+        let drained: Vec<Slot> = self.lock().drain().map(|(_, tx)| tx).collect();
+        for tx in drained {
+            let _ = tx.send(Err(Error::Closed));
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Slot>> {
+        self.map.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+pub(crate) struct PendingGuard {
+    table: Arc<Pending>,
+    id: u64,
+}
+
+impl Drop for PendingGuard {
+    fn drop(&mut self) {
+        self.table.lock().remove(&self.id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn entries_leave_on_reply_or_drop() {
+        let p = Arc::new(Pending::default());
+        let (rx, guard) = p.insert(1);
+        assert!(p.contains(1));
+        assert!(p.complete(1, Err(Error::Closed)));
+        assert!(matches!(rx.await.unwrap(), Err(Error::Closed)));
+        drop(guard);
+        let (_rx, guard) = p.insert(2);
+        drop(guard);
+        assert_eq!(p.len(), 0);
+        assert!(!p.complete(2, Err(Error::Closed)));
+    }
+}

@@ -1,0 +1,326 @@
+//! Configuration: the seed's `plug_sockets` block, in TOML.
+//!
+//! ```toml
+//! [plug_sockets]
+//! enabled = true
+//!
+//! [plug_sockets.plugs.velocity]
+//! connect_to = "tcp://127.0.0.1:5000"
+//!
+//! [plug_sockets.plugs.boomerang]
+//! connect_to = ["tcp://127.0.0.1:9000", "tcp://127.0.0.1:9001"]
+//! callbacks = true
+//! debug = true
+//! timeout_ms = 2000
+//! ```
+//!
+//! Every key of a plug, with its default:
+//!
+//! | key | default | meaning |
+//! | --- | --- | --- |
+//! | `connect_to` | required | one endpoint or a list; libzmq spreads requests across a list |
+//! | `callbacks` | `false` | JSON requests with ids and replies (`true`) or raw frames (`false`) |
+//! | `debug` | `false` | log every message out and in at `info` level |
+//! | `timeout_ms` | `5000` | how long a request waits for its reply (callbacks) or a send for room (raw) |
+//! | `envelope` | `"bare"` | `"bare"` sends `[body]`; `"delimited"` sends `["", body]` like a REQ socket |
+//! | `max_in_flight` | `10000` | requests waiting for replies at once (callbacks) |
+//! | `backpressure` | `"wait"` | past `max_in_flight`: `"wait"` for a free slot within the timeout, or `"fail"` at once |
+//! | `high_water_mark` | `1000` | libzmq's send and receive queue limit, in messages |
+//! | `inbox_capacity` | `1024` | unmatched or raw messages held for the message handler |
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::error::ConfigError;
+use crate::protocol::EnvelopeStyle;
+
+/// What a plug does when `max_in_flight` requests are already waiting.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backpressure {
+    /// Wait for a free slot, within the request's timeout. The default.
+    #[default]
+    Wait,
+    /// Fail at once with [`crate::Error::Busy`].
+    Fail,
+}
+
+/// One plug's settings. Build one with [`crate::PlugBuilder`] or read a file
+/// with [`Config`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct PlugConfig {
+    /// The plug's name, e.g. `velocity`.
+    pub name: String,
+    /// Endpoints to connect to.
+    pub connect_to: Vec<String>,
+    /// JSON callbacks mode (`true`) or raw mode.
+    pub callbacks: bool,
+    /// Log every message at `info` level.
+    pub debug: bool,
+    /// Request deadline.
+    pub timeout: Duration,
+    /// Envelope style.
+    pub envelope: EnvelopeStyle,
+    /// Requests in flight at once.
+    pub max_in_flight: usize,
+    /// What to do past `max_in_flight`.
+    pub backpressure: Backpressure,
+    /// libzmq send and receive high-water mark.
+    pub high_water_mark: i32,
+    /// Messages held for the message handler.
+    pub inbox_capacity: usize,
+}
+
+impl PlugConfig {
+    /// Defaults for a plug named `name` with no endpoint yet.
+    pub fn new(name: impl Into<String>) -> PlugConfig {
+        PlugConfig {
+            name: name.into(),
+            connect_to: Vec::new(),
+            callbacks: false,
+            debug: false,
+            timeout: Duration::from_millis(5000),
+            envelope: EnvelopeStyle::Bare,
+            max_in_flight: 10_000,
+            backpressure: Backpressure::Wait,
+            high_water_mark: 1000,
+            inbox_capacity: 1024,
+        }
+    }
+
+    /// Checks every value; the error names the key under `prefix`.
+    pub(crate) fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
+        let key = |k: &str| format!("{prefix}{k}");
+        if self.connect_to.is_empty() {
+            return Err(ConfigError::new(key("connect_to"), "at least one endpoint is required"));
+        }
+        for ep in &self.connect_to {
+            check_endpoint(ep).map_err(|m| ConfigError::new(key("connect_to"), m))?;
+        }
+        if self.timeout.is_zero() {
+            return Err(ConfigError::new(key("timeout_ms"), "must be greater than 0"));
+        }
+        if self.max_in_flight == 0 {
+            return Err(ConfigError::new(key("max_in_flight"), "must be greater than 0"));
+        }
+        if self.high_water_mark < 0 {
+            return Err(ConfigError::new(
+                key("high_water_mark"),
+                "must be 0 (no limit) or more",
+            ));
+        }
+        if self.inbox_capacity == 0 {
+            return Err(ConfigError::new(key("inbox_capacity"), "must be greater than 0"));
+        }
+        Ok(())
+    }
+}
+
+/// Checks that an endpoint names a ZeroMQ transport and an address.
+pub(crate) fn check_endpoint(ep: &str) -> Result<(), String> {
+    const TRANSPORTS: [&str; 6] = ["tcp", "ipc", "inproc", "pgm", "epgm", "ws"];
+    match ep.split_once("://") {
+        Some((t, addr)) if TRANSPORTS.contains(&t) && !addr.is_empty() => Ok(()),
+        Some((t, _)) if !TRANSPORTS.contains(&t) => Err(format!(
+            "`{ep}`: unknown transport `{t}` (expected tcp://, ipc:// or inproc://)"
+        )),
+        _ => Err(format!(
+            "`{ep}` is not an endpoint (expected e.g. tcp://127.0.0.1:5000)"
+        )),
+    }
+}
+
+/// The whole configuration file.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Config {
+    /// `plug_sockets.enabled`: plugs are off unless this is `true`.
+    pub enabled: bool,
+    /// The plugs by name, in name order.
+    pub plugs: BTreeMap<String, PlugConfig>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRoot {
+    plug_sockets: FileSection,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileSection {
+    #[serde(default)]
+    enabled: bool,
+    #[serde(default)]
+    plugs: BTreeMap<String, FilePlug>,
+}
+
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FilePlug {
+    connect_to: OneOrMany,
+    callbacks: Option<bool>,
+    debug: Option<bool>,
+    timeout_ms: Option<u64>,
+    envelope: Option<EnvelopeStyle>,
+    max_in_flight: Option<usize>,
+    backpressure: Option<Backpressure>,
+    high_water_mark: Option<i32>,
+    inbox_capacity: Option<usize>,
+}
+
+impl Config {
+    /// Parses TOML text. Errors name the bad key.
+    pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
+        let de = toml::Deserializer::new(text);
+        let root: FileRoot = serde_path_to_error::deserialize(de).map_err(|e| {
+            let key = e.path().to_string();
+            let inner = e.into_inner();
+            let message = first_line_of_toml_error(&inner);
+            ConfigError::new(if key == "." { String::new() } else { key }, message)
+        })?;
+        let mut plugs = BTreeMap::new();
+        for (name, p) in root.plug_sockets.plugs {
+            let prefix = format!("plug_sockets.plugs.{name}.");
+            let defaults = PlugConfig::new(name.clone());
+            let cfg = PlugConfig {
+                connect_to: match p.connect_to {
+                    OneOrMany::One(s) => vec![s],
+                    OneOrMany::Many(v) => v,
+                },
+                callbacks: p.callbacks.unwrap_or(defaults.callbacks),
+                debug: p.debug.unwrap_or(defaults.debug),
+                timeout: p.timeout_ms.map_or(defaults.timeout, Duration::from_millis),
+                envelope: p.envelope.unwrap_or(defaults.envelope),
+                max_in_flight: p.max_in_flight.unwrap_or(defaults.max_in_flight),
+                backpressure: p.backpressure.unwrap_or(defaults.backpressure),
+                high_water_mark: p.high_water_mark.unwrap_or(defaults.high_water_mark),
+                inbox_capacity: p.inbox_capacity.unwrap_or(defaults.inbox_capacity),
+                name: name.clone(),
+            };
+            cfg.validate(&prefix)?;
+            plugs.insert(name, cfg);
+        }
+        Ok(Config {
+            enabled: root.plug_sockets.enabled,
+            plugs,
+        })
+    }
+
+    /// Reads and parses a TOML file.
+    pub fn from_file(path: impl AsRef<Path>) -> Result<Config, ConfigError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ConfigError::new("", format!("cannot read {}: {e}", path.display())))?;
+        Config::from_toml(&text)
+    }
+
+    /// One plug's settings by name.
+    pub fn plug(&self, name: &str) -> Result<&PlugConfig, ConfigError> {
+        self.plugs.get(name).ok_or_else(|| {
+            let known: Vec<&str> = self.plugs.keys().map(String::as_str).collect();
+            ConfigError::new(
+                format!("plug_sockets.plugs.{name}"),
+                format!("no such plug (configured: {})", known.join(", ")),
+            )
+        })
+    }
+}
+
+fn first_line_of_toml_error(e: &toml::de::Error) -> String {
+    let span = e
+        .span()
+        .map(|s| format!(" (at byte {})", s.start))
+        .unwrap_or_default();
+    let msg = e.message().trim().replace('\n', " ");
+    let msg = match msg.as_str() {
+        "data did not match any variant of untagged enum OneOrMany" => {
+            "expected an endpoint string or a list of endpoint strings".to_owned()
+        }
+        _ => msg,
+    };
+    format!("{msg}{span}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SEED: &str = r#"
+[plug_sockets]
+enabled = true
+
+[plug_sockets.plugs.velocity]
+connect_to = "tcp://127.0.0.1:5000"
+
+[plug_sockets.plugs.boomerang]
+connect_to = ["tcp://127.0.0.1:9000", "ipc:///tmp/boom"]
+callbacks = true
+debug = true
+timeout_ms = 250
+envelope = "delimited"
+max_in_flight = 8
+backpressure = "fail"
+"#;
+
+    #[test]
+    fn seed_shape_parses_with_defaults() {
+        let c = Config::from_toml(SEED).unwrap();
+        assert!(c.enabled);
+        let v = c.plug("velocity").unwrap();
+        assert_eq!(v.connect_to, vec!["tcp://127.0.0.1:5000"]);
+        assert!(!v.callbacks);
+        assert_eq!(v.timeout, Duration::from_secs(5));
+        let b = c.plug("boomerang").unwrap();
+        assert!(b.callbacks && b.debug);
+        assert_eq!(b.connect_to.len(), 2);
+        assert_eq!(b.timeout, Duration::from_millis(250));
+        assert_eq!(b.envelope, EnvelopeStyle::Delimited);
+        assert_eq!(b.max_in_flight, 8);
+        assert_eq!(b.backpressure, Backpressure::Fail);
+    }
+
+    fn err(text: &str) -> ConfigError {
+        Config::from_toml(text).unwrap_err()
+    }
+
+    #[test]
+    fn errors_name_the_key() {
+        let plug = "[plug_sockets]\nenabled = true\n[plug_sockets.plugs.v]\nconnect_to = \"tcp://127.0.0.1:1\"\n";
+        let e = err(&format!("{plug}conect_to = 1\n"));
+        assert!(e.to_string().contains("conect_to"), "{e}");
+        let e = err(&format!("{plug}timeout_ms = \"fast\"\n"));
+        assert_eq!(e.key, "plug_sockets.plugs.v.timeout_ms", "{e}");
+        let e = err(&format!("{plug}timeout_ms = 0\n"));
+        assert_eq!(e.key, "plug_sockets.plugs.v.timeout_ms");
+        let e = err(&format!("{plug}envelope = \"req\"\n"));
+        assert_eq!(e.key, "plug_sockets.plugs.v.envelope", "{e}");
+        let e = err("[plug_sockets.plugs.v]\nconnect_to = \"http://x\"\n");
+        assert_eq!(e.key, "plug_sockets.plugs.v.connect_to");
+        assert!(e.message.contains("unknown transport `http`"), "{e}");
+        let e = err("[plug_sockets.plugs.v]\nconnect_to = 5\n");
+        assert_eq!(e.key, "plug_sockets.plugs.v.connect_to", "{e}");
+        let e = err("[plug_sockets.plugs.v]\ncallbacks = true\n");
+        assert!(e.to_string().contains("connect_to"), "{e}");
+        let e = err("[plug_socket]\nenabled = true\n");
+        assert!(e.to_string().contains("plug_socket"), "{e}");
+        let e = err("[plug_sockets\n");
+        assert!(e.key.is_empty());
+    }
+
+    #[test]
+    fn missing_plug_lists_the_known_ones() {
+        let c = Config::from_toml(SEED).unwrap();
+        let e = c.plug("nope").unwrap_err();
+        assert!(e.message.contains("boomerang, velocity"), "{e}");
+    }
+}

@@ -1,0 +1,133 @@
+//! The part every plug shares: the DEALER socket, its reader task, the inbox
+//! and the counters.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use tokio_util::sync::CancellationToken;
+
+use crate::config::PlugConfig;
+use crate::error::{Error, TransportError};
+use crate::message::Inbox;
+use crate::stats::Counters;
+use crate::{context, AsyncSocket, Frame};
+
+pub(crate) struct Connection {
+    pub(crate) config: PlugConfig,
+    pub(crate) socket: AsyncSocket,
+    pub(crate) inbox: Inbox,
+    pub(crate) counters: Counters,
+    pub(crate) closed: CancellationToken,
+}
+
+impl Connection {
+    /// Opens the DEALER socket and connects it to every endpoint. Must run
+    /// inside a tokio runtime.
+    pub(crate) fn open(config: PlugConfig) -> Result<Connection, Error> {
+        config.validate("")?;
+        let sock = context()
+            .socket(zmq::DEALER)
+            .map_err(TransportError::from)?;
+        let setup = || -> Result<(), zmq::Error> {
+            // Pending requests fail on close; nothing queued is worth waiting for.
+            sock.set_linger(0)?;
+            sock.set_sndhwm(config.high_water_mark)?;
+            sock.set_rcvhwm(config.high_water_mark)?;
+            // Queue only on live connections: with several endpoints a dead
+            // one must not swallow its share of the requests.
+            sock.set_immediate(true)?;
+            Ok(())
+        };
+        setup().map_err(TransportError::from)?;
+        for endpoint in &config.connect_to {
+            sock.connect(endpoint)
+                .map_err(|source| TransportError::Connect {
+                    endpoint: endpoint.clone(),
+                    source,
+                })?;
+        }
+        let socket = AsyncSocket::new(sock).map_err(TransportError::from)?;
+        Ok(Connection {
+            inbox: Inbox::new(config.inbox_capacity),
+            config,
+            socket,
+            counters: Counters::default(),
+            closed: CancellationToken::new(),
+        })
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// Logs a message going out or coming in: at `info` with `debug = true`,
+    /// else at `trace`. Payloads are escaped and cut to 512 bytes.
+    pub(crate) fn log(&self, direction: &'static str, id: Option<u64>, frames: &[Frame]) {
+        let debug = self.config.debug;
+        if !debug && !tracing::enabled!(tracing::Level::TRACE) {
+            return;
+        }
+        let payload = preview(frames);
+        let plug = self.name();
+        if debug {
+            tracing::info!(plug, direction, id, frames = frames.len(), %payload, "plug message");
+        } else {
+            tracing::trace!(plug, direction, id, frames = frames.len(), %payload, "plug message");
+        }
+    }
+}
+
+/// A short, printable rendering of a message for logs.
+pub(crate) fn preview(frames: &[Frame]) -> String {
+    const MAX: usize = 512;
+    let mut out = String::new();
+    for (i, f) in frames.iter().enumerate() {
+        if i > 0 {
+            out.push_str(" | ");
+        }
+        let cut = &f[..f.len().min(MAX)];
+        out.push_str(&cut.escape_ascii().to_string());
+        if f.len() > MAX {
+            out.push_str(&format!("...({} bytes)", f.len()));
+        }
+    }
+    out
+}
+
+/// What a plug does with each message its reader receives.
+pub(crate) trait Dispatch: Send + Sync + 'static {
+    fn connection(&self) -> &Connection;
+    fn dispatch(&self, frames: Vec<Frame>) -> impl Future<Output = ()> + Send;
+    fn on_close(&self) {}
+}
+
+/// Runs the reader until the plug is closed.
+pub(crate) fn spawn_reader<S: Dispatch>(state: Arc<S>) {
+    tokio::spawn(async move {
+        let conn = state.connection();
+        loop {
+            tokio::select! {
+                biased;
+                _ = conn.closed.cancelled() => break,
+                r = conn.socket.recv() => match r {
+                    Ok(frames) => state.dispatch(frames).await,
+                    Err(e) => {
+                        tracing::error!(plug = conn.name(), error = %e, "plug socket failed; closing");
+                        break;
+                    }
+                },
+            }
+        }
+        conn.closed.cancel();
+        state.on_close();
+    });
+}
+
+/// Closes the plug when the last handle is dropped.
+pub(crate) struct Handle<S: Dispatch>(pub(crate) Arc<S>);
+
+impl<S: Dispatch> Drop for Handle<S> {
+    fn drop(&mut self) {
+        self.0.connection().closed.cancel();
+    }
+}

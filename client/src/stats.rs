@@ -1,0 +1,46 @@
+//! [`PlugStats`]: counters that show a plug's health.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// A snapshot of a plug's counters since it was opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PlugStats {
+    /// Messages or requests put on the wire.
+    pub sent: u64,
+    /// Replies matched to a pending request (success and error replies).
+    pub replies: u64,
+    /// Requests that ended in a timeout.
+    pub timeouts: u64,
+    /// Messages handed to the message handler (raw messages, pushes,
+    /// unknown ids, invalid replies).
+    pub unmatched: u64,
+    /// Messages dropped because no handler was attached and the inbox was full.
+    pub dropped: u64,
+    /// Requests waiting for their reply now.
+    pub in_flight: u64,
+}
+
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub(crate) sent: AtomicU64,
+    pub(crate) replies: AtomicU64,
+    pub(crate) timeouts: AtomicU64,
+    pub(crate) unmatched: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub(crate) fn snapshot(&self, dropped: u64, in_flight: u64) -> PlugStats {
+        PlugStats {
+            sent: self.sent.load(Ordering::Relaxed),
+            replies: self.replies.load(Ordering::Relaxed),
+            timeouts: self.timeouts.load(Ordering::Relaxed),
+            unmatched: self.unmatched.load(Ordering::Relaxed),
+            dropped,
+            in_flight,
+        }
+    }
+}
