@@ -33,7 +33,7 @@ class PlugServer
 
   MAX_BODY = 16 * 1024 * 1024 # larger requests get -32001 (PROTOCOL.md 8.1)
   MAX_IN_FLIGHT = 1024        # deferred replies per peer before -32002 (8.2)
-  MAX_NESTING = 512           # deeper JSON gets -32700 instead of a crash
+  MAX_NESTING = 1000          # deeper JSON gets -32700 instead of a crash
   HIGH_WATER_MARK = 100_000   # messages queued per peer before EAGAIN
   BATCH = 1000                # messages read before due replies are sent
 
@@ -53,6 +53,7 @@ class PlugServer
     @poller.register_readable(@socket)
     @deferred = []
     @in_flight = Hash.new(0)
+    @running = true
   end
 
   def endpoint
@@ -62,7 +63,6 @@ class PlugServer
   end
 
   def run
-    @running = true
     while @running
       receive if @poller.poll(wait_ms).positive?
       send_due
