@@ -173,7 +173,11 @@ def main():
     sock.setsockopt(zmq.SNDHWM, 100_000)  # the default 1000 is too few for a
     sock.setsockopt(zmq.RCVHWM, 100_000)  # plug that pipelines thousands
     sock.setsockopt(zmq.LINGER, 0)
-    sock.bind(endpoint)  # Rule 1: the server binds, plugs connect
+    try:
+        sock.bind(endpoint)  # Rule 1: the server binds, plugs connect
+    except zmq.ZMQError as e:
+        print(f"cannot bind {endpoint}: {e}", file=sys.stderr)
+        sys.exit(1)
     print(f"listening on {sock.getsockopt_string(zmq.LAST_ENDPOINT)}", flush=True)
     try:
         serve(sock, mode)
