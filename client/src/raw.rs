@@ -145,3 +145,12 @@ where
     });
     true
 }
+
+impl std::fmt::Debug for RawPlug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RawPlug")
+            .field("name", &self.name())
+            .field("connect_to", &self.conn().config.connect_to)
+            .finish()
+    }
+}

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use crate::{CallbacksPlug, Config, ConfigError, Error, PlugBuilder, RawPlug};
 
 /// A plug of either kind.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub enum Plug {
     /// `callbacks = false`.
     Raw(RawPlug),
@@ -35,7 +35,7 @@ impl Plug {
 ///     .await?;
 /// # Ok(()) }
 /// ```
-#[derive(Clone, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct Plugs {
     plugs: BTreeMap<String, Plug>,
 }

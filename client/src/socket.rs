@@ -204,6 +204,15 @@ impl AsyncSocket {
     }
 }
 
+impl std::fmt::Debug for AsyncSocket {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AsyncSocket")
+            .field("fd", self.fd.get_ref())
+            .field("router", &self.router)
+            .finish()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -258,3 +258,12 @@ impl CallbacksPlug {
         self.state().pending.close_all();
     }
 }
+
+impl std::fmt::Debug for CallbacksPlug {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CallbacksPlug")
+            .field("name", &self.name())
+            .field("connect_to", &self.state().conn.config.connect_to)
+            .finish()
+    }
+}
