@@ -2,5 +2,6 @@
 
 require_relative 'config/environment'
 
-abort 'usage: run ENDPOINT' unless ARGV.size == 1
-PlugBridge.serve(ARGV.first)
+endpoint, mode = ARGV
+abort 'usage: run ENDPOINT [rpc]' unless endpoint && ARGV.size <= 2 && [nil, 'rpc'].include?(mode)
+PlugBridge.serve(endpoint)

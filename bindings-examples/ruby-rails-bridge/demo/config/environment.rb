@@ -9,6 +9,6 @@ ActiveRecord::Base.establish_connection(adapter: 'sqlite3', database: ENV.fetch(
 ActiveRecord::Migration.verbose = false
 ActiveRecord::Base.logger = nil
 load File.join(root, 'db/schema.rb')
-Dir[File.join(root, 'app/models/*.rb')].sort.each { |file| require file }
+Dir[File.join(root, 'app/models/*.rb')].each { |file| require file }
 load File.join(root, 'db/seeds.rb')
-Dir[File.join(root, 'config/initializers/*.rb')].sort.each { |file| require file }
+Dir[File.join(root, 'config/initializers/*.rb')].each { |file| require file }

@@ -31,7 +31,7 @@ module PlugBridge
     MAX_ROWS = 100
     MAX_STRING = 100
 
-    Entry = Struct.new(:method, :positional, :options, :chains)
+    Entry = Struct.new(:callable, :positional, :options, :chains)
 
     # Collects the methods of one model.
     class Model
@@ -75,7 +75,7 @@ module PlugBridge
           raise Refused.new(-32_601, "#{call.constant}.#{step.name} must end the call")
         end
 
-        [entry.method, *arguments(entry, step, "#{call.constant}.#{step.name}")]
+        [entry.callable, *arguments(entry, step, "#{call.constant}.#{step.name}")]
       end
       run(klass, plan)
     end
@@ -87,10 +87,15 @@ module PlugBridge
         raise Refused.new(-32_602, "#{label} takes #{entry.positional.size} plain argument(s), got #{step.args.size}")
       end
 
-      args = step.args.zip(entry.positional).map.with_index(1) { |(v, spec), i| check(v, spec, "argument #{i} of #{label}") }
+      args = step.args.zip(entry.positional).map.with_index(1) do |(v, spec), i|
+        check(v, spec, "argument #{i} of #{label}")
+      end
       options = step.options.to_h do |key, value|
         name = entry.options.keys.find { |allowed| allowed.to_s == key }
-        raise Refused.new(-32_602, "#{label} has no option #{key} (allowed: #{entry.options.keys.join(', ')})") unless name
+        unless name
+          raise Refused.new(-32_602,
+                            "#{label} has no option #{key} (allowed: #{entry.options.keys.join(', ')})")
+        end
 
         [name, check(value, entry.options[name], name)]
       end
@@ -116,10 +121,10 @@ module PlugBridge
     end
 
     def run(klass, plan)
-      value = plan.reduce(klass) do |receiver, (method, args, options)|
+      value = plan.reduce(klass) do |receiver, (callable, args, options)|
         # The methods are bound to the model class; scoping applies the
         # relation built so far, as Customer.active.count would.
-        receiver.equal?(klass) ? method.call(*args, **options) : receiver.scoping { method.call(*args, **options) }
+        receiver.equal?(klass) ? callable.call(*args, **options) : receiver.scoping { callable.call(*args, **options) }
       end
       serialize(value)
     rescue ActiveRecord::RecordNotFound => e

@@ -48,7 +48,11 @@ module PlugBridge
     def initialize(text)
       raise ParseError.new(1, 'the call must be a string') unless text.is_a?(String)
       raise ParseError.new(1, 'the call is not valid UTF-8') unless text.valid_encoding?
-      raise ParseError.new(MAX_LENGTH + 1, "the call is longer than #{MAX_LENGTH} characters") if text.length > MAX_LENGTH
+
+      if text.length > MAX_LENGTH
+        raise ParseError.new(MAX_LENGTH + 1,
+                             "the call is longer than #{MAX_LENGTH} characters")
+      end
 
       @tokens = tokenize(text)
       @index = 0

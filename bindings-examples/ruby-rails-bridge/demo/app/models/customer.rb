@@ -4,5 +4,5 @@ class Customer < ActiveRecord::Base
   has_many :orders
 
   scope :active, ->(limit: 10) { where(active: true).order(:id).limit(limit) }
-  scope :in_country, ->(country) { where(country: country) }
+  scope :in_country, ->(country) { where(country:) }
 end
