@@ -95,16 +95,25 @@ impl PlugConfig {
     pub(crate) fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
         let key = |k: &str| format!("{prefix}{k}");
         if self.connect_to.is_empty() {
-            return Err(ConfigError::new(key("connect_to"), "at least one endpoint is required"));
+            return Err(ConfigError::new(
+                key("connect_to"),
+                "at least one endpoint is required",
+            ));
         }
         for ep in &self.connect_to {
             check_endpoint(ep).map_err(|m| ConfigError::new(key("connect_to"), m))?;
         }
         if self.timeout.is_zero() {
-            return Err(ConfigError::new(key("timeout_ms"), "must be greater than 0"));
+            return Err(ConfigError::new(
+                key("timeout_ms"),
+                "must be greater than 0",
+            ));
         }
         if self.max_in_flight == 0 {
-            return Err(ConfigError::new(key("max_in_flight"), "must be greater than 0"));
+            return Err(ConfigError::new(
+                key("max_in_flight"),
+                "must be greater than 0",
+            ));
         }
         if self.high_water_mark < 0 {
             return Err(ConfigError::new(
@@ -113,7 +122,10 @@ impl PlugConfig {
             ));
         }
         if self.inbox_capacity == 0 {
-            return Err(ConfigError::new(key("inbox_capacity"), "must be greater than 0"));
+            return Err(ConfigError::new(
+                key("inbox_capacity"),
+                "must be greater than 0",
+            ));
         }
         Ok(())
     }

@@ -71,7 +71,7 @@ fn timeout_text(id: &Option<u64>, after: &Duration) -> String {
     match id {
         Some(id) => format!("no reply to request {id} within {} ms", after.as_millis()),
         None => format!(
-            "request could not be sent within {} ms (socket queue or max_in_flight full)",
+            "request not sent within {} ms: no connected server had room for it, or max_in_flight was reached",
             after.as_millis()
         ),
     }

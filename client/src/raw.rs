@@ -40,8 +40,14 @@ impl Dispatch for RawState {
         let msg = match self.conn.config.envelope.unwrap(frames) {
             Ok(body) => Message::new(body, MessageKind::Raw),
             Err(frames) => {
-                tracing::warn!(plug = self.conn.name(), "message without the delimiter frame");
-                Message::new(frames, MessageKind::Invalid("missing delimiter frame".into()))
+                tracing::warn!(
+                    plug = self.conn.name(),
+                    "message without the delimiter frame"
+                );
+                Message::new(
+                    frames,
+                    MessageKind::Invalid("missing delimiter frame".into()),
+                )
             }
         };
         self.conn.inbox.deliver(self.conn.name(), msg).await;
@@ -121,8 +127,10 @@ impl RawPlug {
     /// The plug's counters.
     pub fn stats(&self) -> PlugStats {
         let c = self.conn();
-        c.counters
-            .snapshot(c.inbox.dropped.load(std::sync::atomic::Ordering::Relaxed), 0)
+        c.counters.snapshot(
+            c.inbox.dropped.load(std::sync::atomic::Ordering::Relaxed),
+            0,
+        )
     }
 
     /// Closes the plug now; later sends fail with [`Error::Closed`].

@@ -82,7 +82,9 @@ impl AsyncSocket {
     }
 
     fn lock(&self) -> MutexGuard<'_, zmq::Socket> {
-        self.sock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.sock
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Receives one whole message if one is queued.
@@ -146,7 +148,7 @@ impl AsyncSocket {
             }
         } else {
             match sock.get_events() {
-                Ok(ev) if ev.contains(zmq::POLLOUT) => Ok(frames.drain(..).collect()),
+                Ok(ev) if ev.contains(zmq::POLLOUT) => Ok(std::mem::take(&mut frames)),
                 Ok(_) => Err(zmq::Error::EAGAIN),
                 Err(e) => Err(e),
             }
@@ -230,10 +232,7 @@ mod tests {
         let deadline = Duration::from_secs(5);
         tokio::time::timeout(deadline, async {
             for i in 0..100u32 {
-                dealer
-                    .send(vec![Frame::from(i.to_string())])
-                    .await
-                    .unwrap();
+                dealer.send(vec![Frame::from(i.to_string())]).await.unwrap();
             }
             for i in 0..100u32 {
                 let mut m = router.recv().await.unwrap();

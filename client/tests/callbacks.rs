@@ -32,7 +32,10 @@ async fn bare_requests_carry_a_counter_id_and_the_whole_reply_comes_back() {
             json!({"method": "moveCar", "user_id": 21, "position": [3, 4], "id": expected_id})
         );
         router
-            .send(vec![ident, json_frame(json!({"id": expected_id, "result": {"x": 3}, "extra": true}))])
+            .send(vec![
+                ident,
+                json_frame(json!({"id": expected_id, "result": {"x": 3}, "extra": true})),
+            ])
             .await;
         let reply = within(call).await.unwrap().unwrap();
         assert_eq!(reply.id(), expected_id);
@@ -69,7 +72,9 @@ async fn replies_in_any_order_reach_their_own_caller() {
     let mut calls = Vec::new();
     for n in 0..5 {
         let p = plug.clone();
-        calls.push(tokio::spawn(async move { p.request(json!({"n": n})).await }));
+        calls.push(tokio::spawn(
+            async move { p.request(json!({"n": n})).await },
+        ));
     }
     let mut got = Vec::new();
     for _ in 0..5 {
@@ -133,11 +138,12 @@ async fn pushes_unknown_ids_and_garbage_go_to_the_handler_and_the_plug_keeps_wor
     ] {
         router.send(vec![ident.clone(), junk.into()]).await;
     }
+    router.send(vec![ident.clone(), f("{}"), f("{}")]).await;
     router
-        .send(vec![ident.clone(), f("{}"), f("{}")])
-        .await;
-    router
-        .send(vec![ident, json_frame(json!({"id": body["id"], "result": "ok"}))])
+        .send(vec![
+            ident,
+            json_frame(json!({"id": body["id"], "result": "ok"})),
+        ])
         .await;
     assert_eq!(within(call).await.unwrap().unwrap().result(), "ok");
     for _ in 0..6 {
@@ -147,7 +153,10 @@ async fn pushes_unknown_ids_and_garbage_go_to_the_handler_and_the_plug_keeps_wor
     assert_eq!(kinds[0], MessageKind::Push);
     assert_eq!(kinds[1], MessageKind::UnknownId(json!(999)));
     assert_eq!(kinds[2], MessageKind::UnknownId(json!("1")));
-    assert!(matches!(&kinds[3], MessageKind::Invalid(w) if w.contains("not JSON")), "{kinds:?}");
+    assert!(
+        matches!(&kinds[3], MessageKind::Invalid(w) if w.contains("not JSON")),
+        "{kinds:?}"
+    );
     assert!(matches!(&kinds[4], MessageKind::Invalid(w) if w.contains("not a JSON object")));
     assert!(matches!(&kinds[5], MessageKind::Invalid(w) if w.contains("2 frames")));
     assert_eq!(plug.stats().unmatched, 6);
@@ -180,7 +189,9 @@ async fn error_replies_and_protocol_violations_are_told_apart() {
     router
         .send(vec![
             ident,
-            json_frame(json!({"id": body["id"], "result": 1, "error": {"code": 1, "message": "x"}})),
+            json_frame(
+                json!({"id": body["id"], "result": 1, "error": {"code": 1, "message": "x"}}),
+            ),
         ])
         .await;
     let err = within(call).await.unwrap().unwrap_err();
@@ -199,7 +210,10 @@ async fn the_plug_reconnects_after_the_server_restarts() {
     let serve_one = |router: Arc<TestRouter>| async move {
         let (ident, body) = router.recv_json().await;
         router
-            .send(vec![ident, json_frame(json!({"id": body["id"], "result": "up"}))])
+            .send(vec![
+                ident,
+                json_frame(json!({"id": body["id"], "result": "up"})),
+            ])
             .await;
     };
     let router = Arc::new(router);
@@ -287,7 +301,9 @@ async fn past_max_in_flight_a_fail_plug_refuses_and_a_wait_plug_waits() {
     let err = plug.request(json!({})).await.unwrap_err();
     assert!(matches!(err, Error::Busy { limit: 2 }), "{err}");
     for (i, b) in [(i1, b1), (i2, b2)] {
-        router.send(vec![i, json_frame(json!({"id": b["id"], "result": 0}))]).await;
+        router
+            .send(vec![i, json_frame(json!({"id": b["id"], "result": 0}))])
+            .await;
     }
     within(a).await.unwrap().unwrap();
     within(b).await.unwrap().unwrap();
@@ -302,8 +318,8 @@ async fn past_max_in_flight_a_fail_plug_refuses_and_a_wait_plug_waits() {
         async move { p.request(json!({})).await }
     });
     let _ = router.recv_json().await; // never answered
-    // It waits for the slot instead of failing at once; the slot frees only
-    // when the first request times out, just before this one's deadline.
+                                      // It waits for the slot instead of failing at once; the slot frees only
+                                      // when the first request times out, just before this one's deadline.
     let err = waiting.request(json!({})).await.unwrap_err();
     assert!(err.is_timeout(), "{err}");
     assert!(within(first).await.unwrap().unwrap_err().is_timeout());
@@ -313,13 +329,20 @@ async fn past_max_in_flight_a_fail_plug_refuses_and_a_wait_plug_waits() {
 async fn seed_style_send_with_a_callback_and_notifications_without_id() {
     let router = TestRouter::bind();
     let plug = builder(&router).callbacks().unwrap();
-    plug.notify(json!({"method": "tick", "id": 5})).await.unwrap();
+    plug.notify(json!({"method": "tick", "id": 5}))
+        .await
+        .unwrap();
     let (_, body) = router.recv_json().await;
     assert_eq!(body, json!({"method": "tick"}));
 
     let (tx, rx) = tokio::sync::oneshot::channel();
     plug.send(json!({"method": "getPlayers"}), move |reply| {
-        let names: Vec<String> = reply.unwrap().result().as_array().unwrap().iter()
+        let names: Vec<String> = reply
+            .unwrap()
+            .result()
+            .as_array()
+            .unwrap()
+            .iter()
             .take(10)
             .map(|p| p.as_str().unwrap().to_uppercase())
             .collect();
@@ -328,7 +351,10 @@ async fn seed_style_send_with_a_callback_and_notifications_without_id() {
     let (ident, body) = router.recv_json().await;
     assert_eq!(body["id"], 1, "notifications do not use up ids");
     router
-        .send(vec![ident, json_frame(json!({"id": 1, "result": ["ann", "bob"]}))])
+        .send(vec![
+            ident,
+            json_frame(json!({"id": 1, "result": ["ann", "bob"]})),
+        ])
         .await;
     assert_eq!(within(rx).await.unwrap(), vec!["ANN", "BOB"]);
 }

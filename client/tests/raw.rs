@@ -54,13 +54,17 @@ async fn server_pushes_reach_the_handler_and_order_is_kept() {
     let ident = m[0].clone();
     for i in 0..1000u32 {
         router
-            .send(vec![ident.clone(), f(""), Frame::from(i.to_be_bytes().to_vec())])
+            .send(vec![
+                ident.clone(),
+                f(""),
+                Frame::from(i.to_be_bytes().to_vec()),
+            ])
             .await;
     }
     router.send(vec![ident, f("no delimiter")]).await;
     for i in 0..1000u32 {
         let m = within(rx.recv()).await.unwrap();
-        assert_eq!(&m.body()[..], &i.to_be_bytes());
+        assert_eq!(m.body(), &i.to_be_bytes());
     }
     let bad = within(rx.recv()).await.unwrap();
     assert!(matches!(bad.kind(), MessageKind::Invalid(_)));
@@ -102,7 +106,10 @@ async fn without_a_consumer_the_inbox_keeps_a_bounded_number_and_counts_the_rest
     .await;
     let mut inbox = plug.messages().unwrap();
     for i in 0..4 {
-        assert_eq!(within(inbox.recv()).await.unwrap().body(), i.to_string().as_bytes());
+        assert_eq!(
+            within(inbox.recv()).await.unwrap().body(),
+            i.to_string().as_bytes()
+        );
     }
     assert_eq!(plug.stats().dropped, 6);
 }

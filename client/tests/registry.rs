@@ -28,22 +28,37 @@ debug = true
     let plugs = Plugs::open(&config).unwrap();
     assert_eq!(plugs.names().collect::<Vec<_>>(), ["boomerang", "velocity"]);
 
-    plugs.raw("velocity").unwrap().send("Hello from Rust").await.unwrap();
+    plugs
+        .raw("velocity")
+        .unwrap()
+        .send("Hello from Rust")
+        .await
+        .unwrap();
     let m = router.recv().await;
     assert_eq!(&m[1][..], b"Hello from Rust");
 
     let boomerang = plugs.callbacks("boomerang").unwrap().clone();
-    let call = tokio::spawn(async move { boomerang.request(json!({"method": "getPlayers"})).await });
+    let call =
+        tokio::spawn(async move { boomerang.request(json!({"method": "getPlayers"})).await });
     let (ident, body) = router.recv_json().await;
     router
-        .send(vec![ident, json_frame(json!({"id": body["id"], "result": ["a"]}))])
+        .send(vec![
+            ident,
+            json_frame(json!({"id": body["id"], "result": ["a"]})),
+        ])
         .await;
     assert_eq!(within(call).await.unwrap().unwrap().result(), &json!(["a"]));
 
     let wrong = plugs.callbacks("velocity").unwrap_err();
-    assert!(matches!(&wrong, Error::Config(e) if e.key.ends_with("velocity.callbacks")), "{wrong}");
+    assert!(
+        matches!(&wrong, Error::Config(e) if e.key.ends_with("velocity.callbacks")),
+        "{wrong}"
+    );
     let missing = plugs.raw("nope").unwrap_err();
-    assert!(missing.to_string().contains("boomerang, velocity"), "{missing}");
+    assert!(
+        missing.to_string().contains("boomerang, velocity"),
+        "{missing}"
+    );
 }
 
 #[tokio::test]

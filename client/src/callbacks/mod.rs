@@ -155,7 +155,9 @@ impl CallbacksPlug {
         let state = self.state();
         let conn = &state.conn;
         let Value::Object(object) = request.into() else {
-            return Err(Error::InvalidRequest("a request must be a JSON object".into()));
+            return Err(Error::InvalidRequest(
+                "a request must be a JSON object".into(),
+            ));
         };
         if conn.closed.is_cancelled() {
             return Err(Error::Closed);
@@ -168,9 +170,15 @@ impl CallbacksPlug {
         };
 
         let _slot = match conn.config.backpressure {
-            Backpressure::Fail => state.slots.clone().try_acquire_owned().map_err(|_| Error::Busy {
-                limit: conn.config.max_in_flight,
-            })?,
+            Backpressure::Fail => {
+                state
+                    .slots
+                    .clone()
+                    .try_acquire_owned()
+                    .map_err(|_| Error::Busy {
+                        limit: conn.config.max_in_flight,
+                    })?
+            }
             Backpressure::Wait => {
                 match tokio::time::timeout_at(deadline, state.slots.clone().acquire_owned()).await {
                     Ok(permit) => permit.map_err(|_| Error::Closed)?,
@@ -212,7 +220,9 @@ impl CallbacksPlug {
     pub async fn notify(&self, notification: impl Into<Value>) -> Result<(), Error> {
         let conn = &self.state().conn;
         let Value::Object(object) = notification.into() else {
-            return Err(Error::InvalidRequest("a notification must be a JSON object".into()));
+            return Err(Error::InvalidRequest(
+                "a notification must be a JSON object".into(),
+            ));
         };
         let body = vec![Frame::from(encode_request(object, None))];
         conn.log("out", None, &body);
@@ -224,7 +234,10 @@ impl CallbacksPlug {
                 Ok(())
             }
             Ok(Err(e)) => Err(Error::Transport(e.into())),
-            Err(_) => Err(Error::Timeout { id: None, after: timeout }),
+            Err(_) => Err(Error::Timeout {
+                id: None,
+                after: timeout,
+            }),
         }
     }
 

@@ -65,5 +65,7 @@ pub fn json_frame(v: serde_json::Value) -> Frame {
 }
 
 pub async fn within<F: std::future::Future>(f: F) -> F::Output {
-    tokio::time::timeout(DEADLINE, f).await.expect("test deadline")
+    tokio::time::timeout(DEADLINE, f)
+        .await
+        .expect("test deadline")
 }

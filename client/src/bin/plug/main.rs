@@ -1,0 +1,43 @@
+//! `plug`: talk to an external server from the command line.
+//!
+//! Thin over the library: `args` parses flags, `target` turns an endpoint or
+//! a configured plug into a plug, `commands` runs one command, `render`
+//! prints frames and replies safely.
+
+mod args;
+mod commands;
+mod render;
+mod target;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = args::Cli::parse();
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(args.log_level())),
+        )
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::from(commands::EXIT_TRANSPORT);
+        }
+    };
+    match runtime.block_on(commands::run(args.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("error: {}", failure.reason);
+            ExitCode::from(failure.code)
+        }
+    }
+}
