@@ -146,6 +146,9 @@ mod tests {
         assert_eq!(f.to_vec(), all);
         assert_eq!(f.clone(), f);
         assert!(Frame::empty().is_empty());
-        assert_eq!(format!("{:?}", Frame::from(&b"a\0"[..])), "Frame(b\"a\\x00\")");
+        assert_eq!(
+            format!("{:?}", Frame::from(&b"a\0"[..])),
+            "Frame(b\"a\\x00\")"
+        );
     }
 }

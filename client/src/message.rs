@@ -128,7 +128,11 @@ impl Inbox {
                     m.kind().clone()
                 }
             };
-            tracing::warn!(plug, ?kind, "no message handler attached and inbox full; message dropped");
+            tracing::warn!(
+                plug,
+                ?kind,
+                "no message handler attached and inbox full; message dropped"
+            );
         }
     }
 }

@@ -136,10 +136,7 @@ impl Routed {
         let env_len = idents + usize::from(delimited);
         let body = frames.split_off(env_len);
         Routed {
-            envelope: Envelope {
-                frames,
-                delimited,
-            },
+            envelope: Envelope { frames, delimited },
             body,
         }
     }
@@ -188,7 +185,10 @@ mod tests {
         let wire = EnvelopeStyle::Delimited.wrap(vec![f("a")]);
         assert_eq!(wire, vec![f(""), f("a")]);
         assert_eq!(EnvelopeStyle::Delimited.unwrap(wire), Ok(vec![f("a")]));
-        assert_eq!(EnvelopeStyle::Delimited.unwrap(vec![f("a")]), Err(vec![f("a")]));
+        assert_eq!(
+            EnvelopeStyle::Delimited.unwrap(vec![f("a")]),
+            Err(vec![f("a")])
+        );
         assert_eq!(EnvelopeStyle::Bare.unwrap(vec![f("a")]), Ok(vec![f("a")]));
         assert_eq!("delimited".parse(), Ok(EnvelopeStyle::Delimited));
         assert!("req".parse::<EnvelopeStyle>().is_err());

@@ -18,7 +18,12 @@ struct Outgoing<'a> {
     error: Option<&'a ErrorObject>,
 }
 
-fn encode(id: Option<&Id>, jsonrpc: bool, result: Option<&Value>, error: Option<&ErrorObject>) -> Vec<u8> {
+fn encode(
+    id: Option<&Id>,
+    jsonrpc: bool,
+    result: Option<&Value>,
+    error: Option<&ErrorObject>,
+) -> Vec<u8> {
     let out = Outgoing {
         jsonrpc: jsonrpc.then_some("2.0"),
         id: id.map_or(RawValue::NULL, Id::raw),
@@ -111,8 +116,6 @@ impl ErrorObject {
     }
 }
 
-
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -144,14 +147,23 @@ mod tests {
         assert_eq!(ok.counter_id(), Some(1));
         assert_eq!(ok.outcome().unwrap().unwrap(), &json!([1]));
         let e = ReplyBody::parse(br#"{"id":2,"error":{"code":-32601,"message":"no"}}"#).unwrap();
-        assert_eq!(e.outcome().unwrap().unwrap_err().code, codes::METHOD_NOT_FOUND);
+        assert_eq!(
+            e.outcome().unwrap().unwrap_err().code,
+            codes::METHOD_NOT_FOUND
+        );
         let both = ReplyBody::parse(br#"{"id":3,"result":1,"error":{}}"#).unwrap();
         assert_eq!(both.outcome().unwrap_err(), ReplyError::ResultXorError);
         let neither = ReplyBody::parse(br#"{"id":3}"#).unwrap();
         assert_eq!(neither.outcome().unwrap_err(), ReplyError::ResultXorError);
         let bad = ReplyBody::parse(br#"{"id":3,"error":"boom"}"#).unwrap();
         assert!(matches!(bad.outcome(), Err(ReplyError::BadErrorObject(_))));
-        assert!(matches!(ReplyBody::parse(b"[]"), Err(ReplyError::NotObject(_))));
-        assert!(matches!(ReplyBody::parse(b"\xff"), Err(ReplyError::NotJson(_))));
+        assert!(matches!(
+            ReplyBody::parse(b"[]"),
+            Err(ReplyError::NotObject(_))
+        ));
+        assert!(matches!(
+            ReplyBody::parse(b"\xff"),
+            Err(ReplyError::NotJson(_))
+        ));
     }
 }

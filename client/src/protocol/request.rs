@@ -133,9 +133,10 @@ pub fn parse_request(body: &[Frame]) -> Result<Request, ErrorObject> {
     let id = match object.remove("id") {
         None => None,
         Some(v @ (Value::String(_) | Value::Null)) => Some(Id::from_value(&v)),
-        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(Id(
-            RawValue::from_string(n.to_string()).expect("a number is JSON"),
-        )),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(Id(RawValue::from_string(
+            n.to_string(),
+        )
+        .expect("a number is JSON"))),
         // A float or an integer too large for 64 bits: take the exact text.
         Some(Value::Number(_)) => {
             let raw: IdOnly = serde_json::from_slice(bytes)
@@ -220,9 +221,15 @@ mod tests {
             parse(br#"{"id":{"a":1}}"#).unwrap_err().code,
             codes::INVALID_REQUEST
         );
-        assert_eq!(parse(br#"{"id":true}"#).unwrap_err().code, codes::INVALID_REQUEST);
+        assert_eq!(
+            parse(br#"{"id":true}"#).unwrap_err().code,
+            codes::INVALID_REQUEST
+        );
         let two = [Frame::from("{}"), Frame::from("{}")];
-        assert_eq!(parse_request(&two).unwrap_err().code, codes::INVALID_REQUEST);
+        assert_eq!(
+            parse_request(&two).unwrap_err().code,
+            codes::INVALID_REQUEST
+        );
         let deep = "[".repeat(100_000);
         assert_eq!(parse(deep.as_bytes()).unwrap_err().code, codes::PARSE_ERROR);
     }
@@ -241,7 +248,9 @@ mod tests {
     #[test]
     fn encode_sets_and_replaces_the_id() {
         let obj = serde_json::json!({"id": "theirs", "method": "moveCar"});
-        let Value::Object(map) = obj else { unreachable!() };
+        let Value::Object(map) = obj else {
+            unreachable!()
+        };
         let bytes = encode_request(map.clone(), Some(7));
         assert_eq!(bytes, br#"{"id":7,"method":"moveCar"}"#);
         assert_eq!(encode_request(map, None), br#"{"method":"moveCar"}"#);
