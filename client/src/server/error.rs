@@ -1,0 +1,25 @@
+//! Errors of the serving loop.
+
+use std::io;
+
+/// Why a server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The socket could not be created, configured or bound.
+    #[error("cannot bind {endpoint}: {source}")]
+    Bind {
+        /// The endpoint that was asked for.
+        endpoint: String,
+        /// What libzmq said.
+        source: zmq::Error,
+    },
+    /// libzmq returned a bound endpoint that is not UTF-8.
+    #[error("bound endpoint is not UTF-8: {0}")]
+    Endpoint(String),
+    /// The socket could not be registered with tokio.
+    #[error("cannot register the socket with tokio: {0}")]
+    Io(io::Error),
+    /// Receiving failed for a reason other than a missing message.
+    #[error("receive failed: {0}")]
+    Recv(zmq::Error),
+}

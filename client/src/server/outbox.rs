@@ -1,0 +1,139 @@
+//! Sending replies and pushes through the server's ROUTER socket.
+//!
+//! With `ZMQ_ROUTER_MANDATORY` a send to a full peer fails with `EAGAIN`
+//! and a send to a gone peer with `EHOSTUNREACH`. A reply waits for room
+//! (bounded by the send timeout) in its own task, so a slow peer holds up
+//! nobody else; a reply that cannot be delivered is logged and counted.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::protocol::Envelope;
+use crate::{AsyncSocket, Frame, SendError};
+
+use super::stats::{bump, Counters};
+
+/// Why a message to a peer was not delivered.
+#[derive(Debug, thiserror::Error)]
+pub enum Undelivered {
+    /// The peer's queue is full (only from [`Outbox::try_send`]).
+    #[error("the peer's queue is full")]
+    Full,
+    /// The peer's queue stayed full for the whole send timeout.
+    #[error("the peer's queue stayed full for {0:?}")]
+    TimedOut(Duration),
+    /// The peer is gone (`EHOSTUNREACH`).
+    #[error("the peer is gone")]
+    Gone,
+    /// libzmq refused the message for another reason.
+    #[error("send failed: {0}")]
+    Failed(zmq::Error),
+}
+
+/// A handle to send messages to the peers of a server.
+///
+/// Every [`Call`](super::Call) carries one, so a handler can push messages
+/// to peers it remembers (PROTOCOL.md §7.1), e.g. world updates to
+/// subscribers.
+#[derive(Clone)]
+pub struct Outbox {
+    socket: Arc<AsyncSocket>,
+    counters: Arc<Counters>,
+    send_timeout: Duration,
+}
+
+impl fmt::Debug for Outbox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outbox")
+            .field("send_timeout", &self.send_timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Outbox {
+    pub(crate) fn new(
+        socket: Arc<AsyncSocket>,
+        counters: Arc<Counters>,
+        send_timeout: Duration,
+    ) -> Outbox {
+        Outbox {
+            socket,
+            counters,
+            send_timeout,
+        }
+    }
+
+    pub(crate) fn socket(&self) -> &AsyncSocket {
+        &self.socket
+    }
+
+    /// Sends `body` to the peer of `envelope`, in the same envelope,
+    /// waiting up to the server's send timeout while the peer's queue is
+    /// full.
+    pub async fn send(&self, envelope: &Envelope, body: Vec<Frame>) -> Result<(), Undelivered> {
+        self.send_frames(envelope.wrap(body)).await
+    }
+
+    /// Sends `body` to the peer of `envelope` only if its queue has room
+    /// now. Suits pushes that a newer one will replace, like world updates.
+    pub fn try_send(&self, envelope: &Envelope, body: Vec<Frame>) -> Result<(), Undelivered> {
+        match self.socket.try_send(envelope.wrap(body)) {
+            Ok(()) => Ok(()),
+            Err((_, SendError::Full)) => Err(Undelivered::Full),
+            Err((_, SendError::Unroutable)) => Err(Undelivered::Gone),
+            Err((_, SendError::Zmq(e))) => Err(Undelivered::Failed(e)),
+        }
+    }
+
+    async fn send_frames(&self, frames: Vec<Frame>) -> Result<(), Undelivered> {
+        match tokio::time::timeout(self.send_timeout, self.socket.send(frames)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(SendError::Unroutable)) => Err(Undelivered::Gone),
+            Ok(Err(SendError::Full)) | Err(_) => Err(Undelivered::TimedOut(self.send_timeout)),
+            Ok(Err(SendError::Zmq(e))) => Err(Undelivered::Failed(e)),
+        }
+    }
+
+    /// Sends a reply, counting it; a reply that cannot be delivered is
+    /// logged at `warn` and counted, never dropped silently.
+    pub(crate) async fn reply(&self, envelope: Envelope, body: Frame, is_error: bool) {
+        let peer = peer_name(&envelope);
+        match self.send_frames(envelope.into_reply([body])).await {
+            Ok(()) => {
+                bump(&self.counters.replied);
+                if is_error {
+                    bump(&self.counters.error_replies);
+                }
+            }
+            Err(e) => self.undelivered(&peer, e),
+        }
+    }
+
+    /// Like `reply` for a multipart raw reply.
+    pub(crate) async fn reply_frames(&self, envelope: Envelope, body: Vec<Frame>) {
+        let peer = peer_name(&envelope);
+        match self.send_frames(envelope.into_reply(body)).await {
+            Ok(()) => bump(&self.counters.replied),
+            Err(e) => self.undelivered(&peer, e),
+        }
+    }
+
+    fn undelivered(&self, peer: &str, e: Undelivered) {
+        let counter = match e {
+            Undelivered::Gone => &self.counters.dropped_gone,
+            Undelivered::Full | Undelivered::TimedOut(_) => &self.counters.dropped_full,
+            Undelivered::Failed(_) => &self.counters.dropped_other,
+        };
+        bump(counter);
+        tracing::warn!(peer, "reply dropped: {e}");
+    }
+}
+
+/// A short printable name for the peer of an envelope: its identity in hex.
+pub fn peer_name(envelope: &Envelope) -> String {
+    match envelope.identity() {
+        Some(id) => id.iter().map(|b| format!("{b:02x}")).collect(),
+        None => "-".to_owned(),
+    }
+}

@@ -1,0 +1,308 @@
+//! The callbacks-mode serving loop (PROTOCOL.md §5).
+//!
+//! One task receives; each request is handled and answered in a task of
+//! its own, so replies go out in whatever order handlers finish (§5.6) and
+//! a peer whose queue is full delays only its own replies.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use serde::{Deserialize, Deserializer};
+use serde_json::value::RawValue;
+use serde_json::Value;
+use tracing::Instrument;
+
+use crate::protocol::{encode_error, encode_result, parse_request, ErrorObject, Id, Routed};
+use crate::{AsyncSocket, Frame};
+
+use super::outbox::peer_name;
+use super::peers::{Load, PeerLoad};
+use super::shutdown::{Active, Tracker};
+use super::stats::{bump, Counters};
+use super::{Call, Handler, Outbox, ServerConfig, ServerError, Stats};
+
+/// Serves callbacks-mode requests on a bound ROUTER socket until
+/// `shutdown` completes, then stops receiving, lets the requests in flight
+/// finish (up to [`ServerConfig::drain_timeout`]) and returns what it did.
+///
+/// Bad requests get the error replies of PROTOCOL.md §5.5, notifications
+/// get no reply, and the limits of `config` are enforced (§8).
+///
+/// # Examples
+///
+/// ```no_run
+/// use plug::server::{self, Methods, ServerConfig};
+/// use serde_json::{json, Value};
+///
+/// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let (socket, endpoint) = server::bind("tcp://127.0.0.1:*")?;
+/// println!("listening on {endpoint}");
+/// let methods = Methods::new().method("ping", |_: Value| async { Ok(json!("pong")) });
+/// let stats = server::run_rpc(socket, methods, ServerConfig::rpc(), server::shutdown_signal()).await?;
+/// eprintln!("{stats}");
+/// # Ok(()) }
+/// ```
+pub async fn run_rpc<H: Handler>(
+    socket: AsyncSocket,
+    handler: H,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Stats, ServerError> {
+    let counters = Arc::new(Counters::default());
+    let outbox = Outbox::new(Arc::new(socket), counters.clone(), config.send_timeout);
+    let handler = Arc::new(handler);
+    let tracker = Tracker::default();
+    let peers = PeerLoad::default();
+    let config = Arc::new(config);
+    tokio::pin!(shutdown);
+    loop {
+        let frames = tokio::select! {
+            biased;
+            _ = &mut shutdown => break,
+            m = outbox.socket().recv() => match m {
+                Ok(m) => m,
+                Err(zmq::Error::EINTR) => continue,
+                Err(e) => return Err(ServerError::Recv(e)),
+            },
+        };
+        bump(&counters.received);
+        let routed = Routed::split(frames, true);
+        let (load, before) = peers.acquire(routed.envelope.identity().map_or(&[][..], |f| f));
+        let limit = config.max_in_flight;
+        if before >= limit.saturating_mul(2) {
+            bump(&counters.dropped_incoming);
+            tracing::warn!(
+                peer = peer_name(&routed.envelope),
+                "request dropped: peer has {before} requests waiting (limit {limit}, then as many -32002 replies)"
+            );
+            continue;
+        }
+        let job = Job {
+            routed,
+            overloaded: before >= limit,
+            outbox: outbox.clone(),
+            config: config.clone(),
+            counters: counters.clone(),
+            _load: load,
+            _active: tracker.start(),
+        };
+        tokio::spawn(job.run(handler.clone()));
+    }
+    let in_flight = tracker.active();
+    tracing::info!(
+        in_flight,
+        "shutting down: no new requests; finishing those in flight"
+    );
+    if tokio::time::timeout(config.drain_timeout, tracker.idle())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            in_flight = tracker.active(),
+            "drain timeout of {:?} passed; returning with requests unfinished",
+            config.drain_timeout
+        );
+    }
+    let stats = counters.snapshot();
+    tracing::info!("server stopped: {stats}");
+    Ok(stats)
+}
+
+/// One received request, handled in its own task.
+struct Job {
+    routed: Routed,
+    overloaded: bool,
+    outbox: Outbox,
+    config: Arc<ServerConfig>,
+    counters: Arc<Counters>,
+    // Released when the reply has been handed over (or dropped).
+    _load: Load,
+    _active: Active,
+}
+
+impl Job {
+    async fn run<H: Handler>(self, handler: Arc<H>) {
+        let span = tracing::debug_span!("request", peer = peer_name(&self.routed.envelope));
+        self.handle(handler).instrument(span).await
+    }
+
+    async fn handle<H: Handler>(self, handler: Arc<H>) {
+        let Routed { envelope, body } = self.routed;
+        let size: usize = body.iter().map(|f| f.len()).sum();
+        let limit = self.config.max_message_bytes;
+        let early = if size > limit {
+            Some(ErrorObject::too_large(size, limit))
+        } else if self.overloaded {
+            Some(ErrorObject::overloaded(self.config.max_in_flight))
+        } else {
+            None
+        };
+        if let Some(error) = early {
+            match peek_id(&body) {
+                Peeked::Notification => bump(&self.counters.notifications),
+                Peeked::Id(id, jsonrpc) => {
+                    tracing::debug!(code = error.code, "{}", error.message);
+                    let reply = encode_error(id.as_ref(), jsonrpc, &error);
+                    self.outbox.reply(envelope, Frame::from(reply), true).await;
+                }
+            }
+            return;
+        }
+        let request = match parse_request(&body) {
+            Ok(r) => r,
+            Err(error) => {
+                tracing::debug!(code = error.code, "bad request: {}", error.message);
+                let reply = encode_error(None, false, &error);
+                self.outbox.reply(envelope, Frame::from(reply), true).await;
+                return;
+            }
+        };
+        drop(body);
+        let id = request.id.clone();
+        let jsonrpc = request.is_jsonrpc();
+        if tracing::enabled!(tracing::Level::TRACE) {
+            tracing::trace!(
+                id = id.as_ref().map(Id::json),
+                "request: {}",
+                truncated(&request.object)
+            );
+        }
+        let call = Call {
+            request,
+            envelope: envelope.clone(),
+            outbox: self.outbox.clone(),
+        };
+        let outcome = std::panic::AssertUnwindSafe(handler.call(call))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "handler panicked".to_owned());
+                tracing::error!("handler panicked: {what}");
+                Err(ErrorObject::internal(what))
+            });
+        let Some(id) = id else {
+            bump(&self.counters.notifications);
+            if let Err(e) = outcome {
+                tracing::debug!("notification failed (no reply is sent): {e}");
+            }
+            return;
+        };
+        let (reply, is_error) = match &outcome {
+            Ok(result) => (encode_result(Some(&id), jsonrpc, result), false),
+            Err(error) => {
+                tracing::debug!(
+                    id = id.json(),
+                    code = error.code,
+                    "error reply: {}",
+                    error.message
+                );
+                (encode_error(Some(&id), jsonrpc, error), true)
+            }
+        };
+        self.outbox
+            .reply(envelope, Frame::from(reply), is_error)
+            .await;
+    }
+}
+
+fn truncated(object: &serde_json::Map<String, Value>) -> String {
+    let mut s = serde_json::to_string(object).unwrap_or_default();
+    if s.len() > 200 {
+        let mut cut = 200;
+        while !s.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        s.truncate(cut);
+        s.push('…');
+    }
+    s
+}
+
+/// What can be read of the id of a request that will not be parsed in full.
+enum Peeked {
+    /// A JSON object without `id`: no reply.
+    Notification,
+    /// The id (`None` when unreadable, answered with `"id": null`) and
+    /// whether the request said `"jsonrpc": "2.0"`.
+    Id(Option<Id>, bool),
+}
+
+#[derive(Deserialize)]
+struct IdOnly<'a> {
+    #[serde(borrow, default, deserialize_with = "present")]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    jsonrpc: Option<&'a RawValue>,
+}
+
+// `Option<&RawValue>` alone reads `"id": null` as absent; a null id is not a
+// notification (§5.4), so wrap whatever is there.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+/// Reads only the `id` (and `jsonrpc`) of a body, skipping everything else
+/// without building it, for the -32001 and -32002 replies. The id rules are
+/// those of [`parse_request`], applied to the id alone.
+fn peek_id(body: &[Frame]) -> Peeked {
+    let [frame] = body else {
+        return Peeked::Id(None, false);
+    };
+    // A derived struct also reads from a JSON array: insist on an object.
+    let is_object = frame.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let Ok(head) = serde_json::from_slice::<IdOnly>(frame) else {
+        return Peeked::Id(None, false);
+    };
+    if !is_object {
+        return Peeked::Id(None, false);
+    }
+    let jsonrpc = head.jsonrpc.map(RawValue::get) == Some("\"2.0\"");
+    let Some(raw) = head.id else {
+        return Peeked::Notification;
+    };
+    let alone = format!("{{\"id\":{}}}", raw.get());
+    match parse_request(&[Frame::from(alone)]) {
+        Ok(req) => Peeked::Id(req.id, jsonrpc),
+        Err(_) => Peeked::Id(None, jsonrpc),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn peek(s: &str) -> Option<Option<String>> {
+        match peek_id(&[Frame::from(s)]) {
+            Peeked::Notification => None,
+            Peeked::Id(id, _) => Some(id.map(|i| i.json().to_owned())),
+        }
+    }
+
+    #[test]
+    fn peek_reads_the_id_without_the_rest() {
+        assert_eq!(peek(r#"{"id":7,"params":[1,2,3]}"#), Some(Some("7".into())));
+        assert_eq!(
+            peek(r#"{"params":{"id":1},"id":"x"}"#),
+            Some(Some("\"x\"".into()))
+        );
+        assert_eq!(peek(r#"{"id":null}"#), Some(Some("null".into())));
+        assert_eq!(
+            peek(r#"{"id":123456789012345678901234567890}"#),
+            Some(Some("123456789012345678901234567890".into()))
+        );
+        assert_eq!(peek(r#"{"method":"x"}"#), None);
+        assert_eq!(peek(r#"{"id":[1]}"#), Some(None));
+        assert_eq!(peek(r#"{"id":true}"#), Some(None));
+        assert_eq!(peek("[1]"), Some(None));
+        assert_eq!(peek("\u{1}garbage"), Some(None));
+        assert!(matches!(
+            peek_id(&[Frame::from(r#"{"jsonrpc":"2.0","id":1}"#)]),
+            Peeked::Id(Some(_), true)
+        ));
+    }
+}
