@@ -90,7 +90,8 @@ fn serve(args: Args) -> anyhow::Result<()> {
         out.flush()?;
         drop(out);
         tracing::info!(mode = ?args.mode, %endpoint, "echo-server ready");
-        let stats = echo_server::run_with(socket, args.mode, config, server::shutdown_signal()).await?;
+        let stats =
+            echo_server::run_with(socket, args.mode, config, server::shutdown_signal()).await?;
         anyhow::Ok(stats)
     })?;
     drop(runtime);

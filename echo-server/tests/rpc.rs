@@ -15,11 +15,20 @@ use serde_json::json;
 fn methods_answer_with_the_id() {
     let server = Server::start(Mode::Rpc);
     let c = dealer(&server.endpoint);
-    assert_eq!(call(&c, r#"{"id":1,"method":"ping"}"#), json!({"id":1,"result":"pong"}));
+    assert_eq!(
+        call(&c, r#"{"id":1,"method":"ping"}"#),
+        json!({"id":1,"result":"pong"})
+    );
     let params = json!({"text": "h\u{e9}llo \u{1F600}", "nested": [[[{"a": null}]]], "n": -1.5});
-    let r = call(&c, &json!({"id": 2, "method": "echo", "params": params}).to_string());
+    let r = call(
+        &c,
+        &json!({"id": 2, "method": "echo", "params": params}).to_string(),
+    );
     assert_eq!(r, json!({"id": 2, "result": params}));
-    assert_eq!(call(&c, r#"{"id":3,"method":"echo"}"#), json!({"id":3,"result":null}));
+    assert_eq!(
+        call(&c, r#"{"id":3,"method":"echo"}"#),
+        json!({"id":3,"result":null})
+    );
     let r = call(&c, r#"{"id":4,"method":"sleep","params":{"ms":10}}"#);
     assert_eq!(r, json!({"id":4,"result":{"ms":10}}));
     let r = call(&c, r#"{"jsonrpc":"2.0","id":5,"method":"ping"}"#);
@@ -44,7 +53,11 @@ fn ids_come_back_as_the_same_text() {
         "null",
     ] {
         let reply = call_text(&c, &format!(r#"{{"method":"ping","id":{id}}}"#));
-        assert_eq!(reply, format!(r#"{{"id":{id},"result":"pong"}}"#), "id {id}");
+        assert_eq!(
+            reply,
+            format!(r#"{{"id":{id},"result":"pong"}}"#),
+            "id {id}"
+        );
     }
 }
 
@@ -53,8 +66,14 @@ fn slow_requests_do_not_hold_up_fast_ones() {
     let server = Server::start(Mode::Rpc);
     let c = dealer(&server.endpoint);
     let started = Instant::now();
-    send(&c, &[br#"{"id":"slow","method":"sleep","params":{"ms":400}}"#]);
-    send(&c, &[br#"{"id":"fast","method":"sleep","params":{"ms":0}}"#]);
+    send(
+        &c,
+        &[br#"{"id":"slow","method":"sleep","params":{"ms":400}}"#],
+    );
+    send(
+        &c,
+        &[br#"{"id":"fast","method":"sleep","params":{"ms":0}}"#],
+    );
     assert_eq!(one_json(&c)["id"], "fast");
     assert!(started.elapsed() < Duration::from_millis(300));
     assert_eq!(one_json(&c)["id"], "slow");
@@ -71,15 +90,43 @@ fn every_error_rule() {
         (b"", json!(null), codes::PARSE_ERROR),
         (b"[1,2]", json!(null), codes::INVALID_REQUEST),
         (b"\"str\"", json!(null), codes::INVALID_REQUEST),
-        (br#"{"id":{"a":1},"method":"ping"}"#, json!(null), codes::INVALID_REQUEST),
-        (br#"{"id":[1],"method":"ping"}"#, json!(null), codes::INVALID_REQUEST),
-        (br#"{"id":true,"method":"ping"}"#, json!(null), codes::INVALID_REQUEST),
+        (
+            br#"{"id":{"a":1},"method":"ping"}"#,
+            json!(null),
+            codes::INVALID_REQUEST,
+        ),
+        (
+            br#"{"id":[1],"method":"ping"}"#,
+            json!(null),
+            codes::INVALID_REQUEST,
+        ),
+        (
+            br#"{"id":true,"method":"ping"}"#,
+            json!(null),
+            codes::INVALID_REQUEST,
+        ),
         (br#"{"id":7}"#, json!(7), codes::INVALID_REQUEST),
         (br#"{"id":8,"method":5}"#, json!(8), codes::INVALID_REQUEST),
-        (br#"{"id":9,"method":"nope"}"#, json!(9), codes::METHOD_NOT_FOUND),
-        (br#"{"id":10,"method":"sleep","params":{"ms":-1}}"#, json!(10), codes::INVALID_PARAMS),
-        (br#"{"id":11,"method":"sleep","params":{"ms":60001}}"#, json!(11), codes::INVALID_PARAMS),
-        (br#"{"id":12,"method":"sleep"}"#, json!(12), codes::INVALID_PARAMS),
+        (
+            br#"{"id":9,"method":"nope"}"#,
+            json!(9),
+            codes::METHOD_NOT_FOUND,
+        ),
+        (
+            br#"{"id":10,"method":"sleep","params":{"ms":-1}}"#,
+            json!(10),
+            codes::INVALID_PARAMS,
+        ),
+        (
+            br#"{"id":11,"method":"sleep","params":{"ms":60001}}"#,
+            json!(11),
+            codes::INVALID_PARAMS,
+        ),
+        (
+            br#"{"id":12,"method":"sleep"}"#,
+            json!(12),
+            codes::INVALID_PARAMS,
+        ),
     ];
     for (body, id, want) in cases {
         send(&c, &[body]);
@@ -142,8 +189,11 @@ fn delimited_envelopes_and_req_sockets() {
 
     let req = connect(zmq::REQ, &server.endpoint);
     for i in 0..3 {
-        req.send(format!(r#"{{"id":{i},"method":"echo","params":{i}}}"#).as_bytes(), 0)
-            .unwrap();
+        req.send(
+            format!(r#"{{"id":{i},"method":"echo","params":{i}}}"#).as_bytes(),
+            0,
+        )
+        .unwrap();
         let reply = req.recv_bytes(0).expect("REQ reply within deadline");
         assert_eq!(reply, format!(r#"{{"id":{i},"result":{i}}}"#).into_bytes());
     }
@@ -174,7 +224,10 @@ fn huge_messages_get_too_large_with_their_id() {
     );
     let r = call(&c, &fits);
     assert_eq!(r["id"], "fits");
-    assert_eq!(r["result"].as_str().map(str::len), Some(16 * 1024 * 1024 - 100));
+    assert_eq!(
+        r["result"].as_str().map(str::len),
+        Some(16 * 1024 * 1024 - 100)
+    );
     still_serves(&c);
 }
 
@@ -183,7 +236,10 @@ fn too_many_in_flight_gets_overloaded_and_others_are_served() {
     let server = Server::start_with(Mode::Rpc, ServerConfig::rpc().max_in_flight(4));
     let greedy = dealer(&server.endpoint);
     for i in 0..6 {
-        send(&greedy, &[format!(r#"{{"id":{i},"method":"sleep","params":{{"ms":300}}}}"#).as_bytes()]);
+        send(
+            &greedy,
+            &[format!(r#"{{"id":{i},"method":"sleep","params":{{"ms":300}}}}"#).as_bytes()],
+        );
     }
     let other = dealer(&server.endpoint);
     still_serves(&other);
@@ -215,7 +271,14 @@ fn a_peer_that_does_not_read_loses_no_reply_and_blocks_no_one() {
     slow.set_rcvhwm(100).unwrap();
     slow.set_sndhwm(n as i32).unwrap();
     for i in 0..n {
-        send(&slow, &[format!(r#"{{"id":{i},"method":"echo","params":"{}"}}"#, "p".repeat(64)).as_bytes()]);
+        send(
+            &slow,
+            &[format!(
+                r#"{{"id":{i},"method":"echo","params":"{}"}}"#,
+                "p".repeat(64)
+            )
+            .as_bytes()],
+        );
     }
     std::thread::sleep(Duration::from_millis(300));
     let other = dealer(&server.endpoint);
@@ -236,7 +299,10 @@ fn a_peer_that_does_not_read_loses_no_reply_and_blocks_no_one() {
 fn a_vanished_peer_costs_one_logged_reply() {
     let server = Server::start(Mode::Rpc);
     let gone = dealer(&server.endpoint);
-    send(&gone, &[br#"{"id":1,"method":"sleep","params":{"ms":200}}"#]);
+    send(
+        &gone,
+        &[br#"{"id":1,"method":"sleep","params":{"ms":200}}"#],
+    );
     std::thread::sleep(Duration::from_millis(50));
     drop(gone);
     std::thread::sleep(Duration::from_millis(400));
@@ -250,7 +316,10 @@ fn a_vanished_peer_costs_one_logged_reply() {
 fn shutdown_finishes_requests_in_flight() {
     let server = Server::start(Mode::Rpc);
     let c = dealer(&server.endpoint);
-    send(&c, &[br#"{"id":"inflight","method":"sleep","params":{"ms":300}}"#]);
+    send(
+        &c,
+        &[br#"{"id":"inflight","method":"sleep","params":{"ms":300}}"#],
+    );
     std::thread::sleep(Duration::from_millis(50));
     let started = Instant::now();
     let stats = server.stop();

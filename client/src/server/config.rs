@@ -25,7 +25,7 @@ pub struct ServerConfig {
     pub max_message_bytes: usize,
     /// Requests of one peer being handled or replied to at once; the excess
     /// gets -32002 in callbacks mode. In raw mode this is the length of the
-    /// peer's queue, beyond which messages are dropped with a warning.
+    /// peer's queue (see [`run_raw`](super::run_raw) for when it drops).
     /// Default 1024.
     pub max_in_flight: usize,
     /// How long a reply waits for room in a peer's full queue before it is

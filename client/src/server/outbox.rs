@@ -6,6 +6,7 @@
 //! nobody else; a reply that cannot be delivered is logged and counted.
 
 use std::fmt;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -110,10 +111,29 @@ impl Outbox {
         }
     }
 
-    /// Like `reply` for a multipart raw reply.
-    pub(crate) async fn reply_frames(&self, envelope: Envelope, body: Vec<Frame>) {
+    /// Like `reply` for a multipart raw reply. `stalled` is true while the
+    /// reply waits for room in the peer's queue, which tells the receiving
+    /// loop that this peer is not reading.
+    pub(crate) async fn reply_frames(
+        &self,
+        envelope: Envelope,
+        body: Vec<Frame>,
+        stalled: &AtomicBool,
+    ) {
         let peer = peer_name(&envelope);
-        match self.send_frames(envelope.into_reply(body)).await {
+        let frames = match self.socket.try_send(envelope.into_reply(body)) {
+            Ok(()) => {
+                bump(&self.counters.replied);
+                return;
+            }
+            Err((frames, SendError::Full)) => frames,
+            Err((_, SendError::Unroutable)) => return self.undelivered(&peer, Undelivered::Gone),
+            Err((_, SendError::Zmq(e))) => return self.undelivered(&peer, Undelivered::Failed(e)),
+        };
+        stalled.store(true, Ordering::SeqCst);
+        let sent = self.send_frames(frames).await;
+        stalled.store(false, Ordering::SeqCst);
+        match sent {
             Ok(()) => bump(&self.counters.replied),
             Err(e) => self.undelivered(&peer, e),
         }

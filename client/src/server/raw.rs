@@ -6,6 +6,7 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -21,6 +22,9 @@ use super::{Outbox, ServerConfig, ServerError, Stats};
 
 /// How long a peer's task waits for another message before it ends.
 const PEER_IDLE: Duration = Duration::from_secs(5);
+/// How long the receiving loop waits for room in the queue of a peer whose
+/// task is busy (not stuck on a peer that does not read).
+const CATCH_UP: Duration = Duration::from_secs(1);
 
 /// Maps the body of a received raw message to the body of its reply.
 ///
@@ -89,15 +93,26 @@ struct Item {
     _active: Active,
 }
 
-type Queues = Arc<Mutex<HashMap<Vec<u8>, mpsc::Sender<Item>>>>;
+/// The receiving side of one peer's queue, as the receiving loop sees it.
+#[derive(Clone)]
+struct Queue {
+    tx: mpsc::Sender<Item>,
+    /// Whether the peer's task is waiting for room in the peer's zmq queue.
+    stalled: Arc<AtomicBool>,
+}
+
+type Queues = Arc<Mutex<HashMap<Vec<u8>, Queue>>>;
 
 /// Serves raw messages on a bound ROUTER socket until `shutdown` completes,
 /// then stops receiving, lets queued messages be answered (up to
 /// [`ServerConfig::drain_timeout`]) and returns what it did.
 ///
-/// A message larger than [`ServerConfig::max_message_bytes`], or one that
-/// finds its peer's queue ([`ServerConfig::max_in_flight`]) full, is dropped
-/// with a warning and counted: raw mode has no error reply.
+/// Raw mode has no error reply, so a message is dropped, with a warning and
+/// counted in [`Stats::dropped_incoming`], when it is larger than
+/// [`ServerConfig::max_message_bytes`], or when its peer's queue
+/// ([`ServerConfig::max_in_flight`] messages) is full while that peer does
+/// not read its replies. A queue that is full only because its task is busy
+/// makes the loop wait (up to a second) instead.
 ///
 /// # Examples
 ///
@@ -151,24 +166,40 @@ pub async fn run_raw<H: RawHandler>(
             routed,
             _active: tracker.start(),
         };
-        let mut map = queues.lock().unwrap_or_else(|p| p.into_inner());
-        let tx = map.entry(key.clone()).or_insert_with(|| {
-            let (tx, rx) = mpsc::channel(config.max_in_flight);
-            tokio::spawn(serve_peer(
-                key,
-                rx,
-                queues.clone(),
-                handler.clone(),
-                outbox.clone(),
-            ));
-            tx
-        });
-        if let Err(e) = tx.try_send(item) {
-            let item = e.into_inner();
+        let queue = {
+            let mut map = queues.lock().unwrap_or_else(|p| p.into_inner());
+            let queue = map.entry(key.clone()).or_insert_with(|| {
+                let (tx, rx) = mpsc::channel(config.max_in_flight);
+                let stalled = Arc::new(AtomicBool::new(false));
+                let peer = Peer {
+                    key,
+                    rx,
+                    stalled: stalled.clone(),
+                    queues: queues.clone(),
+                };
+                tokio::spawn(peer.serve(handler.clone(), outbox.clone()));
+                Queue { tx, stalled }
+            });
+            match queue.tx.try_send(item) {
+                Ok(()) => continue,
+                Err(e) => (queue.clone(), e.into_inner()),
+            }
+        };
+        let (queue, item) = queue;
+        let peer = peer_name(&item.routed.envelope);
+        // A busy peer task catches up in moments: wait for it, as TCP would
+        // push back. A task stuck on a peer that does not read its replies
+        // would hold everyone up, so that peer's excess is dropped instead.
+        let delivered = !queue.stalled.load(Ordering::SeqCst)
+            && matches!(
+                tokio::time::timeout(CATCH_UP, queue.tx.send(item)).await,
+                Ok(Ok(()))
+            );
+        if !delivered {
             bump(&counters.dropped_incoming);
             tracing::warn!(
-                peer = peer_name(&item.routed.envelope),
-                "message dropped: the peer already has {} messages waiting",
+                peer,
+                "message dropped: the peer does not read its replies and has {} messages waiting",
                 config.max_in_flight
             );
         }
@@ -194,32 +225,37 @@ pub async fn run_raw<H: RawHandler>(
     Ok(stats)
 }
 
-async fn serve_peer<H: RawHandler>(
+/// One peer's task: its messages, one at a time, in order.
+struct Peer {
     key: Vec<u8>,
-    mut rx: mpsc::Receiver<Item>,
+    rx: mpsc::Receiver<Item>,
+    stalled: Arc<AtomicBool>,
     queues: Queues,
-    handler: Arc<H>,
-    outbox: Outbox,
-) {
-    loop {
-        let item = match tokio::time::timeout(PEER_IDLE, rx.recv()).await {
-            Ok(Some(item)) => item,
-            Ok(None) => return,
-            Err(_) => {
-                // The receiving loop only enqueues under this lock, so an
-                // empty queue here stays empty until the entry is gone.
-                let mut map = queues.lock().unwrap_or_else(|p| p.into_inner());
-                if rx.is_empty() {
-                    map.remove(&key);
-                    return;
+}
+
+impl Peer {
+    async fn serve<H: RawHandler>(mut self, handler: Arc<H>, outbox: Outbox) {
+        loop {
+            let item = match tokio::time::timeout(PEER_IDLE, self.rx.recv()).await {
+                Ok(Some(item)) => item,
+                Ok(None) => return,
+                Err(_) => {
+                    // The receiving loop only enqueues under this lock or
+                    // into a full queue, so an empty queue here stays empty
+                    // until the entry is gone.
+                    let mut map = self.queues.lock().unwrap_or_else(|p| p.into_inner());
+                    if self.rx.is_empty() {
+                        map.remove(&self.key);
+                        return;
+                    }
+                    continue;
                 }
-                continue;
+            };
+            let Item { routed, _active } = item;
+            let Routed { envelope, body } = routed;
+            if let Some(reply) = handler.call(&envelope, body).await {
+                outbox.reply_frames(envelope, reply, &self.stalled).await;
             }
-        };
-        let Item { routed, _active } = item;
-        let Routed { envelope, body } = routed;
-        if let Some(reply) = handler.call(&envelope, body).await {
-            outbox.reply_frames(envelope, reply).await;
         }
     }
 }

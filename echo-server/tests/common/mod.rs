@@ -63,7 +63,10 @@ impl Server {
         let thread = self.thread.take()?;
         let started = std::time::Instant::now();
         while !thread.is_finished() {
-            assert!(started.elapsed() < Duration::from_secs(30), "server did not stop");
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "server did not stop"
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
         Some(thread.join().expect("server thread panicked"))
