@@ -13,12 +13,14 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <zmq.h>
 
 #define MAX_BODY (16 << 20) /* larger rpc bodies get -32001 (PROTOCOL 8.1) */
@@ -44,7 +46,13 @@ static size_t queued, queue_cap;
 
 static const span_t null = {"null", 4}, absent = {NULL, 0};
 
-static void on_signal(int sig) { stop = sig; }
+static int wakeup[2]; /* a pipe: the signal handler writes, zmq_poll reads */
+
+static void on_signal(int sig) {
+  stop = sig;
+  ssize_t ignored = write(wakeup[1], "", 1); /* wakes up zmq_poll, even */
+  (void)ignored; /* when the signal came just before it went to sleep */
+}
 
 static void *xrealloc(void *p, size_t n) {
   if (!(p = realloc(p, n))) {
@@ -384,11 +392,12 @@ static void serve(void *sock, int raw) {
   long timeout = -1;
 
   while (!stop) {
-    zmq_pollitem_t item = {sock, 0, ZMQ_POLLIN, 0};
-    if (zmq_poll(&item, 1, timeout) < 0 && zmq_errno() != EINTR)
+    zmq_pollitem_t items[] = {{sock, 0, ZMQ_POLLIN, 0},
+                              {NULL, wakeup[0], ZMQ_POLLIN, 0}};
+    if (zmq_poll(items, 2, timeout) < 0 && zmq_errno() != EINTR)
       break;
     size_t n = 0, i;
-    int more = item.revents & ZMQ_POLLIN;
+    int more = items[0].revents & ZMQ_POLLIN;
     while (more) { /* one whole message, however many frames */
       if (n == cap)
         parts = xrealloc(parts, (cap = cap ? 2 * cap : 8) * sizeof *parts);
@@ -423,8 +432,12 @@ int main(int argc, char **argv) {
     fputs("usage: run ENDPOINT [rpc|raw]\n", stderr);
     return 2;
   }
-  struct sigaction sa = {.sa_handler = on_signal}; /* no SA_RESTART: */
-  sigaction(SIGINT, &sa, NULL); /* a signal interrupts zmq_poll */
+  struct sigaction sa = {.sa_handler = on_signal};
+  if (pipe(wakeup) < 0 || fcntl(wakeup[1], F_SETFL, O_NONBLOCK) < 0) {
+    perror("pipe");
+    return 1;
+  }
+  sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
 
   void *context = zmq_ctx_new();

@@ -11,6 +11,7 @@ Usage: python3 server.py ENDPOINT [rpc|raw]
 import heapq
 import itertools
 import json
+import os
 import signal
 import sys
 import time
@@ -48,6 +49,8 @@ METHODS = {"ping": ping, "echo": echo, "sleep": sleep}
 
 
 def parse_float(text):
+    # Python keeps integers of any size exactly, but 1e400 would become inf,
+    # which json.dumps cannot write back as JSON.
     value = float(text)
     if value in (float("inf"), float("-inf")):
         raise ValueError("number out of range")
@@ -123,7 +126,7 @@ def send(sock, frames):
     # With ROUTER_MANDATORY a full or vanished peer raises instead of
     # silently swallowing the reply; drop that one reply and carry on.
     try:
-        sock.send_multipart(frames, flags=zmq.NOBLOCK, copy=False)
+        sock.send_multipart(frames, flags=zmq.NOBLOCK)
     except zmq.ZMQError as e:
         print(f"dropped a reply to {frames[0].hex()}: {e}", file=sys.stderr)
 
@@ -134,11 +137,17 @@ def serve(sock, mode):
     sequence = itertools.count()
     poller = zmq.Poller()
     poller.register(sock, zmq.POLLIN)
+    # A signal that lands while libzmq is not inside poll() must still wake it
+    # up: Python writes a byte to this pipe for every signal it catches.
+    wakeup, wakeup_writer = os.pipe()
+    os.set_blocking(wakeup_writer, False)
+    signal.set_wakeup_fd(wakeup_writer)
+    poller.register(wakeup, zmq.POLLIN)
     while True:
         timeout = None
         if deferred:
             timeout = max(0, (deferred[0][0] - time.monotonic()) * 1000)
-        if poller.poll(timeout):
+        if sock in dict(poller.poll(timeout)):
             frames = sock.recv_multipart()
             if mode == "raw":
                 send(sock, frames)  # Rule 1: identity (and delimiter) go back too
@@ -165,7 +174,8 @@ def main():
         print("usage: run ENDPOINT [rpc|raw]", file=sys.stderr)
         sys.exit(2)
     endpoint, mode = sys.argv[1], (sys.argv[2:] or ["rpc"])[0]
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: sys.exit(0))
 
     context = zmq.Context()
     sock = context.socket(zmq.ROUTER)
@@ -181,8 +191,6 @@ def main():
     print(f"listening on {sock.getsockopt_string(zmq.LAST_ENDPOINT)}", flush=True)
     try:
         serve(sock, mode)
-    except KeyboardInterrupt:
-        pass
     finally:
         sock.close()
         context.term()
