@@ -1,1 +1,169 @@
-fn main() {}
+//! `plug-conformance`: parse flags, call the library, map the result to an
+//! exit status (0 no failure, 1 a failure, 2 usage error or no verdict).
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use plug_conformance::bundled::Bundled;
+use plug_conformance::{all_cases, check, CheckError, CheckOptions, Profile, Target, Thresholds};
+
+#[derive(Parser)]
+#[command(
+    name = "plug-conformance",
+    version,
+    about = "Checks that a server speaks the plug wire protocol (PROTOCOL.md).",
+    after_help = "With no command, runs every case against the bundled echo servers."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the cases against a server.
+    Check(CheckArgs),
+    /// List every case: id, requirement, PROTOCOL.md section, summary.
+    List(ListArgs),
+}
+
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("target").required(true).args(["endpoint", "spawn"]))]
+struct CheckArgs {
+    /// The server's endpoint, e.g. tcp://127.0.0.1:5555.
+    endpoint: Option<String>,
+    /// Start this command with `sh -c`, `{endpoint}` replaced by a free
+    /// loopback endpoint; stop it afterwards.
+    #[arg(long, value_name = "COMMAND")]
+    spawn: Option<String>,
+    /// The kind of server.
+    #[arg(long, value_enum, default_value_t = Profile::Rpc)]
+    profile: Profile,
+    /// Run only cases matching PATTERN (`rpc.id.*`, `rpc.id`); repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    only: Vec<String>,
+    /// Skip cases matching PATTERN; repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    skip: Vec<String>,
+    /// How long to wait for any one expected reply.
+    #[arg(long, value_name = "N", default_value_t = 5000)]
+    timeout_ms: u64,
+    /// How long to wait for a spawned server to answer.
+    #[arg(long, value_name = "N", default_value_t = 15000)]
+    startup_timeout_ms: u64,
+    /// Count non-strict outcomes (broken SHOULDs) as failures.
+    #[arg(long)]
+    strict: bool,
+    /// Write the JSON report to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Write a JUnit XML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write a self-contained HTML report to FILE.
+    #[arg(long, value_name = "FILE")]
+    html: Option<PathBuf>,
+    /// Cases expected to fail, one id or pattern per line (`#` comments).
+    #[arg(long, value_name = "FILE")]
+    expected_failures: Option<PathBuf>,
+    /// perf.*: fail below this many round trips per second.
+    #[arg(long, value_name = "N")]
+    min_throughput: Option<f64>,
+    /// perf.*: fail when the 99th percentile latency exceeds N microseconds.
+    #[arg(long, value_name = "N")]
+    max_p99_us: Option<u64>,
+    /// Print every case's wire trace and the spawned server's output.
+    #[arg(short, long)]
+    verbose: bool,
+}
+
+#[derive(Args)]
+struct ListArgs {
+    /// Only this profile's cases.
+    #[arg(long, value_enum)]
+    profile: Option<Profile>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::List(args)) => {
+            print!(
+                "{}",
+                plug_conformance::report::list(all_cases(), args.profile)
+            );
+            ExitCode::SUCCESS
+        }
+        Some(Command::Check(args)) => {
+            let target = match (args.endpoint.clone(), args.spawn.clone()) {
+                (_, Some(cmd)) => Target::Spawn(cmd),
+                (Some(ep), None) => Target::Endpoint(ep),
+                (None, None) => unreachable!("clap requires a target"),
+            };
+            let mut opts = CheckOptions::new(target, args.profile);
+            opts.only = args.only;
+            opts.skip = args.skip;
+            opts.timeout = Duration::from_millis(args.timeout_ms);
+            opts.startup_timeout = Duration::from_millis(args.startup_timeout_ms);
+            opts.strict = args.strict;
+            opts.thresholds = Thresholds {
+                min_throughput: args.min_throughput,
+                max_p99_us: args.max_p99_us,
+            };
+            opts.expected_failures = args.expected_failures;
+            opts.json = args.json;
+            opts.junit = args.junit;
+            opts.html = args.html;
+            opts.verbose = args.verbose;
+            run(&opts)
+        }
+        None => bundled(),
+    }
+}
+
+fn run(opts: &CheckOptions) -> ExitCode {
+    let mut opts = opts.clone();
+    opts.color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    match check(&opts, &mut std::io::stdout()) {
+        Ok(report) => ExitCode::from(report.exit_code()),
+        Err(e) => {
+            eprintln!("plug-conformance: {e}");
+            if let CheckError::Unreachable { output_tail, .. } = &e {
+                for line in output_tail {
+                    eprintln!("  server| {line}");
+                }
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// No arguments: both profiles against the bundled servers, then how to
+/// point the harness at your own.
+fn bundled() -> ExitCode {
+    let servers = (Bundled::start(Profile::Rpc), Bundled::start(Profile::Raw));
+    let (Ok(rpc), Ok(raw)) = servers else {
+        eprintln!("plug-conformance: could not start the bundled servers");
+        return ExitCode::from(2);
+    };
+    println!("Running every case against the bundled echo servers (in this process).\n");
+    let mut opts = CheckOptions::new(
+        Target::PerProfile(vec![
+            (Profile::Rpc, rpc.endpoint.clone()),
+            (Profile::Raw, raw.endpoint.clone()),
+        ]),
+        Profile::Rpc,
+    );
+    opts.profiles = vec![Profile::Rpc, Profile::Raw];
+    let code = run(&opts);
+    println!(
+        "\nTo check your own server:\n  \
+         plug-conformance check tcp://127.0.0.1:5555 --profile rpc     # a running callbacks-mode server\n  \
+         plug-conformance check --spawn \"./my-server {{endpoint}}\" --profile raw --json report.json\n  \
+         plug-conformance list                                         # every case and its section"
+    );
+    code
+}
