@@ -1,1 +1,156 @@
-fn main() {}
+//! Round trip and pipelined throughput of a callbacks plug, beside raw libzmq
+//! DEALER/ROUTER with no plug code, in the same run; plus the codec's hot
+//! paths.
+//!
+//! Run: `cargo bench -p plug --bench roundtrip` (CI runs it with `-- --test`,
+//! once each, so it cannot rot).
+
+use std::hint::black_box;
+use std::thread;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use futures_util::future::join_all;
+use plug::protocol::{encode_request, encode_result, parse_request, ReplyBody};
+use plug::{context, Frame, PlugBuilder};
+use serde_json::{json, Value};
+
+/// A blocking ROUTER on a loopback port; `reply` turns a body into a reply.
+fn spawn_router(reply: fn(&[u8]) -> Vec<u8>) -> String {
+    let s = context().socket(zmq::ROUTER).unwrap();
+    s.set_sndhwm(0).unwrap();
+    s.set_rcvhwm(0).unwrap();
+    s.set_router_mandatory(true).unwrap();
+    s.bind("tcp://127.0.0.1:*").unwrap();
+    let endpoint = s.get_last_endpoint().unwrap().unwrap();
+    thread::spawn(move || loop {
+        let ident = s.recv_msg(0).unwrap();
+        let body = s.recv_msg(0).unwrap();
+        s.send(ident, zmq::SNDMORE).unwrap();
+        s.send(reply(&body), 0).unwrap();
+    });
+    endpoint
+}
+
+fn echo_bytes(body: &[u8]) -> Vec<u8> {
+    body.to_vec()
+}
+
+fn echo_rpc(body: &[u8]) -> Vec<u8> {
+    let req = parse_request(&[Frame::from(body)]).unwrap();
+    encode_result(req.id.as_ref(), req.is_jsonrpc(), req.params())
+}
+
+fn payload(size: usize) -> String {
+    "x".repeat(size)
+}
+
+fn roundtrip(c: &mut Criterion) {
+    let raw_ep = spawn_router(echo_bytes);
+    let rpc_ep = spawn_router(echo_rpc);
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let plug = rt.block_on(async {
+        PlugBuilder::new("bench")
+            .connect_to(&rpc_ep)
+            .high_water_mark(0)
+            .callbacks()
+            .unwrap()
+    });
+    let dealer = context().socket(zmq::DEALER).unwrap();
+    dealer.set_sndhwm(0).unwrap();
+    dealer.set_rcvhwm(0).unwrap();
+    dealer.connect(&raw_ep).unwrap();
+
+    let mut group = c.benchmark_group("roundtrip");
+    for size in [64usize, 1024] {
+        let text = payload(size);
+        let raw_body =
+            serde_json::to_vec(&json!({"id": 1, "method": "echo", "params": text})).unwrap();
+        group.throughput(Throughput::Elements(1));
+        group.bench_with_input(
+            BenchmarkId::new("raw_libzmq", size),
+            &raw_body,
+            |b, body| {
+                b.iter(|| {
+                    dealer.send(&body[..], 0).unwrap();
+                    black_box(dealer.recv_msg(0).unwrap());
+                })
+            },
+        );
+        group.bench_with_input(
+            BenchmarkId::new("plug_callbacks", size),
+            &text,
+            |b, text| {
+                b.to_async(&rt).iter(|| async {
+                    let reply = plug
+                        .request(json!({"method": "echo", "params": text}))
+                        .await
+                        .unwrap();
+                    black_box(reply);
+                })
+            },
+        );
+    }
+    group.finish();
+
+    let mut group = c.benchmark_group("pipelined");
+    let text = payload(64);
+    let raw_body = serde_json::to_vec(&json!({"id": 1, "method": "echo", "params": text})).unwrap();
+    for window in [16usize, 256] {
+        group.throughput(Throughput::Elements(window as u64));
+        group.bench_with_input(BenchmarkId::new("raw_libzmq", window), &window, |b, &w| {
+            b.iter(|| {
+                for _ in 0..w {
+                    dealer.send(&raw_body[..], 0).unwrap();
+                }
+                for _ in 0..w {
+                    black_box(dealer.recv_msg(0).unwrap());
+                }
+            })
+        });
+        group.bench_with_input(
+            BenchmarkId::new("plug_callbacks", window),
+            &window,
+            |b, &w| {
+                b.to_async(&rt).iter(|| async {
+                    let calls =
+                        (0..w).map(|_| plug.request(json!({"method": "echo", "params": &text})));
+                    for r in join_all(calls).await {
+                        black_box(r.unwrap());
+                    }
+                })
+            },
+        );
+    }
+    group.finish();
+}
+
+fn codec(c: &mut Criterion) {
+    let mut group = c.benchmark_group("codec");
+    let Value::Object(request): Value =
+        json!({"method": "moveCar", "user_id": 21, "position": [3, 4]})
+    else {
+        unreachable!()
+    };
+    group.bench_function("encode_request", |b| {
+        b.iter(|| black_box(encode_request(black_box(request.clone()), Some(42))))
+    });
+    let request_body = Frame::from(encode_request(request.clone(), Some(42)));
+    group.bench_function("parse_request", |b| {
+        b.iter(|| black_box(parse_request(std::slice::from_ref(&request_body)).unwrap()))
+    });
+    let reply = br#"{"id":42,"result":{"user_id":21,"position":[3,4],"speed":1.5}}"#;
+    group.bench_function("parse_reply", |b| {
+        b.iter(|| {
+            let r = ReplyBody::parse(black_box(reply)).unwrap();
+            black_box(r.counter_id());
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, roundtrip, codec);
+criterion_main!(benches);
