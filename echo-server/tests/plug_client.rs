@@ -13,7 +13,13 @@ use tokio::sync::oneshot;
 const DEADLINE: Duration = Duration::from_secs(30);
 
 /// Starts the echo server in this runtime; returns its endpoint and stopper.
-fn start(mode: Mode) -> (String, oneshot::Sender<()>, tokio::task::JoinHandle<plug::server::Stats>) {
+fn start(
+    mode: Mode,
+) -> (
+    String,
+    oneshot::Sender<()>,
+    tokio::task::JoinHandle<plug::server::Stats>,
+) {
     let (socket, endpoint) = plug::server::bind("tcp://127.0.0.1:*").unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
@@ -37,18 +43,37 @@ async fn callbacks_plug_requests_and_errors() {
                 .timeout(Duration::from_secs(5))
                 .callbacks()
                 .unwrap();
-            let reply = p.request(json!({"method": "echo", "params": [1]})).await.unwrap();
+            let reply = p
+                .request(json!({"method": "echo", "params": [1]}))
+                .await
+                .unwrap();
             assert_eq!(reply.result(), &json!([1]));
-            assert_eq!(p.request(json!({"method": "ping"})).await.unwrap().result(), &json!("pong"));
+            assert_eq!(
+                p.request(json!({"method": "ping"})).await.unwrap().result(),
+                &json!("pong")
+            );
             let e = p.request(json!({"method": "nope"})).await.unwrap_err();
-            assert_eq!(e.remote().map(|e| e.code), Some(codes::METHOD_NOT_FOUND), "{e}");
-            let e = p.request(json!({"method": "sleep", "params": {"ms": "x"}})).await.unwrap_err();
-            assert_eq!(e.remote().map(|e| e.code), Some(codes::INVALID_PARAMS), "{e}");
+            assert_eq!(
+                e.remote().map(|e| e.code),
+                Some(codes::METHOD_NOT_FOUND),
+                "{e}"
+            );
+            let e = p
+                .request(json!({"method": "sleep", "params": {"ms": "x"}}))
+                .await
+                .unwrap_err();
+            assert_eq!(
+                e.remote().map(|e| e.code),
+                Some(codes::INVALID_PARAMS),
+                "{e}"
+            );
             // Slow and fast together: the fast one is not held up.
             let started = Instant::now();
             let slow = p.request(json!({"method": "sleep", "params": {"ms": 300}}));
             let fast = async {
-                p.request(json!({"method": "sleep", "params": {"ms": 1}})).await.unwrap();
+                p.request(json!({"method": "sleep", "params": {"ms": 1}}))
+                    .await
+                    .unwrap();
                 started.elapsed()
             };
             let (slow, fast_took) = tokio::join!(slow, fast);
@@ -101,13 +126,24 @@ async fn raw_plug_messages_come_back_frame_for_frame() {
                 .unwrap();
             let mut rx = r.messages().unwrap();
             r.send("Hello from node").await.unwrap();
-            r.send_multipart(vec![Frame::from(&b"\x00\xff"[..]), Frame::empty(), Frame::from("c")])
-                .await
-                .unwrap();
+            r.send_multipart(vec![
+                Frame::from(&b"\x00\xff"[..]),
+                Frame::empty(),
+                Frame::from("c"),
+            ])
+            .await
+            .unwrap();
             let m = rx.recv().await.unwrap();
             assert_eq!(m.body(), b"Hello from node");
             let m = rx.recv().await.unwrap();
-            assert_eq!(m.frames(), &[Frame::from(&b"\x00\xff"[..]), Frame::empty(), Frame::from("c")]);
+            assert_eq!(
+                m.frames(),
+                &[
+                    Frame::from(&b"\x00\xff"[..]),
+                    Frame::empty(),
+                    Frame::from("c")
+                ]
+            );
         }
         let _ = stop.send(());
         task.await.unwrap();

@@ -162,7 +162,11 @@ fn user_id(args: &Map<String, Value>) -> Result<UserId, ErrorObject> {
 }
 
 /// An optional name member: a string of 1 to `max` characters.
-fn text(args: &Map<String, Value>, member: &str, max: usize) -> Result<Option<String>, ErrorObject> {
+fn text(
+    args: &Map<String, Value>,
+    member: &str,
+    max: usize,
+) -> Result<Option<String>, ErrorObject> {
     match args.get(member) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if !s.trim().is_empty() && s.chars().count() <= max => {

@@ -88,7 +88,10 @@ impl Subscribers {
         for key in gone {
             if let Some(sub) = self.by_identity.remove(&key) {
                 self.forgotten.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(peer = peer_name(&sub.envelope), "subscriber gone; forgotten");
+                tracing::info!(
+                    peer = peer_name(&sub.envelope),
+                    "subscriber gone; forgotten"
+                );
             }
         }
     }

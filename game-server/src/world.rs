@@ -148,7 +148,10 @@ impl World {
 
     /// Removes a player.
     pub fn leave(&mut self, user_id: &UserId) -> Result<Player, ErrorObject> {
-        let player = self.players.remove(user_id).ok_or_else(|| not_joined(user_id))?;
+        let player = self
+            .players
+            .remove(user_id)
+            .ok_or_else(|| not_joined(user_id))?;
         if let Some(n) = self.rooms.get_mut(&player.room) {
             *n -= 1;
             if *n == 0 {
@@ -270,13 +273,23 @@ mod tests {
         assert_eq!(e.code, rules::TOO_FAST);
         assert_eq!(e.data.as_ref().unwrap()["rule"], "max_speed");
         let later = t0 + Duration::from_secs(2);
-        assert_eq!(w.move_car(&uid(1), [71.0, 25.0], later).unwrap().position, [71.0, 25.0]);
-        let e = w.move_car(&uid(1), [101.0, 25.0], later + Duration::from_secs(9)).unwrap_err();
+        assert_eq!(
+            w.move_car(&uid(1), [71.0, 25.0], later).unwrap().position,
+            [71.0, 25.0]
+        );
+        let e = w
+            .move_car(&uid(1), [101.0, 25.0], later + Duration::from_secs(9))
+            .unwrap_err();
         assert_eq!(e.code, rules::OUT_OF_BOUNDS);
-        let e = w.move_car(&uid(1), [80.0, -0.5], later + Duration::from_secs(9)).unwrap_err();
+        let e = w
+            .move_car(&uid(1), [80.0, -0.5], later + Duration::from_secs(9))
+            .unwrap_err();
         assert_eq!(e.code, rules::OUT_OF_BOUNDS);
         assert_eq!(w.player(&uid(1)).unwrap().position, [71.0, 25.0]);
-        assert_eq!(w.move_car(&uid(9), [1.0, 1.0], later).unwrap_err().code, rules::NOT_JOINED);
+        assert_eq!(
+            w.move_car(&uid(9), [1.0, 1.0], later).unwrap_err().code,
+            rules::NOT_JOINED
+        );
     }
 
     #[test]

@@ -61,11 +61,16 @@ fn bad_input_then_the_game_still_answers_and_sigterm_exits_zero() {
         d.send_multipart(frames, 0).unwrap();
         assert_eq!(reply(&d)["error"]["code"], code);
     }
-    d.send(&br#"{"id":"j","method":"join","user_id":1,"name":"ann"}"#[..], 0).unwrap();
+    d.send(
+        &br#"{"id":"j","method":"join","user_id":1,"name":"ann"}"#[..],
+        0,
+    )
+    .unwrap();
     assert_eq!(reply(&d)["result"]["name"], "ann");
 
     let req = socket(zmq::REQ, &endpoint);
-    req.send(&br#"{"id":2,"method":"getPlayers"}"#[..], 0).unwrap();
+    req.send(&br#"{"id":2,"method":"getPlayers"}"#[..], 0)
+        .unwrap();
     let r: Value = serde_json::from_slice(&req.recv_bytes(0).expect("REQ reply")).unwrap();
     assert_eq!(r, json!({"id": 2, "result": ["ann"]}));
 
@@ -89,7 +94,16 @@ fn bad_input_then_the_game_still_answers_and_sigterm_exits_zero() {
 fn help_describes_the_flags() {
     let out = Command::new(BIN).arg("--help").output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
-    for flag in ["--bind", "--width", "--max-speed", "--max-players", "--max-rooms", "--room-capacity", "--max-subscribers", "listening on"] {
+    for flag in [
+        "--bind",
+        "--width",
+        "--max-speed",
+        "--max-players",
+        "--max-rooms",
+        "--room-capacity",
+        "--max-subscribers",
+        "listening on",
+    ] {
         assert!(help.contains(flag), "--help lacks {flag}");
     }
 }

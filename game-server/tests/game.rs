@@ -54,7 +54,9 @@ fn plug(name: &str, endpoint: &str) -> CallbacksPlug {
 }
 
 async fn with_deadline<F: Future<Output = ()>>(f: F) {
-    tokio::time::timeout(DEADLINE, f).await.expect("test deadline");
+    tokio::time::timeout(DEADLINE, f)
+        .await
+        .expect("test deadline");
 }
 
 async fn ok(p: &CallbacksPlug, req: Value) -> Value {
@@ -119,29 +121,63 @@ async fn moves_out_of_bounds_or_too_fast_are_refused_naming_the_rule() {
         };
         let server = start(config);
         let p = plug("rules", &server.endpoint);
-        ok(&p, json!({"method": "join", "user_id": "u1", "name": "ann"})).await;
+        ok(
+            &p,
+            json!({"method": "join", "user_id": "u1", "name": "ann"}),
+        )
+        .await;
         // In 0.1 s at 50/s: 5 units allowed from the spawn at [50, 50].
-        let e = refused(&p, json!({"method": "moveCar", "user_id": "u1", "position": [90, 50]})).await;
+        let e = refused(
+            &p,
+            json!({"method": "moveCar", "user_id": "u1", "position": [90, 50]}),
+        )
+        .await;
         assert_eq!(e.code, rules::TOO_FAST, "{e}");
         assert!(e.message.contains("speed limit"), "{e}");
         assert_eq!(e.data.as_ref().unwrap()["rule"], "max_speed");
-        let e = refused(&p, json!({"method": "moveCar", "user_id": "u1", "position": [50, 100.5]})).await;
+        let e = refused(
+            &p,
+            json!({"method": "moveCar", "user_id": "u1", "position": [50, 100.5]}),
+        )
+        .await;
         assert_eq!(e.code, rules::OUT_OF_BOUNDS, "{e}");
         assert!(e.message.contains("out of bounds"), "{e}");
-        let e = refused(&p, json!({"method": "moveCar", "user_id": "u1", "position": [-1, 50]})).await;
+        let e = refused(
+            &p,
+            json!({"method": "moveCar", "user_id": "u1", "position": [-1, 50]}),
+        )
+        .await;
         assert_eq!(e.code, rules::OUT_OF_BOUNDS);
         // Refused moves change nothing; a legal one goes through.
         let state = ok(&p, json!({"method": "getPlayer", "user_id": "u1"})).await;
         assert_eq!(state["position"], json!([50.0, 50.0]));
-        let state = ok(&p, json!({"method": "moveCar", "user_id": "u1", "position": [53, 54]})).await;
-        assert_eq!((state["position"].clone(), state["moves"].clone()), (json!([53.0, 54.0]), json!(1)));
+        let state = ok(
+            &p,
+            json!({"method": "moveCar", "user_id": "u1", "position": [53, 54]}),
+        )
+        .await;
+        assert_eq!(
+            (state["position"].clone(), state["moves"].clone()),
+            (json!([53.0, 54.0]), json!(1))
+        );
         tokio::time::sleep(Duration::from_millis(400)).await;
         // After 0.4 s, 20 units are allowed.
-        ok(&p, json!({"method": "moveCar", "user_id": "u1", "position": [53, 72]})).await;
-        let e = refused(&p, json!({"method": "moveCar", "user_id": "nobody", "position": [1, 1]})).await;
+        ok(
+            &p,
+            json!({"method": "moveCar", "user_id": "u1", "position": [53, 72]}),
+        )
+        .await;
+        let e = refused(
+            &p,
+            json!({"method": "moveCar", "user_id": "nobody", "position": [1, 1]}),
+        )
+        .await;
         assert_eq!(e.code, rules::NOT_JOINED);
         for e in [&e] {
-            assert!(!(-32768..=-32000).contains(&e.code), "application codes are outside the reserved range");
+            assert!(
+                !(-32768..=-32000).contains(&e.code),
+                "application codes are outside the reserved range"
+            );
         }
         server.stop().await;
     })
@@ -174,7 +210,10 @@ async fn bad_params_are_invalid_params() {
         }
         let e = refused(&p, json!({"method": "fly"})).await;
         assert_eq!(e.code, codes::METHOD_NOT_FOUND);
-        assert_eq!(ok(&p, json!({"method": "getPlayers"})).await, json!(["ann"]));
+        assert_eq!(
+            ok(&p, json!({"method": "getPlayers"})).await,
+            json!(["ann"])
+        );
         server.stop().await;
     })
     .await;
@@ -233,9 +272,21 @@ async fn subscribers_get_world_updates_pushed() {
         let r = ok(&only_b, json!({"method": "subscribe", "room": "b"})).await;
         assert_eq!(r["subscribers"], 2);
 
-        ok(&game, json!({"method": "join", "user_id": 1, "name": "ann"})).await;
-        ok(&game, json!({"method": "join", "user_id": 2, "name": "bob", "room": "b"})).await;
-        ok(&game, json!({"method": "moveCar", "user_id": 2, "position": [502, 500]})).await;
+        ok(
+            &game,
+            json!({"method": "join", "user_id": 1, "name": "ann"}),
+        )
+        .await;
+        ok(
+            &game,
+            json!({"method": "join", "user_id": 2, "name": "bob", "room": "b"}),
+        )
+        .await;
+        ok(
+            &game,
+            json!({"method": "moveCar", "user_id": 2, "position": [502, 500]}),
+        )
+        .await;
         ok(&game, json!({"method": "leave", "user_id": 1})).await;
 
         let u = next_push(&mut all_rx).await;
@@ -247,22 +298,50 @@ async fn subscribers_get_world_updates_pushed() {
             let mut v = Vec::new();
             for _ in 0..3 {
                 let u = next_push(&mut all_rx).await;
-                v.push((u["params"]["event"].clone(), u["params"]["player"]["user_id"].clone()));
+                v.push((
+                    u["params"]["event"].clone(),
+                    u["params"]["player"]["user_id"].clone(),
+                ));
             }
             v
         };
-        assert_eq!(events, [(json!("join"), json!(2)), (json!("move"), json!(2)), (json!("leave"), json!(1))]);
+        assert_eq!(
+            events,
+            [
+                (json!("join"), json!(2)),
+                (json!("move"), json!(2)),
+                (json!("leave"), json!(1))
+            ]
+        );
         // The room-b subscriber saw only room b.
         assert_eq!(next_push(&mut b_rx).await["params"]["event"], "join");
         let m = next_push(&mut b_rx).await;
-        assert_eq!((m["params"]["event"].clone(), m["params"]["player"]["position"].clone()), (json!("move"), json!([502.0, 500.0])));
-        assert!(tokio::time::timeout(Duration::from_millis(200), b_rx.recv()).await.is_err());
+        assert_eq!(
+            (
+                m["params"]["event"].clone(),
+                m["params"]["player"]["position"].clone()
+            ),
+            (json!("move"), json!([502.0, 500.0]))
+        );
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), b_rx.recv())
+                .await
+                .is_err()
+        );
 
         let r = ok(&only_b, json!({"method": "unsubscribe"})).await;
         assert_eq!(r["was_subscribed"], true);
-        ok(&game, json!({"method": "moveCar", "user_id": 2, "position": [503, 500]})).await;
+        ok(
+            &game,
+            json!({"method": "moveCar", "user_id": 2, "position": [503, 500]}),
+        )
+        .await;
         assert_eq!(next_push(&mut all_rx).await["params"]["event"], "move");
-        assert!(tokio::time::timeout(Duration::from_millis(200), b_rx.recv()).await.is_err());
+        assert!(
+            tokio::time::timeout(Duration::from_millis(200), b_rx.recv())
+                .await
+                .is_err()
+        );
         server.stop().await;
     })
     .await;
