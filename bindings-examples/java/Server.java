@@ -95,8 +95,10 @@ public final class Server {
     try {
       var utf8 = StandardCharsets.UTF_8.newDecoder(); // strict: bad UTF-8 throws
       request = JSON.readTree(utf8.decode(ByteBuffer.wrap(body.get(0))).toString());
-    } catch (CharacterCodingException | JsonProcessingException | StackOverflowError e) {
+    } catch (CharacterCodingException | JsonProcessingException | RuntimeException e) {
       return error(null, null, -32700, "parse error");
+    } catch (StackOverflowError e) {
+      return error(null, null, -32700, "parse error: nested too deeply");
     }
     if (request == null || request.isMissingNode()) {
       return error(null, null, -32700, "parse error: empty body");
