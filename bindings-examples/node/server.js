@@ -180,7 +180,11 @@ async function main() {
     receiveHighWaterMark: 100000, // plug that pipelines thousands
     linger: 0,
   });
-  await sock.bind(endpoint); // Rule 1: the server binds, plugs connect
+  // Rule 1: the server binds, plugs connect.
+  await sock.bind(endpoint).catch((err) => {
+    console.error(`cannot bind ${endpoint}: ${err.message}`);
+    process.exit(1);
+  });
   process.stdout.write(`listening on ${sock.lastEndpoint}\n`);
   for (const signal of ["SIGINT", "SIGTERM"]) {
     process.on(signal, () => {
