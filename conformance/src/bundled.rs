@@ -1,38 +1,71 @@
-//! The correct servers bundled with the harness, run in-process on
-//! loopback ports for the no-argument run.
+//! The correct reference servers (the `echo-server` crate), run in-process
+//! on loopback ports for the no-argument run and for tests.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use crate::broken::{serve, Break};
+use plug::server::{bind_in, SocketOptions};
+use tokio::sync::oneshot;
+
 use crate::case::Profile;
 
-/// A server running on a thread of this process.
+/// An echo server running on a thread of this process.
 pub struct Bundled {
     /// Where it listens.
     pub endpoint: String,
-    stop: Arc<AtomicBool>,
+    stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl Bundled {
-    /// Starts a correct `profile` server on `tcp://127.0.0.1:*`.
-    pub fn start(profile: Profile) -> Result<Bundled, zmq::Error> {
-        let sock = plug::context().socket(zmq::ROUTER)?;
-        sock.set_linger(0)?;
-        sock.bind("tcp://127.0.0.1:*")?;
-        let endpoint = sock.get_last_endpoint()?.unwrap_or_default();
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
+    /// Starts a correct `profile` echo server on `tcp://127.0.0.1:*`.
+    pub fn start(profile: Profile) -> Result<Bundled, String> {
+        let mode = match profile {
+            Profile::Rpc => echo_server::Mode::Rpc,
+            Profile::Raw => echo_server::Mode::Raw,
+        };
+        let (ready_tx, ready_rx) = mpsc::channel();
+        let (stop_tx, stop_rx) = oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
-            if let Err(e) = serve(&sock, profile, Break::None, &flag) {
-                eprintln!("bundled {profile} server: {e}");
-            }
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    let _ = ready_tx.send(Err(e.to_string()));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let bound = bind_in(
+                    plug::context(),
+                    "tcp://127.0.0.1:*",
+                    &SocketOptions::default(),
+                );
+                let (socket, endpoint) = match bound {
+                    Ok(b) => b,
+                    Err(e) => {
+                        let _ = ready_tx.send(Err(e.to_string()));
+                        return;
+                    }
+                };
+                let _ = ready_tx.send(Ok(endpoint));
+                let shutdown = async {
+                    let _ = stop_rx.await;
+                };
+                if let Err(e) = echo_server::run(socket, mode, shutdown).await {
+                    eprintln!("bundled {profile} echo server: {e}");
+                }
+            });
         });
+        let endpoint = ready_rx
+            .recv()
+            .map_err(|_| "the echo server thread ended before binding".to_owned())??;
         Ok(Bundled {
             endpoint,
-            stop,
+            stop: Some(stop_tx),
             thread: Some(thread),
         })
     }
@@ -40,7 +73,9 @@ impl Bundled {
 
 impl Drop for Bundled {
     fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }

@@ -52,11 +52,15 @@ pub(crate) fn run(
             crash = Some((case.id.to_owned(), status.clone()));
             r.trace
                 .push(format!("-- the server exited during this case: {status}"));
-            if r.outcome != Outcome::Fail {
-                r.outcome = Outcome::Fail;
-                r.expected = Some("the server keeps running (§8.1)".into());
-                r.actual = Some(format!("the server exited: {status}"));
-            }
+            r.outcome = Outcome::Fail;
+            r.expected = Some(match r.expected.take() {
+                Some(e) => format!("{e}; and the server keeps running (§8.1)"),
+                None => "the server keeps running (§8.1)".into(),
+            });
+            r.actual = Some(match r.actual.take() {
+                Some(a) => format!("{a}; the server exited: {status}"),
+                None => format!("the server exited: {status}"),
+            });
             stopped = Some(format!("the server exited ({status}) during {}", case.id));
         } else if r.outcome.is_failure() || r.outcome == Outcome::Unimplemented {
             if let Err(v) = probe(&cfg.ctx(), case.profile) {

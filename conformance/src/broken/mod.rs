@@ -45,6 +45,8 @@ pub enum Break {
     TruncateBig,
     /// Raw empty frames are dropped (§4.1).
     DropEmptyFrames,
+    /// Raw NUL bytes are dropped and bytes over 0x7f become `?` (§4.1).
+    MangleBytes,
     /// Every reply waits 2 ms (for `perf.*` thresholds).
     Slow,
     /// After this many messages the server stops answering for good.
@@ -89,6 +91,10 @@ pub const RULES: &[(&str, &str)] = &[
         "raw frames over 512 KiB come back cut in half (4.1)",
     ),
     ("drop-empty-frames", "raw empty frames are dropped (4.1)"),
+    (
+        "mangle-bytes",
+        "raw NUL bytes dropped, bytes over 0x7f become ? (4.1)",
+    ),
     ("slow", "every reply waits 2 ms"),
     ("hang-after=N", "stops answering after N messages"),
     ("crash-after=N", "exits with status 3 after N messages"),
@@ -115,6 +121,7 @@ impl FromStr for Break {
             "reorder-frames" => Break::ReorderFrames,
             "truncate-big" => Break::TruncateBig,
             "drop-empty-frames" => Break::DropEmptyFrames,
+            "mangle-bytes" => Break::MangleBytes,
             "slow" => Break::Slow,
             other => {
                 if let Some(n) = other.strip_prefix("hang-after=") {

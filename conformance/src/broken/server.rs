@@ -142,6 +142,16 @@ impl Server<'_> {
         match self.rule {
             Break::ReorderFrames => body.reverse(),
             Break::DropEmptyFrames => body.retain(|f| !f.is_empty()),
+            Break::MangleBytes => {
+                for f in &mut body {
+                    let bytes: Vec<u8> = f
+                        .iter()
+                        .filter(|b| **b != 0)
+                        .map(|b| if *b > 0x7f { b'?' } else { *b })
+                        .collect();
+                    *f = Frame::from(bytes);
+                }
+            }
             Break::TruncateBig => {
                 for f in &mut body {
                     if f.len() > 512 << 10 {
