@@ -224,3 +224,49 @@ async fn listen_prints_pushes_and_config_plugs_work() {
     server.abort();
     let _ = f("");
 }
+
+#[tokio::test]
+async fn new_writes_a_template_identical_to_the_repository_copy() {
+    snap!("new_list", plug(&["new", "--list"]).await);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let base = std::env::temp_dir().join(format!("plug-new-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&base);
+    for lang in ["python", "ruby", "php", "java", "node", "c"] {
+        let dir = base.join(lang);
+        let out = plug(&["new", lang, dir.to_str().unwrap()]).await;
+        assert!(out.status.success(), "{}", show(&out));
+        let repo = root.join("bindings-examples").join(lang);
+        let run = std::fs::metadata(dir.join("run")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert!(
+            run.permissions().mode() & 0o100 != 0,
+            "{lang}/run is executable"
+        );
+        for name in ["run", "README.md"] {
+            assert_eq!(
+                std::fs::read(dir.join(name)).unwrap(),
+                std::fs::read(repo.join(name)).unwrap(),
+                "{lang}/{name}"
+            );
+        }
+        assert!(!dir.join("node_modules").exists() && !dir.join("build").exists());
+    }
+    let again = plug(&["new", "python", base.join("python").to_str().unwrap()]).await;
+    assert_eq!(again.status.code(), Some(2), "refuses a non-empty folder");
+    let nope = plug(&["new", "cobol", base.join("x").to_str().unwrap()]).await;
+    assert_eq!(nope.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&nope.stderr).contains("choose one of: python"));
+
+    let rust = base.join("rust");
+    let out = plug(&["new", "rust", rust.to_str().unwrap()]).await;
+    assert!(out.status.success(), "{}", show(&out));
+    let manifest = std::fs::read_to_string(rust.join("Cargo.toml")).unwrap();
+    assert!(!manifest.contains("workspace = true"), "{manifest}");
+    let parsed: toml::Table = manifest.parse().unwrap();
+    let plug_path = parsed["dependencies"]["plug"]["path"].as_str().unwrap();
+    assert!(std::path::Path::new(plug_path).join("Cargo.toml").exists());
+    assert!(rust.join("src/main.rs").exists());
+    std::fs::remove_dir_all(&base).unwrap();
+}

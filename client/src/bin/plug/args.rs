@@ -98,6 +98,29 @@ pub enum Command {
         #[arg(long)]
         hex: bool,
     },
+
+    /// Write a fresh copy of an external-server template into DIR.
+    ///
+    /// The templates are embedded in this binary, so this works offline and
+    /// from any folder. Example: plug new python my-service
+    New {
+        /// python, ruby, php, java, node, c, rails or rust (see --list).
+        #[arg(value_name = "LANG", required_unless_present = "list")]
+        lang: Option<String>,
+        /// The folder to create.
+        #[arg(value_name = "DIR", required_unless_present = "list")]
+        dir: Option<PathBuf>,
+        /// List the templates.
+        #[arg(long)]
+        list: bool,
+        /// Write into DIR even if it is not empty.
+        #[arg(long)]
+        force: bool,
+        /// For the rust template: where the plug crate is
+        /// [default: this kit's client/ folder at build time].
+        #[arg(long, value_name = "PATH")]
+        plug_path: Option<PathBuf>,
+    },
 }
 
 /// Where to connect: an endpoint given on the command line, or a plug from

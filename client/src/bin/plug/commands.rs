@@ -76,6 +76,21 @@ pub async fn run(command: Command) -> Result<(), Failure> {
             count,
             hex,
         } => listen(endpoint, target, send, request, count, hex).await,
+        Command::New {
+            lang,
+            dir,
+            list,
+            force,
+            plug_path,
+        } => {
+            match (list, lang, dir) {
+                (false, Some(lang), Some(dir)) => {
+                    print!("{}", crate::new::create(&lang, &dir, force, plug_path)?)
+                }
+                _ => print!("{}", crate::new::list()),
+            }
+            Ok(())
+        }
     }
 }
 

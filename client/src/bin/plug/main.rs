@@ -2,10 +2,11 @@
 //!
 //! Thin over the library: `args` parses flags, `target` turns an endpoint or
 //! a configured plug into a plug, `commands` runs one command, `render`
-//! prints frames and replies safely.
+//! prints frames and replies safely, `new` writes a server template.
 
 mod args;
 mod commands;
+mod new;
 mod render;
 mod target;
 
