@@ -87,6 +87,23 @@ impl PlugBuilder {
         self
     }
 
+    /// Resends of a request made with
+    /// [`CallbacksPlug::request_idempotent`] after a timeout, waiting
+    /// `backoff` before the first and doubling it each time. Default is no
+    /// resend and 100 ms.
+    pub fn retries(mut self, retries: u32, backoff: Duration) -> PlugBuilder {
+        self.config.retries = retries;
+        self.config.retry_backoff = backoff;
+        self
+    }
+
+    /// libzmq heartbeats every `interval`; a connection silent for three
+    /// intervals is dropped and redialled. Default is off (zero).
+    pub fn heartbeat(mut self, interval: Duration) -> PlugBuilder {
+        self.config.heartbeat = interval;
+        self
+    }
+
     /// The configuration built so far.
     pub fn config(&self) -> &PlugConfig {
         &self.config

@@ -27,6 +27,9 @@
 //! | `backpressure` | `"wait"` | past `max_in_flight`: `"wait"` for a free slot within the timeout, or `"fail"` at once |
 //! | `high_water_mark` | `1000` | libzmq's send and receive queue limit, in messages |
 //! | `inbox_capacity` | `1024` | unmatched or raw messages held for the message handler |
+//! | `retries` | `0` | resends of a request marked idempotent ([`crate::CallbacksPlug::request_idempotent`]) after a timeout |
+//! | `retry_backoff_ms` | `100` | wait before the first resend; doubles for each later one |
+//! | `heartbeat_ms` | `0` (off) | libzmq heartbeats: a connection silent for 3 intervals is dropped and redialled |
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -72,6 +75,12 @@ pub struct PlugConfig {
     pub high_water_mark: i32,
     /// Messages held for the message handler.
     pub inbox_capacity: usize,
+    /// Resends of an idempotent request after a timeout.
+    pub retries: u32,
+    /// Wait before the first resend; doubles each time.
+    pub retry_backoff: Duration,
+    /// libzmq heartbeat interval; zero is off.
+    pub heartbeat: Duration,
 }
 
 impl PlugConfig {
@@ -88,6 +97,9 @@ impl PlugConfig {
             backpressure: Backpressure::Wait,
             high_water_mark: 1000,
             inbox_capacity: 1024,
+            retries: 0,
+            retry_backoff: Duration::from_millis(100),
+            heartbeat: Duration::ZERO,
         }
     }
 
@@ -120,6 +132,9 @@ impl PlugConfig {
                 key("high_water_mark"),
                 "must be 0 (no limit) or more",
             ));
+        }
+        if self.heartbeat > Duration::from_millis(i32::MAX as u64 / 3) {
+            return Err(ConfigError::new(key("heartbeat_ms"), "is too large"));
         }
         if self.inbox_capacity == 0 {
             return Err(ConfigError::new(
@@ -188,6 +203,9 @@ struct FilePlug {
     backpressure: Option<Backpressure>,
     high_water_mark: Option<i32>,
     inbox_capacity: Option<usize>,
+    retries: Option<u32>,
+    retry_backoff_ms: Option<u64>,
+    heartbeat_ms: Option<u64>,
 }
 
 impl Config {
@@ -217,6 +235,13 @@ impl Config {
                 backpressure: p.backpressure.unwrap_or(defaults.backpressure),
                 high_water_mark: p.high_water_mark.unwrap_or(defaults.high_water_mark),
                 inbox_capacity: p.inbox_capacity.unwrap_or(defaults.inbox_capacity),
+                retries: p.retries.unwrap_or(defaults.retries),
+                retry_backoff: p
+                    .retry_backoff_ms
+                    .map_or(defaults.retry_backoff, Duration::from_millis),
+                heartbeat: p
+                    .heartbeat_ms
+                    .map_or(defaults.heartbeat, Duration::from_millis),
                 name: name.clone(),
             };
             cfg.validate(&prefix)?;
@@ -282,6 +307,9 @@ timeout_ms = 250
 envelope = "delimited"
 max_in_flight = 8
 backpressure = "fail"
+retries = 2
+retry_backoff_ms = 10
+heartbeat_ms = 500
 "#;
 
     #[test]
@@ -299,6 +327,11 @@ backpressure = "fail"
         assert_eq!(b.envelope, EnvelopeStyle::Delimited);
         assert_eq!(b.max_in_flight, 8);
         assert_eq!(b.backpressure, Backpressure::Fail);
+        assert_eq!(b.retries, 2);
+        assert_eq!(b.retry_backoff, Duration::from_millis(10));
+        assert_eq!(b.heartbeat, Duration::from_millis(500));
+        assert_eq!(v.retries, 0);
+        assert_eq!(v.heartbeat, Duration::ZERO);
     }
 
     fn err(text: &str) -> ConfigError {

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::PlugConfig;
 use crate::error::{Error, TransportError};
 use crate::message::Inbox;
+use crate::monitor::{self, Health};
 use crate::stats::Counters;
 use crate::{context, AsyncSocket, Frame};
 
@@ -17,6 +18,7 @@ pub(crate) struct Connection {
     pub(crate) socket: AsyncSocket,
     pub(crate) inbox: Inbox,
     pub(crate) counters: Counters,
+    pub(crate) health: Arc<Health>,
     pub(crate) closed: CancellationToken,
 }
 
@@ -36,9 +38,19 @@ impl Connection {
             // Queue only on live connections: with several endpoints a dead
             // one must not swallow its share of the requests.
             sock.set_immediate(true)?;
+            if !config.heartbeat.is_zero() {
+                let ivl = config.heartbeat.as_millis() as i32;
+                sock.set_heartbeat_ivl(ivl)?;
+                sock.set_heartbeat_timeout(ivl * 3)?;
+                sock.set_heartbeat_ttl(ivl * 3)?;
+            }
             Ok(())
         };
         setup().map_err(TransportError::from)?;
+        // Watch before connecting, or the first CONNECTED event is missed.
+        let closed = CancellationToken::new();
+        let health =
+            monitor::watch(&sock, &config.name, closed.clone()).map_err(TransportError::from)?;
         for endpoint in &config.connect_to {
             sock.connect(endpoint)
                 .map_err(|source| TransportError::Connect {
@@ -48,12 +60,30 @@ impl Connection {
         }
         let socket = AsyncSocket::new(sock).map_err(TransportError::from)?;
         Ok(Connection {
+            health,
             inbox: Inbox::new(config.inbox_capacity),
             config,
             socket,
             counters: Counters::default(),
-            closed: CancellationToken::new(),
+            closed,
         })
+    }
+
+    /// The plug's counters and connection state.
+    pub(crate) fn stats(&self, in_flight: u64) -> crate::PlugStats {
+        let mut s = self.counters.snapshot(
+            self.inbox
+                .dropped
+                .load(std::sync::atomic::Ordering::Relaxed),
+            in_flight,
+        );
+        s.connected = self.health.connected();
+        s.endpoints = self.config.connect_to.len() as u64;
+        s.disconnects = self
+            .health
+            .disconnects
+            .load(std::sync::atomic::Ordering::Relaxed);
+        s
     }
 
     pub(crate) fn name(&self) -> &str {

@@ -16,6 +16,7 @@
 //! - `raw`: [`RawPlug`]; `callbacks`: [`CallbacksPlug`] and the pending
 //!   table where a reply's id finds its request;
 //! - `message`: [`Message`], what arrives unasked, and the plug's inbox;
+//! - `monitor` and `stats`: connection health and [`PlugStats`];
 //! - `config` and `builder`: TOML configuration and [`PlugBuilder`];
 //! - `registry`: [`Plugs`], the named plugs of an application;
 //! - `error`: [`Error`], which keeps remote, transport, timeout and protocol
@@ -28,6 +29,7 @@ mod connection;
 mod error;
 mod frame;
 mod message;
+mod monitor;
 pub mod protocol;
 mod raw;
 mod registry;

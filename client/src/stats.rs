@@ -18,6 +18,21 @@ pub struct PlugStats {
     pub dropped: u64,
     /// Requests waiting for their reply now.
     pub in_flight: u64,
+    /// Resends of idempotent requests.
+    pub retries: u64,
+    /// Endpoints connected now (from libzmq's socket monitor).
+    pub connected: u64,
+    /// Endpoints configured.
+    pub endpoints: u64,
+    /// Connections lost since the plug opened.
+    pub disconnects: u64,
+}
+
+impl PlugStats {
+    /// Whether at least one endpoint is connected.
+    pub fn is_connected(&self) -> bool {
+        self.connected > 0
+    }
 }
 
 #[derive(Default)]
@@ -26,6 +41,7 @@ pub(crate) struct Counters {
     pub(crate) replies: AtomicU64,
     pub(crate) timeouts: AtomicU64,
     pub(crate) unmatched: AtomicU64,
+    pub(crate) retries: AtomicU64,
 }
 
 impl Counters {
@@ -41,6 +57,10 @@ impl Counters {
             unmatched: self.unmatched.load(Ordering::Relaxed),
             dropped,
             in_flight,
+            retries: self.retries.load(Ordering::Relaxed),
+            connected: 0,
+            endpoints: 0,
+            disconnects: 0,
         }
     }
 }

@@ -379,3 +379,59 @@ async fn closing_ends_pending_requests() {
     assert!(matches!(within(call).await.unwrap(), Err(Error::Closed)));
     assert!(matches!(plug.request(json!({})).await, Err(Error::Closed)));
 }
+
+#[tokio::test]
+async fn idempotent_requests_are_resent_with_the_same_id_after_a_timeout() {
+    let router = TestRouter::bind();
+    let plug = builder(&router)
+        .timeout(Duration::from_millis(200))
+        .retries(2, Duration::from_millis(10))
+        .callbacks()
+        .unwrap();
+    let p = plug.clone();
+    let call = tokio::spawn(async move { p.request_idempotent(json!({"method": "get"})).await });
+    let (_, first) = router.recv_json().await; // dropped: no reply
+    let (ident, second) = router.recv_json().await;
+    assert_eq!(first, second, "same body, same id");
+    router
+        .send(vec![
+            ident,
+            json_frame(json!({"id": second["id"], "result": "ok"})),
+        ])
+        .await;
+    assert_eq!(within(call).await.unwrap().unwrap().result(), "ok");
+    let s = plug.stats();
+    assert_eq!((s.sent, s.retries, s.timeouts), (2, 1, 0));
+
+    // A plain request is never resent.
+    let err = plug.request(json!({"method": "get"})).await.unwrap_err();
+    assert!(matches!(err, Error::Timeout { id: Some(2), .. }), "{err}");
+    let _ = router.recv_json().await;
+    assert_eq!(plug.stats().sent, 3);
+
+    // Out of retries: one timeout error after 1 + 2 attempts.
+    let err = plug.request_idempotent(json!({})).await.unwrap_err();
+    assert!(err.is_timeout());
+    assert_eq!(plug.stats().sent, 6);
+    assert_eq!(plug.stats().retries, 3);
+}
+
+#[tokio::test]
+async fn stats_show_whether_the_plug_is_connected() {
+    let router = TestRouter::bind();
+    let plug = builder(&router).callbacks().unwrap();
+    assert_eq!(plug.stats().endpoints, 1);
+    within(async {
+        while !plug.stats().is_connected() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    drop(router);
+    within(async {
+        while plug.stats().is_connected() || plug.stats().disconnects == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+}

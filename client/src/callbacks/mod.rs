@@ -152,9 +152,23 @@ impl CallbacksPlug {
     /// [`Error::Remote`]; no reply before the plug's timeout is
     /// [`Error::Timeout`]. Dropping the future forgets the request.
     pub async fn request(&self, request: impl Into<Value>) -> Result<Reply, Error> {
+        self.call(request.into(), 0).await
+    }
+
+    /// Like [`CallbacksPlug::request`] for a request that is safe to run
+    /// twice: after a timeout it is sent again, with the same id, up to the
+    /// plug's `retries` times, waiting `retry_backoff_ms` (doubled each time)
+    /// in between. A reply to any attempt completes it; a second reply goes
+    /// to the message handler as an unknown id.
+    pub async fn request_idempotent(&self, request: impl Into<Value>) -> Result<Reply, Error> {
+        let retries = self.state().conn.config.retries;
+        self.call(request.into(), retries).await
+    }
+
+    async fn call(&self, request: Value, retries: u32) -> Result<Reply, Error> {
         let state = self.state();
         let conn = &state.conn;
-        let Value::Object(object) = request.into() else {
+        let Value::Object(object) = request else {
             return Err(Error::InvalidRequest(
                 "a request must be a JSON object".into(),
             ));
@@ -163,7 +177,7 @@ impl CallbacksPlug {
             return Err(Error::Closed);
         }
         let timeout = conn.config.timeout;
-        let deadline = Instant::now() + timeout;
+        let mut deadline = Instant::now() + timeout;
         let timed_out = |id| {
             Counters::bump(&conn.counters.timeouts);
             Error::Timeout { id, after: timeout }
@@ -188,19 +202,52 @@ impl CallbacksPlug {
         };
 
         let id = state.next_id.fetch_add(1, Ordering::Relaxed);
-        let body = vec![Frame::from(encode_request(object, Some(id)))];
-        conn.log("out", Some(id), &body);
-        let (reply, _entry) = state.pending.insert(id);
-        let wire = conn.config.envelope.wrap(body);
-        match tokio::time::timeout_at(deadline, conn.socket.send(wire)).await {
-            Ok(Ok(())) => Counters::bump(&conn.counters.sent),
-            Ok(Err(e)) => return Err(Error::Transport(e.into())),
-            Err(_) => return Err(timed_out(None)),
-        }
-        match tokio::time::timeout_at(deadline, reply).await {
-            Ok(Ok(outcome)) => outcome,
-            Ok(Err(_)) => Err(Error::Closed),
-            Err(_) => Err(timed_out(Some(id))),
+        let mut bytes = encode_request(object, Some(id));
+        let (mut reply, _entry) = state.pending.insert(id);
+        let mut backoff = conn.config.retry_backoff;
+        let mut attempt = 0;
+        loop {
+            let last = attempt == retries;
+            // The last attempt hands its buffer over; earlier ones copy it.
+            let body = if last {
+                vec![Frame::from(std::mem::take(&mut bytes))]
+            } else {
+                vec![Frame::copy_from(&bytes)]
+            };
+            conn.log("out", Some(id), &body);
+            let wire = conn.config.envelope.wrap(body);
+            let sent = match tokio::time::timeout_at(deadline, conn.socket.send(wire)).await {
+                Ok(Ok(())) => {
+                    Counters::bump(&conn.counters.sent);
+                    true
+                }
+                Ok(Err(e)) => return Err(Error::Transport(e.into())),
+                Err(_) => false,
+            };
+            if sent {
+                match tokio::time::timeout_at(deadline, &mut reply).await {
+                    Ok(Ok(outcome)) => return outcome,
+                    Ok(Err(_)) => return Err(Error::Closed),
+                    Err(_) => {}
+                }
+            }
+            if last {
+                return Err(timed_out(sent.then_some(id)));
+            }
+            attempt += 1;
+            Counters::bump(&conn.counters.retries);
+            tracing::info!(
+                plug = conn.name(),
+                id,
+                attempt,
+                "no reply in time; sending again"
+            );
+            // A reply to the earlier attempt may still arrive while we wait.
+            if let Ok(outcome) = tokio::time::timeout(backoff, &mut reply).await {
+                return outcome.unwrap_or(Err(Error::Closed));
+            }
+            backoff = backoff.saturating_mul(2);
+            deadline = Instant::now() + timeout;
         }
     }
 
@@ -259,10 +306,7 @@ impl CallbacksPlug {
     /// The plug's counters.
     pub fn stats(&self) -> PlugStats {
         let s = self.state();
-        s.conn.counters.snapshot(
-            s.conn.inbox.dropped.load(Ordering::Relaxed),
-            s.pending.len() as u64,
-        )
+        s.conn.stats(s.pending.len() as u64)
     }
 
     /// Closes the plug: pending requests end with [`Error::Closed`].
