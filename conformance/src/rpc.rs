@@ -177,11 +177,14 @@ pub(crate) fn expected_id(body: &[u8]) -> Option<Id> {
 }
 
 pub(crate) fn show_id(id: Option<&Id>) -> String {
-    id.map_or("(none)".to_owned(), |i| {
-        show_bytes(i.json().as_bytes(), 120)
-            .trim_matches('"')
-            .to_owned()
-    })
+    let Some(id) = id else {
+        return "(none)".to_owned();
+    };
+    let text = id.json();
+    match text.char_indices().nth(120) {
+        Some((cut, _)) => format!("{}...({} bytes)", &text[..cut], text.len()),
+        None => text.to_owned(),
+    }
 }
 
 /// Fails unless the reply's id is `want`, same JSON type and value (§5.2).

@@ -11,6 +11,10 @@ use common::{broken, harness, Run};
 const MINUTE: Duration = Duration::from_secs(60);
 
 fn check(spawn: &str, mode: &str, extra: &[&str]) -> Run {
+    check_within(spawn, mode, "1500", extra)
+}
+
+fn check_within(spawn: &str, mode: &str, timeout_ms: &str, extra: &[&str]) -> Run {
     let mut args = vec![
         "check",
         "--spawn",
@@ -18,7 +22,7 @@ fn check(spawn: &str, mode: &str, extra: &[&str]) -> Run {
         "--profile",
         mode,
         "--timeout-ms",
-        "1500",
+        timeout_ms,
     ];
     args.extend_from_slice(extra);
     harness(&args, 3 * MINUTE)
@@ -95,12 +99,8 @@ fn every_family_fails_against_its_broken_server() {
 
 #[test]
 fn a_server_that_hangs_mid_run_fails_without_hanging_the_harness() {
-    let run = check(
-        &broken("hang-after=40", "rpc"),
-        "rpc",
-        &["--timeout-ms", "500"],
-    );
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    let run = check_within(&broken("hang-after=40", "rpc"), "rpc", "500", &[]);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     assert!(run.took < MINUTE, "took {:?}", run.took);
     assert!(
         run.stdout
@@ -114,7 +114,7 @@ fn a_server_that_hangs_mid_run_fails_without_hanging_the_harness() {
 #[test]
 fn a_server_that_crashes_mid_run_is_reported() {
     let run = check(&broken("crash-after=40", "rpc"), "rpc", &[]);
-    assert_eq!(run.code, 1, "{}", run.stdout);
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
     let server = &run.json.as_ref().unwrap()["server"];
     assert_eq!(server["crashed"], true, "{server}");
     assert_eq!(server["exit_status"], "exit status 3");

@@ -264,7 +264,7 @@ impl Server<'_> {
 
     fn send(&mut self, out: Message) {
         self.replies += 1;
-        if self.rule == Break::LoseReplies && self.replies % 997 == 0 {
+        if self.rule == Break::LoseReplies && self.replies.is_multiple_of(997) {
             return;
         }
         self.backlog

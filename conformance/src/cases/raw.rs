@@ -92,7 +92,7 @@ pub(super) fn cases() -> Vec<Case> {
         )
         .slow(60),
         case(
-            "raw.clients",
+            "raw.clients.own-messages",
             Raw,
             Must,
             "2.5",
