@@ -4,6 +4,7 @@
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -34,18 +35,10 @@ pub fn temp(name: &str) -> PathBuf {
 /// Runs the harness with `args` plus `--json`, failing the test if it
 /// takes longer than `deadline`.
 pub fn harness(args: &[&str], deadline: Duration) -> Run {
+    static RUNS: AtomicU64 = AtomicU64::new(0);
     let json = temp(&format!(
-        "{}.json",
-        args.join("_").replace(['/', ' ', '{', '}', '*', ':'], "")
-    ));
-    let json = json.with_file_name(format!(
-        "{}",
-        json.file_name()
-            .unwrap()
-            .to_string_lossy()
-            .chars()
-            .take(120)
-            .collect::<String>()
+        "run-{}.json",
+        RUNS.fetch_add(1, Ordering::Relaxed)
     ));
     let _ = std::fs::remove_file(&json);
     let mut cmd = Command::new(HARNESS);
