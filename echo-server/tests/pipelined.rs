@@ -68,7 +68,7 @@ fn a_hundred_thousand_pipelined_requests_from_four_clients() {
 }
 
 #[test]
-#[ignore = "about a minute in debug; run with --release --ignored"]
+#[ignore = "the full run: about 8 s with --release on 2 cores, 40 s in debug"]
 fn a_million_pipelined_requests_from_eight_clients() {
     pipeline(1_000_000, 8);
 }

@@ -93,10 +93,8 @@ fn too_large_messages_are_dropped_and_the_server_goes_on() {
 fn a_peer_that_does_not_read_loses_nothing_and_blocks_no_one() {
     let n = 40_000;
     let server = Server::start_with(Mode::Raw, ServerConfig::raw().max_in_flight(n));
-    let slow = dealer(&server.endpoint);
-    slow.set_rcvhwm(100).unwrap();
-    slow.set_sndhwm(n as i32).unwrap();
-    let payload = [b'r'; 100];
+    let slow = slow_reader(&server.endpoint, n);
+    let payload = [b'r'; 1000];
     for i in 0..n as u32 {
         send(&slow, &[&i.to_be_bytes(), &payload]);
     }

@@ -267,15 +267,13 @@ fn a_peer_that_does_not_read_loses_no_reply_and_blocks_no_one() {
     // ROUTER_MANDATORY the server waits for room instead of dropping.
     let n = 40_000;
     let server = Server::start_with(Mode::Rpc, ServerConfig::rpc().max_in_flight(n));
-    let slow = dealer(&server.endpoint);
-    slow.set_rcvhwm(100).unwrap();
-    slow.set_sndhwm(n as i32).unwrap();
+    let slow = slow_reader(&server.endpoint, n);
     for i in 0..n {
         send(
             &slow,
             &[format!(
                 r#"{{"id":{i},"method":"echo","params":"{}"}}"#,
-                "p".repeat(64)
+                "p".repeat(1000)
             )
             .as_bytes()],
         );

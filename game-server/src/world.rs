@@ -214,7 +214,10 @@ impl World {
         let mut players: Vec<&Player> = self
             .players
             .values()
-            .filter(|p| room.map_or(true, |r| p.room == r))
+            .filter(|p| match room {
+                Some(r) => p.room == r,
+                None => true,
+            })
             .collect();
         players.sort_by_key(|p| p.joined);
         players.into_iter().map(|p| p.name.clone()).collect()

@@ -59,7 +59,7 @@ pub trait Handler: Send + Sync + 'static {
 /// # Examples
 ///
 /// ```
-/// #[derive(serde::Deserialize)]
+/// #[derive(Debug, serde::Deserialize)]
 /// struct Sleep { ms: u64 }
 /// let p: Sleep = plug::server::parse_params(serde_json::json!({"ms": 5})).unwrap();
 /// assert_eq!(p.ms, 5);

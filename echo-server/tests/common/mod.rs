@@ -84,7 +84,17 @@ impl Drop for Server {
 /// A zmq socket of `kind` connected to `endpoint`, receives bounded by
 /// [`DEADLINE`].
 pub fn connect(kind: zmq::SocketType, endpoint: &str) -> zmq::Socket {
+    connect_with(kind, endpoint, |_| {})
+}
+
+/// Like [`connect`], with options set before connecting.
+pub fn connect_with(
+    kind: zmq::SocketType,
+    endpoint: &str,
+    setup: impl FnOnce(&zmq::Socket),
+) -> zmq::Socket {
     let s = plug::context().socket(kind).unwrap();
+    setup(&s);
     s.set_rcvtimeo(DEADLINE.as_millis() as i32).unwrap();
     s.set_sndtimeo(DEADLINE.as_millis() as i32).unwrap();
     s.set_linger(0).unwrap();
@@ -94,6 +104,16 @@ pub fn connect(kind: zmq::SocketType, endpoint: &str) -> zmq::Socket {
 
 pub fn dealer(endpoint: &str) -> zmq::Socket {
     connect(zmq::DEALER, endpoint)
+}
+
+/// A DEALER that reads slowly: tiny receive queue and kernel buffer, and
+/// room to pipeline `n` requests.
+pub fn slow_reader(endpoint: &str, n: usize) -> zmq::Socket {
+    connect_with(zmq::DEALER, endpoint, |s| {
+        s.set_rcvhwm(100).unwrap();
+        s.set_rcvbuf(4096).unwrap();
+        s.set_sndhwm(n as i32).unwrap();
+    })
 }
 
 /// Sends a multipart message.
