@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::io::Write;
 use std::time::Duration;
 
 use plug_conformance::report::{self, CaseResult, Outcome, ProfileEndpoint, Report, ServerInfo};
@@ -158,7 +159,8 @@ fn live_json_report_is_stable_apart_from_times_and_ports() {
 fn html_report_renders_in_a_headless_browser() {
     let chromium = std::path::Path::new("/usr/bin/chromium");
     if !chromium.exists() {
-        eprintln!("\n*** SKIPPED html_report_renders_in_a_headless_browser: /usr/bin/chromium is not installed ***\n");
+        // Straight to stderr: test output capture would hide eprintln!.
+        let _ = writeln!(std::io::stderr(), "\n*** SKIPPED html_report_renders_in_a_headless_browser: /usr/bin/chromium is not installed ***\n");
         assert_ne!(
             std::env::var("CI").as_deref(),
             Ok("true"),
