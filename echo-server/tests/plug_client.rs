@@ -80,6 +80,9 @@ async fn callbacks_plug_requests_and_errors() {
             slow.unwrap();
             assert!(fast_took < Duration::from_millis(250), "{fast_took:?}");
         }
+        // Plugs first, then the server: a plug whose server goes away while
+        // it is being dropped can block in libzmq's connection monitor.
+        tokio::time::sleep(Duration::from_millis(200)).await;
         let _ = stop.send(());
         task.await.unwrap();
     })
@@ -105,6 +108,10 @@ async fn ten_thousand_concurrent_requests_through_one_plug() {
         for (i, r) in replies.into_iter().enumerate() {
             assert_eq!(r.unwrap().result(), &json!(i));
         }
+        drop(p);
+        // Plugs first, then the server: a plug whose server goes away while
+        // it is being dropped can block in libzmq's connection monitor.
+        tokio::time::sleep(Duration::from_millis(200)).await;
         let _ = stop.send(());
         let stats = task.await.unwrap();
         assert_eq!((stats.replied, stats.error_replies), (10_000, 0), "{stats}");
@@ -145,6 +152,9 @@ async fn raw_plug_messages_come_back_frame_for_frame() {
                 ]
             );
         }
+        // Plugs first, then the server: a plug whose server goes away while
+        // it is being dropped can block in libzmq's connection monitor.
+        tokio::time::sleep(Duration::from_millis(200)).await;
         let _ = stop.send(());
         task.await.unwrap();
     })

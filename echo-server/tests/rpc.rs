@@ -325,3 +325,33 @@ fn shutdown_finishes_requests_in_flight() {
     assert_eq!(one_json(&c), json!({"id":"inflight","result":{"ms":300}}));
     assert_eq!(stats.replied, 1);
 }
+
+#[test]
+fn a_burst_beyond_the_limit_gets_a_reply_for_every_request() {
+    let server = Server::start(Mode::Rpc);
+    let n = 5000;
+    let c = slow_reader(&server.endpoint, n);
+    for i in 0..n {
+        send(
+            &c,
+            &[format!(r#"{{"id":{i},"method":"echo","params":{i}}}"#).as_bytes()],
+        );
+    }
+    let mut seen = vec![false; n];
+    let (mut results, mut overloaded) = (0, 0);
+    for _ in 0..n {
+        let r = one_json(&c);
+        let id = r["id"].as_u64().unwrap() as usize;
+        assert!(!std::mem::replace(&mut seen[id], true), "duplicate {id}");
+        if r.get("error").is_some() {
+            assert_eq!(code(&r), codes::OVERLOADED, "{r}");
+            overloaded += 1;
+        } else {
+            results += 1;
+        }
+    }
+    assert!(nothing_within(&c, Duration::from_millis(100)));
+    eprintln!("{results} results, {overloaded} overloaded");
+    let stats = server.stop();
+    assert_eq!(stats.replied, n as u64, "{stats}");
+}

@@ -39,7 +39,13 @@ fn start(config: GameConfig) -> Running {
 }
 
 impl Running {
+    /// Stops the server. Tests drop their plugs first: a plug whose server
+    /// goes away while the plug is being dropped can block its thread in
+    /// libzmq's connection monitor (reported; see the plug client's
+    /// `monitor.rs`), which would hang the test instead of failing it.
     async fn stop(self) -> Stats {
+        // Let the dropped plugs' tasks close their sockets first.
+        tokio::time::sleep(Duration::from_millis(200)).await;
         let _ = self.stop.send(());
         self.task.await.unwrap()
     }
@@ -106,6 +112,8 @@ async fn the_seed_calls_work_as_written() {
         ok(&p, json!({"method": "leave", "user_id": 1})).await;
         assert_eq!(ok(&p, json!({"method": "getPlayers"})).await, json!(["bob", "cyd"]));
         assert_eq!(ok(&p, json!({"method": "ping"})).await, json!("pong"));
+        // Plugs go before the server: see `Running::stop`.
+        drop(p);
         server.stop().await;
     })
     .await;
@@ -185,6 +193,8 @@ async fn moves_out_of_bounds_or_too_fast_are_refused_naming_the_rule() {
                 "application codes are outside the reserved range"
             );
         }
+        // Plugs go before the server: see `Running::stop`.
+        drop(p);
         server.stop().await;
     })
     .await;
@@ -221,6 +231,8 @@ async fn bad_params_are_invalid_params() {
             ok(&p, json!({"method": "getPlayers"})).await,
             json!(["ann"])
         );
+        // Plugs go before the server: see `Running::stop`.
+        drop(p);
         server.stop().await;
     })
     .await;
@@ -250,6 +262,8 @@ async fn limits_on_players_rooms_and_room_size_are_enforced() {
         ok(&p, json!({"method": "leave", "user_id": 3})).await;
         ok(&p, json!({"method": "leave", "user_id": 4})).await;
         ok(&p, join(5, "c")).await;
+        // Plugs go before the server: see `Running::stop`.
+        drop(p);
         server.stop().await;
     })
     .await;
@@ -349,6 +363,8 @@ async fn subscribers_get_world_updates_pushed() {
                 .await
                 .is_err()
         );
+        // Plugs go before the server: see `Running::stop`.
+        drop((game, all, only_b, all_rx, b_rx));
         server.stop().await;
     })
     .await;
@@ -370,8 +386,8 @@ async fn vanished_subscribers_are_forgotten() {
             let late = plug("late", &server.endpoint);
             let e = refused(&late, json!({"method": "subscribe"})).await;
             assert_eq!(e.code, rules::TOO_MANY_SUBSCRIBERS);
-            gone.close();
-            gone2.close();
+            drop(gone);
+            drop(gone2);
         }
         // Wait until the server has seen both disconnects: a push to them
         // then fails with EHOSTUNREACH and forgets them.
@@ -389,6 +405,8 @@ async fn vanished_subscribers_are_forgotten() {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         assert!(forgotten, "gone subscribers were never forgotten");
+        // Plugs go before the server: see `Running::stop`.
+        drop((game, late));
         server.stop().await;
     })
     .await;

@@ -111,6 +111,21 @@ impl Outbox {
         }
     }
 
+    /// Sends an error reply only if the peer's queue has room now; counts
+    /// it, or logs and counts why it was not sent.
+    pub(crate) fn try_reply(&self, envelope: Envelope, body: Frame) {
+        let peer = peer_name(&envelope);
+        match self.socket.try_send(envelope.into_reply([body])) {
+            Ok(()) => {
+                bump(&self.counters.replied);
+                bump(&self.counters.error_replies);
+            }
+            Err((_, SendError::Full)) => self.undelivered(&peer, Undelivered::Full),
+            Err((_, SendError::Unroutable)) => self.undelivered(&peer, Undelivered::Gone),
+            Err((_, SendError::Zmq(e))) => self.undelivered(&peer, Undelivered::Failed(e)),
+        }
+    }
+
     /// Like `reply` for a multipart raw reply. `stalled` is true while the
     /// reply waits for room in the peer's queue, which tells the receiving
     /// loop that this peer is not reading.

@@ -69,18 +69,16 @@ pub async fn run_rpc<H: Handler>(
         bump(&counters.received);
         let routed = Routed::split(frames, true);
         let (load, before) = peers.acquire(routed.envelope.identity().map_or(&[][..], |f| f));
-        let limit = config.max_in_flight;
-        if before >= limit.saturating_mul(2) {
-            bump(&counters.dropped_incoming);
-            tracing::warn!(
-                peer = peer_name(&routed.envelope),
-                "request dropped: peer has {before} requests waiting (limit {limit}, then as many -32002 replies)"
-            );
+        if before >= config.max_in_flight {
+            // Answered right here, without a task, so a flood costs no
+            // memory: the reply waits in the peer's zmq queue or, if even
+            // that is full, is dropped with a warning.
+            drop(load);
+            answer_overloaded(routed, &config, &outbox, &counters);
             continue;
         }
         let job = Job {
             routed,
-            overloaded: before >= limit,
             outbox: outbox.clone(),
             config: config.clone(),
             counters: counters.clone(),
@@ -112,7 +110,6 @@ pub async fn run_rpc<H: Handler>(
 /// One received request, handled in its own task.
 struct Job {
     routed: Routed,
-    overloaded: bool,
     outbox: Outbox,
     config: Arc<ServerConfig>,
     counters: Arc<Counters>,
@@ -131,21 +128,10 @@ impl Job {
         let Routed { envelope, body } = self.routed;
         let size: usize = body.iter().map(|f| f.len()).sum();
         let limit = self.config.max_message_bytes;
-        let early = if size > limit {
-            Some(ErrorObject::too_large(size, limit))
-        } else if self.overloaded {
-            Some(ErrorObject::overloaded(self.config.max_in_flight))
-        } else {
-            None
-        };
-        if let Some(error) = early {
-            match peek_id(&body) {
-                Peeked::Notification => bump(&self.counters.notifications),
-                Peeked::Id(id, jsonrpc) => {
-                    tracing::debug!(code = error.code, "{}", error.message);
-                    let reply = encode_error(id.as_ref(), jsonrpc, &error);
-                    self.outbox.reply(envelope, Frame::from(reply), true).await;
-                }
+        if size > limit {
+            let error = ErrorObject::too_large(size, limit);
+            if let Some(reply) = early_reply(&body, &error, &self.counters) {
+                self.outbox.reply(envelope, reply, true).await;
             }
             return;
         }
@@ -207,6 +193,36 @@ impl Job {
         self.outbox
             .reply(envelope, Frame::from(reply), is_error)
             .await;
+    }
+}
+
+/// The -32002 reply to a request over the peer's limit (§8.2), sent only if
+/// the peer's queue has room now.
+fn answer_overloaded(routed: Routed, config: &ServerConfig, outbox: &Outbox, counters: &Counters) {
+    let Routed { envelope, body } = routed;
+    let size: usize = body.iter().map(|f| f.len()).sum();
+    let error = if size > config.max_message_bytes {
+        ErrorObject::too_large(size, config.max_message_bytes)
+    } else {
+        ErrorObject::overloaded(config.max_in_flight)
+    };
+    if let Some(reply) = early_reply(&body, &error, counters) {
+        outbox.try_reply(envelope, reply);
+    }
+}
+
+/// The error reply to a request that is not parsed in full, or `None` for
+/// a notification.
+fn early_reply(body: &[Frame], error: &ErrorObject, counters: &Counters) -> Option<Frame> {
+    match peek_id(body) {
+        Peeked::Notification => {
+            bump(&counters.notifications);
+            None
+        }
+        Peeked::Id(id, jsonrpc) => {
+            tracing::debug!(code = error.code, "{}", error.message);
+            Some(Frame::from(encode_error(id.as_ref(), jsonrpc, error)))
+        }
     }
 }
 

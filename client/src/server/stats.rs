@@ -21,11 +21,10 @@ pub struct Stats {
     /// Replies dropped because the peer was gone (`EHOSTUNREACH`).
     pub dropped_gone: u64,
     /// Replies dropped because the peer's queue stayed full for the whole
-    /// send timeout.
+    /// send timeout (or, for a -32002 reply, was full when it was sent).
     pub dropped_full: u64,
-    /// Messages dropped unanswered because the peer already had twice
-    /// `max_in_flight` requests waiting (rpc), its queue was full (raw) or,
-    /// in raw mode, the message was larger than allowed.
+    /// Raw messages dropped unanswered: larger than allowed, or their peer
+    /// does not read its replies and its queue is full.
     pub dropped_incoming: u64,
     /// Replies that libzmq refused for another reason.
     pub dropped_other: u64,
