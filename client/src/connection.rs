@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use crate::config::PlugConfig;
 use crate::error::{Error, TransportError};
 use crate::message::Inbox;
-use crate::monitor::{self, Health};
+use crate::monitor::{self, Monitor};
 use crate::stats::Counters;
 use crate::{context, AsyncSocket, Frame};
 
@@ -18,8 +18,16 @@ pub(crate) struct Connection {
     pub(crate) socket: AsyncSocket,
     pub(crate) inbox: Inbox,
     pub(crate) counters: Counters,
-    pub(crate) health: Arc<Health>,
     pub(crate) closed: CancellationToken,
+    // After `socket`: the monitor's reader closes only once the DEALER has
+    // stopped monitoring (see `Drop`).
+    pub(crate) monitor: Monitor,
+}
+
+impl Drop for Connection {
+    fn drop(&mut self) {
+        self.socket.stop_monitor();
+    }
 }
 
 impl Connection {
@@ -49,7 +57,7 @@ impl Connection {
         setup().map_err(TransportError::from)?;
         // Watch before connecting, or the first CONNECTED event is missed.
         let closed = CancellationToken::new();
-        let health =
+        let monitor =
             monitor::watch(&sock, &config.name, closed.clone()).map_err(TransportError::from)?;
         for endpoint in &config.connect_to {
             sock.connect(endpoint)
@@ -60,7 +68,7 @@ impl Connection {
         }
         let socket = AsyncSocket::new(sock).map_err(TransportError::from)?;
         Ok(Connection {
-            health,
+            monitor,
             inbox: Inbox::new(config.inbox_capacity),
             config,
             socket,
@@ -77,9 +85,10 @@ impl Connection {
                 .load(std::sync::atomic::Ordering::Relaxed),
             in_flight,
         );
-        s.connected = self.health.connected();
+        s.connected = self.monitor.health.connected();
         s.endpoints = self.config.connect_to.len() as u64;
         s.disconnects = self
+            .monitor
             .health
             .disconnects
             .load(std::sync::atomic::Ordering::Relaxed);

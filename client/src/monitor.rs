@@ -15,18 +15,26 @@ pub(crate) struct Health {
     pub(crate) disconnects: AtomicU64,
 }
 
+/// The reading end of a socket monitor. It must outlive the monitoring:
+/// [`crate::connection::Connection`] stops the monitor on drop, before this
+/// socket closes.
+pub(crate) struct Monitor {
+    pub(crate) health: Arc<Health>,
+    _reader: Arc<AsyncSocket>,
+}
+
 impl Health {
     pub(crate) fn connected(&self) -> u64 {
         self.connected.load(Ordering::Relaxed).max(0) as u64
     }
 }
 
-/// Starts watching `sock`; the watcher ends with `closed`.
+/// Starts watching `sock`; the watching task ends with `closed`.
 pub(crate) fn watch(
     sock: &zmq::Socket,
     plug: &str,
     closed: CancellationToken,
-) -> Result<Arc<Health>, zmq::Error> {
+) -> Result<Monitor, zmq::Error> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let endpoint = format!(
         "inproc://plug-monitor-{}-{}",
@@ -36,10 +44,13 @@ pub(crate) fn watch(
     let events = zmq::SocketEvent::CONNECTED as i32 | zmq::SocketEvent::DISCONNECTED as i32;
     sock.monitor(&endpoint, events)?;
     let pair = context().socket(zmq::PAIR)?;
+    // No limit on unread events: libzmq's send of an event must never wait.
+    pair.set_rcvhwm(0)?;
     pair.connect(&endpoint)?;
-    let pair = AsyncSocket::new(pair).map_err(|_| zmq::Error::EFAULT)?;
+    let pair = Arc::new(AsyncSocket::new(pair).map_err(|_| zmq::Error::EFAULT)?);
     let health = Arc::new(Health::default());
     let h = health.clone();
+    let reader = pair.clone();
     let plug = plug.to_owned();
     tokio::spawn(async move {
         loop {
@@ -62,5 +73,8 @@ pub(crate) fn watch(
             }
         }
     });
-    Ok(health)
+    Ok(Monitor {
+        health,
+        _reader: reader,
+    })
 }

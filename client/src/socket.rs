@@ -81,6 +81,18 @@ impl AsyncSocket {
         r
     }
 
+    /// Stops libzmq's socket monitor, if one was started. libzmq sends
+    /// monitor events with a blocking send, so this must run before the
+    /// monitor's reading socket goes away, or an event can block a thread.
+    pub(crate) fn stop_monitor(&self) {
+        let mut sock = self.lock();
+        // SAFETY: the pointer is the live socket behind the lock; a null
+        // endpoint is libzmq's documented way to stop monitoring.
+        unsafe {
+            zmq_sys::zmq_socket_monitor(sock.as_mut_ptr(), std::ptr::null(), 0);
+        }
+    }
+
     fn lock(&self) -> MutexGuard<'_, zmq::Socket> {
         self.sock
             .lock()

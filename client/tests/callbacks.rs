@@ -435,3 +435,44 @@ async fn stats_show_whether_the_plug_is_connected() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_plugs_while_servers_go_away_never_blocks_libzmq() {
+    // libzmq sends monitor events with a blocking send: a plug dropped just
+    // before its server disconnects must not leave an event with no reader.
+    for _ in 0..10 {
+        let router = Arc::new(TestRouter::bind());
+        let plug = builder(&router).callbacks().unwrap();
+        let echo = router.clone();
+        let server = tokio::spawn(async move {
+            let (ident, body) = echo.recv_json().await;
+            echo.send(vec![
+                ident,
+                json_frame(json!({"id": body["id"], "result": 1})),
+            ])
+            .await;
+        });
+        within(plug.request(json!({}))).await.unwrap();
+        server.await.unwrap();
+        // A closed plug whose handle lives on, then the server goes away.
+        plug.close();
+        drop(router);
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        drop(plug);
+    }
+    let router = Arc::new(TestRouter::bind());
+    let plug = builder(&router).callbacks().unwrap();
+    let echo = router.clone();
+    tokio::spawn(async move {
+        let (ident, body) = echo.recv_json().await;
+        echo.send(vec![
+            ident,
+            json_frame(json!({"id": body["id"], "result": "alive"})),
+        ])
+        .await;
+    });
+    assert_eq!(
+        within(plug.request(json!({}))).await.unwrap().result(),
+        "alive"
+    );
+}
