@@ -95,6 +95,25 @@ impl Connection {
         s
     }
 
+    /// Sends a message that expects no reply of its own (a raw message or a
+    /// notification), waiting while the queue is full up to the timeout.
+    pub(crate) async fn send_message(&self, body: Vec<Frame>) -> Result<(), Error> {
+        self.log("out", None, &body);
+        let wire = self.config.envelope.wrap(body);
+        let timeout = self.config.timeout;
+        match tokio::time::timeout(timeout, self.socket.send(wire)).await {
+            Ok(Ok(())) => {
+                Counters::bump(&self.counters.sent);
+                Ok(())
+            }
+            Ok(Err(e)) => Err(Error::Transport(e.into())),
+            Err(_) => Err(Error::Timeout {
+                id: None,
+                after: timeout,
+            }),
+        }
+    }
+
     pub(crate) fn name(&self) -> &str {
         &self.config.name
     }

@@ -91,21 +91,8 @@ impl RawPlug {
         if conn.closed.is_cancelled() {
             return Err(Error::Closed);
         }
-        let frames: Vec<Frame> = frames.into_iter().map(Into::into).collect();
-        conn.log("out", None, &frames);
-        let wire = conn.config.envelope.wrap(frames);
-        let timeout = conn.config.timeout;
-        match tokio::time::timeout(timeout, conn.socket.send(wire)).await {
-            Ok(Ok(())) => {
-                Counters::bump(&conn.counters.sent);
-                Ok(())
-            }
-            Ok(Err(e)) => Err(Error::Transport(e.into())),
-            Err(_) => Err(Error::Timeout {
-                id: None,
-                after: timeout,
-            }),
-        }
+        conn.send_message(frames.into_iter().map(Into::into).collect())
+            .await
     }
 
     /// Incoming messages as an async stream. Only one consumer can take

@@ -271,21 +271,8 @@ impl CallbacksPlug {
                 "a notification must be a JSON object".into(),
             ));
         };
-        let body = vec![Frame::from(encode_request(object, None))];
-        conn.log("out", None, &body);
-        let wire = conn.config.envelope.wrap(body);
-        let timeout = conn.config.timeout;
-        match tokio::time::timeout(timeout, conn.socket.send(wire)).await {
-            Ok(Ok(())) => {
-                Counters::bump(&conn.counters.sent);
-                Ok(())
-            }
-            Ok(Err(e)) => Err(Error::Transport(e.into())),
-            Err(_) => Err(Error::Timeout {
-                id: None,
-                after: timeout,
-            }),
-        }
+        conn.send_message(vec![Frame::from(encode_request(object, None))])
+            .await
     }
 
     /// Messages that are not replies to a pending request: server pushes,
