@@ -109,12 +109,14 @@ impl CallbacksState {
             }),
             Err(error) => Err(Error::Protocol { id, error }),
         };
-        // The caller may have timed out between `contains` and now: then the
-        // reply is late, and goes to the handler like any unknown id.
+        // Counted before the caller wakes, so its next `stats()` includes it.
+        Counters::bump(&self.conn.counters.replies);
         if self.pending.complete(id, outcome) {
-            Counters::bump(&self.conn.counters.replies);
             None
         } else {
+            // The caller timed out between `contains` and now: the reply is
+            // late, and goes to the handler like any unknown id.
+            self.conn.counters.replies.fetch_sub(1, Ordering::Relaxed);
             Some(Message::new(body, MessageKind::UnknownId(Value::from(id))))
         }
     }
