@@ -15,6 +15,7 @@
 //! - `spawn`: `check --spawn`, a server process on a free endpoint;
 //! - [`check`]: the `check` subcommand from options to [`Report`];
 //! - [`report`]: the result model and its terminal, JSON, JUnit and HTML forms;
+//! - [`bench`]: the `bench` subcommand, latency and throughput under load;
 //! - [`broken`]: a server that breaks one rule on purpose, to prove the cases;
 //! - [`bundled`]: the correct echo servers, run in-process.
 
@@ -29,6 +30,7 @@ mod select;
 mod spawn;
 mod trace;
 
+pub mod bench;
 pub mod broken;
 pub mod bundled;
 pub mod check;

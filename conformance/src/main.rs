@@ -30,6 +30,8 @@ enum Command {
     Check(CheckArgs),
     /// List every case: id, requirement, PROTOCOL.md section, summary.
     List(ListArgs),
+    /// Measure latency and throughput under load (closed or open loop).
+    Bench(plug_conformance::bench::cli::BenchArgs),
 }
 
 #[derive(Args)]
@@ -122,6 +124,7 @@ fn main() -> ExitCode {
             opts.verbose = args.verbose;
             run(&opts)
         }
+        Some(Command::Bench(args)) => args.run(),
         None => bundled(),
     }
 }

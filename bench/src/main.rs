@@ -1,0 +1,184 @@
+//! `plug-bench`: one command that measures plug beside raw libzmq, plain
+//! TCP, HTTP/1.1 and the Python, Node.js and Ruby templates on this
+//! machine, in one run, and writes the table and a plot into BENCHMARKS.md.
+//!
+//! ```text
+//! cargo run --release -p plug-bench -- --out BENCHMARKS.md   # the full run, a few minutes
+//! cargo run -p plug-bench -- --quick                         # every row briefly (CI)
+//! ```
+//!
+//! Layout: `plan` (rows, sizes, windows, the loop over server processes),
+//! `servers` (the baseline servers, `plug-bench serve KIND ENDPOINT`),
+//! `drivers` (their clients; the plug rows use `plug-conformance bench`),
+//! `table` (targets and Markdown), `plot` (the SVG).
+
+mod drivers;
+mod plan;
+mod plot;
+mod servers;
+mod table;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand};
+
+const BEGIN: &str = "<!-- plug-bench:begin (generated; edit outside these markers) -->";
+const END: &str = "<!-- plug-bench:end -->";
+
+#[derive(Parser)]
+#[command(
+    version,
+    about = "Measure plug beside raw libzmq, TCP, HTTP and other languages."
+)]
+struct Cli {
+    #[command(subcommand)]
+    serve: Option<Serve>,
+    /// Write the results between the plug-bench markers of this Markdown
+    /// file (appended if it has none) and the plot next to it.
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Every row and code path for a moment only (64 B, 1 and 16 in flight,
+    /// a 1 MiB transfer): proves the comparison still runs.
+    #[arg(long)]
+    quick: bool,
+    /// Only rows whose name contains this text (case-insensitive); repeatable.
+    #[arg(long, value_name = "TEXT")]
+    only: Vec<String>,
+}
+
+#[derive(Subcommand)]
+enum Serve {
+    /// Run one baseline server (used by the run itself).
+    #[command(hide = true)]
+    Serve { kind: String, endpoint: String },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Serve::Serve { kind, endpoint }) = &cli.serve {
+        return match servers::serve(kind, endpoint) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("plug-bench serve {kind}: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    match compare(&cli) {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::from(1),
+        Err(e) => {
+            eprintln!("plug-bench: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs the comparison; `false` when a row failed to measure.
+fn compare(cli: &Cli) -> anyhow::Result<bool> {
+    let plan = if cli.quick {
+        plan::Plan::quick()
+    } else {
+        plan::Plan::full()
+    };
+    let rows: Vec<plan::Row> = plan::rows()
+        .into_iter()
+        .filter(|r| {
+            cli.only.is_empty()
+                || cli
+                    .only
+                    .iter()
+                    .any(|o| r.name.to_lowercase().contains(&o.to_lowercase()))
+        })
+        .collect();
+    for r in rows.iter().filter(|r| r.missing.is_some()) {
+        eprintln!(
+            "{}: SKIPPED, {}",
+            r.name,
+            r.missing.as_deref().unwrap_or("")
+        );
+    }
+    let load_before = loadavg();
+    let started = Instant::now();
+    let cells = plan::run(&plan, &rows, &mut |line| eprintln!("{line}"));
+    let took_s = started.elapsed().as_secs_f64();
+    let all_ok = cells
+        .iter()
+        .all(|c| c.note.is_none() && c.measured.failed == 0);
+    let targets = table::targets(&cells, plan.big_size);
+    let order: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.missing.is_none())
+        .map(|r| r.name)
+        .collect();
+
+    let plot_path = cli.out.as_ref().map(|out| {
+        out.parent()
+            .unwrap_or(Path::new(""))
+            .join("bench")
+            .join("benchmarks.svg")
+    });
+    if let Some(p) = &plot_path {
+        if let Some(dir) = p.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        plot::draw(p, &cells, &order, 64)?;
+    }
+    let mut command = String::from("cargo run --release -p plug-bench --");
+    for a in std::env::args().skip(1) {
+        command.push(' ');
+        command.push_str(&a);
+    }
+    let ctx = table::Context {
+        command,
+        cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpu_model: cpu_model(),
+        load_before,
+        load_after: loadavg(),
+        took_s,
+        plot: plot_path
+            .as_ref()
+            .map(|_| "bench/benchmarks.svg".to_string()),
+    };
+    let text = table::markdown(&ctx, &rows, &cells, &targets);
+    match &cli.out {
+        Some(out) => {
+            write_between_markers(out, &text)?;
+            eprintln!("wrote {}", out.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(all_ok)
+}
+
+fn write_between_markers(path: &Path, block: &str) -> anyhow::Result<()> {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let block = format!("{BEGIN}\n{block}{END}");
+    let new = match (old.find(BEGIN), old.find(END)) {
+        (Some(b), Some(e)) if b < e => format!("{}{block}{}", &old[..b], &old[e + END.len()..]),
+        _ if old.is_empty() => format!("# Benchmarks\n\n{block}\n"),
+        _ => format!("{}\n{block}\n", old.trim_end()),
+    };
+    std::fs::write(path, new)?;
+    Ok(())
+}
+
+fn cpu_model() -> String {
+    std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into())
+}
+
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_else(|_| "unknown".into())
+}

@@ -1,0 +1,227 @@
+//! The Markdown written into BENCHMARKS.md: the machine, the command, the
+//! targets with their ratios, and one table per payload size.
+
+use std::fmt::Write;
+
+use crate::plan::{Cell, Row, MIB};
+
+/// The machine and the moment, as the report names them.
+pub struct Context {
+    pub command: String,
+    pub cpus: usize,
+    pub cpu_model: String,
+    pub load_before: String,
+    pub load_after: String,
+    pub took_s: f64,
+    pub plot: Option<String>,
+}
+
+fn find<'a>(cells: &'a [Cell], row: &str, size: usize, window: usize) -> Option<&'a Cell> {
+    cells
+        .iter()
+        .find(|c| c.row == row && c.size == size && c.window == window && c.measured.ok > 0)
+}
+
+/// One target: a ratio of two cells against a bound.
+pub struct Target {
+    pub what: String,
+    pub ratio: Option<f64>,
+    pub bound: f64,
+    /// `true` when the ratio must be at most the bound.
+    pub at_most: bool,
+    pub detail: String,
+}
+
+impl Target {
+    pub fn met(&self) -> Option<bool> {
+        self.ratio.map(|r| {
+            if self.at_most {
+                r <= self.bound
+            } else {
+                r >= self.bound
+            }
+        })
+    }
+}
+
+/// The four targets of the issue, from the cells of one run.
+pub fn targets(cells: &[Cell], big: usize) -> Vec<Target> {
+    let mut out = Vec::new();
+    let (rpc, zmq) = (
+        find(cells, "plug rpc", 64, 1),
+        find(cells, "raw libzmq", 64, 1),
+    );
+    out.push(Target {
+        what: "rpc round trip p50 (64 B, 1 in flight) / raw libzmq echo p50".into(),
+        ratio: rpc
+            .zip(zmq)
+            .map(|(a, b)| a.measured.latency.p50 as f64 / b.measured.latency.p50.max(1) as f64),
+        bound: 1.15,
+        at_most: true,
+        detail: rpc
+            .zip(zmq)
+            .map(|(a, b)| {
+                format!(
+                    "{} us / {} us",
+                    a.measured.latency.p50, b.measured.latency.p50
+                )
+            })
+            .unwrap_or_default(),
+    });
+    let w = 256;
+    let (rpc, zmq) = (
+        find(cells, "plug rpc", 64, w),
+        find(cells, "raw libzmq", 64, w),
+    );
+    out.push(Target {
+        what: format!("pipelined rpc throughput (64 B, {w} in flight) / raw libzmq pipelined echo"),
+        ratio: rpc
+            .zip(zmq)
+            .map(|(a, b)| a.measured.msgs_per_s / b.measured.msgs_per_s),
+        bound: 0.6,
+        at_most: false,
+        detail: rpc
+            .zip(zmq)
+            .map(|(a, b)| {
+                format!(
+                    "{:.0} / {:.0} msgs/s",
+                    a.measured.msgs_per_s, b.measured.msgs_per_s
+                )
+            })
+            .unwrap_or_default(),
+    });
+    let (raw, zmq) = (
+        find(cells, "plug raw", big, 1),
+        find(cells, "raw libzmq", big, 1),
+    );
+    out.push(Target {
+        what: format!("raw {} transfer / raw libzmq", size_name(big)),
+        ratio: raw
+            .zip(zmq)
+            .map(|(a, b)| a.measured.mb_per_s / b.measured.mb_per_s),
+        bound: 0.8,
+        at_most: false,
+        detail: raw
+            .zip(zmq)
+            .map(|(a, b)| {
+                format!(
+                    "{:.0} / {:.0} MB/s",
+                    a.measured.mb_per_s, b.measured.mb_per_s
+                )
+            })
+            .unwrap_or_default(),
+    });
+    let best_rpc = cells
+        .iter()
+        .filter(|c| c.row == "plug rpc" && c.size == 64)
+        .max_by(|a, b| a.measured.msgs_per_s.total_cmp(&b.measured.msgs_per_s));
+    let http = find(cells, "HTTP/1.1", 64, 1);
+    out.push(Target {
+        what: "plug rpc / HTTP/1.1 keep-alive throughput, one connection (64 B)".into(),
+        ratio: best_rpc
+            .zip(http)
+            .map(|(a, b)| a.measured.msgs_per_s / b.measured.msgs_per_s),
+        bound: 3.0,
+        at_most: false,
+        detail: best_rpc
+            .zip(http)
+            .map(|(a, b)| {
+                format!(
+                    "{:.0} msgs/s ({} in flight) / {:.0} msgs/s (1 in flight, the most HTTP/1.1 allows)",
+                    a.measured.msgs_per_s, a.window, b.measured.msgs_per_s
+                )
+            })
+            .unwrap_or_default(),
+    });
+    out
+}
+
+pub fn size_name(size: usize) -> String {
+    if size >= MIB {
+        format!("{} MiB", size / MIB)
+    } else if size >= 1024 {
+        format!("{} KiB", size / 1024)
+    } else {
+        format!("{size} B")
+    }
+}
+
+/// The whole generated block.
+pub fn markdown(ctx: &Context, rows: &[Row], cells: &[Cell], targets: &[Target]) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "Produced by `{}` in {:.0} s.\n", ctx.command, ctx.took_s);
+    let _ = writeln!(
+        s,
+        "Machine: {} CPUs (`nproc`), {}; load average before {}, after {} (`/proc/loadavg`).\n",
+        ctx.cpus, ctx.cpu_model, ctx.load_before, ctx.load_after
+    );
+    let _ = writeln!(s, "### Targets\n");
+    let _ = writeln!(s, "| target | bound | measured | ratio | met |");
+    let _ = writeln!(s, "| --- | --- | --- | --- | --- |");
+    for t in targets {
+        let bound = format!("{} {}x", if t.at_most { "≤" } else { "≥" }, t.bound);
+        let (ratio, met) = match (t.ratio, t.met()) {
+            (Some(r), Some(m)) => (format!("{r:.2}x"), if m { "yes" } else { "**no**" }),
+            _ => ("-".to_string(), "not measured"),
+        };
+        let _ = writeln!(
+            s,
+            "| {} | {bound} | {} | {ratio} | {met} |",
+            t.what, t.detail
+        );
+    }
+    let skipped: Vec<&Row> = rows.iter().filter(|r| r.missing.is_some()).collect();
+    if !skipped.is_empty() {
+        let _ = writeln!(s);
+        for r in skipped {
+            let _ = writeln!(
+                s,
+                "- **{} skipped**: {}",
+                r.name,
+                r.missing.as_deref().unwrap_or_default()
+            );
+        }
+    }
+    if let Some(plot) = &ctx.plot {
+        let _ = writeln!(s, "\n![throughput and latency percentiles]({plot})");
+    }
+    let mut sizes: Vec<usize> = cells.iter().map(|c| c.size).collect();
+    sizes.sort_unstable();
+    sizes.dedup();
+    for size in sizes {
+        let _ = writeln!(s, "\n### {} payload\n", size_name(size));
+        let _ = writeln!(
+            s,
+            "| implementation | in flight | msgs/s | MB/s | p50 us | p90 us | p99 us | p99.9 us | max us |"
+        );
+        let _ = writeln!(
+            s,
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        for c in cells.iter().filter(|c| c.size == size) {
+            if let Some(note) = &c.note {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | failed: {} | | | | | | |",
+                    c.row,
+                    c.window,
+                    note.replace('|', "/")
+                );
+                continue;
+            }
+            let m = &c.measured;
+            let l = &m.latency;
+            let failed = if m.failed > 0 {
+                format!(" ({} failed)", m.failed)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(
+                s,
+                "| {} | {} | {:.0}{failed} | {:.2} | {} | {} | {} | {} | {} |",
+                c.row, c.window, m.msgs_per_s, m.mb_per_s, l.p50, l.p90, l.p99, l.p999, l.max
+            );
+        }
+    }
+    s
+}
