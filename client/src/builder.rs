@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::config::Backpressure;
+use crate::curve::{CurveClient, Keypair};
 use crate::protocol::EnvelopeStyle;
 use crate::{CallbacksPlug, Error, Plug, PlugConfig, RawPlug};
 
@@ -101,6 +102,32 @@ impl PlugBuilder {
     /// intervals is dropped and redialled. Default is off (zero).
     pub fn heartbeat(mut self, interval: Duration) -> PlugBuilder {
         self.config.heartbeat = interval;
+        self
+    }
+
+    /// Encrypts and authenticates with CURVE: `server_key` is the server's
+    /// public key in Z85 text. The plug's own key pair is generated unless
+    /// [`PlugBuilder::keypair`] gives one. Default is plain text. Opening
+    /// fails with [`Error::CurveUnavailable`] when libzmq lacks CURVE.
+    pub fn server_key(mut self, server_key: impl Into<String>) -> PlugBuilder {
+        let server_key = server_key.into();
+        match &mut self.config.curve {
+            Some(curve) => curve.server_key = server_key,
+            None => self.config.curve = Some(CurveClient::new(server_key)),
+        }
+        self
+    }
+
+    /// The plug's own CURVE key pair, for servers that admit known clients
+    /// only. Default is a new pair for each plug. Needs
+    /// [`PlugBuilder::server_key`].
+    pub fn keypair(mut self, pair: &Keypair) -> PlugBuilder {
+        let curve = self
+            .config
+            .curve
+            .get_or_insert_with(|| CurveClient::new(String::new()));
+        curve.public_key = Some(pair.public().to_owned());
+        curve.secret_key = Some(pair.secret().to_owned());
         self
     }
 

@@ -30,6 +30,8 @@
 //! | `retries` | `0` | resends of a request marked idempotent ([`crate::CallbacksPlug::request_idempotent`]) after a timeout |
 //! | `retry_backoff_ms` | `100` | wait before the first resend; doubles for each later one |
 //! | `heartbeat_ms` | `0` (off) | libzmq heartbeats: a connection silent for 3 intervals is dropped and redialled |
+//! | `server_key` | none (plain text) | the server's CURVE public key (Z85, 40 characters): encrypt and authenticate |
+//! | `public_key`, `secret_key` | generated | the plug's own CURVE key pair, both or neither |
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -37,6 +39,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::curve::CurveClient;
 use crate::error::ConfigError;
 use crate::protocol::EnvelopeStyle;
 
@@ -81,6 +84,8 @@ pub struct PlugConfig {
     pub retry_backoff: Duration,
     /// libzmq heartbeat interval; zero is off.
     pub heartbeat: Duration,
+    /// CURVE encryption and authentication; `None` is plain text.
+    pub curve: Option<CurveClient>,
 }
 
 impl PlugConfig {
@@ -100,6 +105,7 @@ impl PlugConfig {
             retries: 0,
             retry_backoff: Duration::from_millis(100),
             heartbeat: Duration::ZERO,
+            curve: None,
         }
     }
 
@@ -135,6 +141,11 @@ impl PlugConfig {
         }
         if self.heartbeat > Duration::from_millis(i32::MAX as u64 / 3) {
             return Err(ConfigError::new(key("heartbeat_ms"), "is too large"));
+        }
+        if let Some(curve) = &self.curve {
+            curve
+                .validate()
+                .map_err(|(k, message)| ConfigError::new(key(k), message))?;
         }
         if self.inbox_capacity == 0 {
             return Err(ConfigError::new(
@@ -206,6 +217,9 @@ struct FilePlug {
     retries: Option<u32>,
     retry_backoff_ms: Option<u64>,
     heartbeat_ms: Option<u64>,
+    server_key: Option<String>,
+    public_key: Option<String>,
+    secret_key: Option<String>,
 }
 
 impl Config {
@@ -222,6 +236,25 @@ impl Config {
         for (name, p) in root.plug_sockets.plugs {
             let prefix = format!("plug_sockets.plugs.{name}.");
             let defaults = PlugConfig::new(name.clone());
+            let curve = match (p.server_key, p.public_key, p.secret_key) {
+                (Some(server_key), public_key, secret_key) => Some(CurveClient {
+                    server_key,
+                    public_key,
+                    secret_key,
+                }),
+                (None, None, None) => None,
+                (None, public, _) => {
+                    let k = if public.is_some() {
+                        "public_key"
+                    } else {
+                        "secret_key"
+                    };
+                    return Err(ConfigError::new(
+                        format!("{prefix}{k}"),
+                        "a plug key pair needs `server_key` (the server's public key) too",
+                    ));
+                }
+            };
             let cfg = PlugConfig {
                 connect_to: match p.connect_to {
                     OneOrMany::One(s) => vec![s],
@@ -242,6 +275,7 @@ impl Config {
                 heartbeat: p
                     .heartbeat_ms
                     .map_or(defaults.heartbeat, Duration::from_millis),
+                curve,
                 name: name.clone(),
             };
             cfg.validate(&prefix)?;

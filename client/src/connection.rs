@@ -55,6 +55,9 @@ impl Connection {
             Ok(())
         };
         setup().map_err(TransportError::from)?;
+        if let Some(curve) = &config.curve {
+            curve.apply(&sock)?;
+        }
         // Watch before connecting, or the first CONNECTED event is missed.
         let closed = CancellationToken::new();
         let monitor =

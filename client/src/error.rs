@@ -62,6 +62,11 @@ pub enum Error {
     #[error(transparent)]
     Config(#[from] ConfigError),
 
+    /// CURVE was configured but this libzmq has none; nothing was sent in
+    /// plain text instead.
+    #[error(transparent)]
+    CurveUnavailable(#[from] crate::CurveUnavailable),
+
     /// The plug was closed.
     #[error("the plug is closed")]
     Closed,

@@ -19,6 +19,8 @@
 //! - `monitor` and `stats`: connection health and [`PlugStats`];
 //! - `config` and `builder`: TOML configuration and [`PlugBuilder`];
 //! - `registry`: [`Plugs`], the named plugs of an application;
+//! - `curve`: CURVE keys ([`Keypair`], Z85 checks) and [`CurveUnavailable`],
+//!   so a plug asked to encrypt never falls back to plain text;
 //! - `error`: [`Error`], which keeps remote, transport, timeout and protocol
 //!   failures apart.
 
@@ -26,6 +28,7 @@ mod builder;
 mod callbacks;
 mod config;
 mod connection;
+mod curve;
 mod error;
 mod frame;
 mod message;
@@ -41,6 +44,9 @@ mod stats;
 pub use builder::PlugBuilder;
 pub use callbacks::CallbacksPlug;
 pub use config::{Backpressure, Config, PlugConfig};
+pub use curve::{
+    check_z85_key, curve_available, require_curve, CurveClient, CurveUnavailable, Keypair,
+};
 pub use error::{ConfigError, Error, TransportError};
 pub use frame::Frame;
 pub use message::{Message, MessageKind, Messages};

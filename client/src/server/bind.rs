@@ -2,7 +2,7 @@
 
 use crate::AsyncSocket;
 
-use super::ServerError;
+use super::{CurveServer, ServerError};
 
 /// Socket options for [`bind`]. The defaults suit the servers of this kit.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,6 +17,10 @@ pub struct SocketOptions {
     /// the socket is closed, when its context is terminated (`ZMQ_LINGER`).
     /// Default 2000.
     pub linger_ms: i32,
+    /// CURVE encryption and the client allow-list. Default `None`: plain
+    /// text. Binding fails with [`ServerError::CurveUnavailable`] when
+    /// libzmq lacks CURVE.
+    pub curve: Option<CurveServer>,
 }
 
 impl Default for SocketOptions {
@@ -25,6 +29,7 @@ impl Default for SocketOptions {
             send_hwm: 10_000,
             recv_hwm: 10_000,
             linger_ms: 2_000,
+            curve: None,
         }
     }
 }
@@ -72,6 +77,9 @@ pub fn bind_in(
     sock.set_sndhwm(options.send_hwm).map_err(bind_err)?;
     sock.set_rcvhwm(options.recv_hwm).map_err(bind_err)?;
     sock.set_linger(options.linger_ms).map_err(bind_err)?;
+    if let Some(curve) = &options.curve {
+        curve.apply(ctx, &sock)?;
+    }
     sock.bind(endpoint).map_err(bind_err)?;
     let actual = sock
         .get_last_endpoint()

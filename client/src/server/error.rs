@@ -22,4 +22,11 @@ pub enum ServerError {
     /// Receiving failed for a reason other than a missing message.
     #[error("receive failed: {0}")]
     Recv(zmq::Error),
+    /// CURVE was asked for but this libzmq has none; the server did not
+    /// start in plain text instead.
+    #[error(transparent)]
+    CurveUnavailable(#[from] crate::CurveUnavailable),
+    /// A CURVE key or key file is unusable.
+    #[error("CURVE: {0}")]
+    Curve(String),
 }

@@ -36,6 +36,9 @@
 //!
 //! Layout:
 //! - `bind`: [`bind`] and [`bind_in`], a ROUTER with the right options;
+//! - `curve`, `curve_flags`, `zap`: [`CurveServer`] (secret key and
+//!   allow-list), [`CurveFlags`] for server binaries, and the ZAP handler
+//!   that admits or refuses each CURVE client;
 //! - `config`: [`ServerConfig`], the limits;
 //! - `handler` and `methods`: [`Handler`], [`Call`] and [`Methods`];
 //! - `rpc`: [`run_rpc`]; `raw`: [`run_raw`], [`RawHandler`], [`Echo`];
@@ -45,6 +48,8 @@
 
 mod bind;
 mod config;
+mod curve;
+mod curve_flags;
 mod error;
 mod handler;
 mod methods;
@@ -54,11 +59,14 @@ mod raw;
 mod rpc;
 mod shutdown;
 mod stats;
+mod zap;
 
 pub use bind::{bind, bind_in, SocketOptions};
 pub use config::{
     ServerConfig, DEFAULT_MAX_IN_FLIGHT, DEFAULT_RAW_MAX_MESSAGE, DEFAULT_RPC_MAX_MESSAGE,
 };
+pub use curve::CurveServer;
+pub use curve_flags::CurveFlags;
 pub use error::ServerError;
 pub use handler::{parse_params, Call, Handler};
 pub use methods::Methods;
@@ -67,3 +75,4 @@ pub use raw::{raw_fn, run_raw, Echo, RawFn, RawHandler};
 pub use rpc::run_rpc;
 pub use shutdown::shutdown_signal;
 pub use stats::Stats;
+pub use zap::ZAP_ENDPOINT;

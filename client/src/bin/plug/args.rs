@@ -121,6 +121,20 @@ pub enum Command {
         #[arg(long, value_name = "PATH")]
         plug_path: Option<PathBuf>,
     },
+
+    /// Make a new CURVE key pair (Z85) for a plug or a server.
+    ///
+    /// Prints `public_key = "..."` and `secret_key = "..."` lines ready for
+    /// a plug's config, or with --out FILE writes the secret key to FILE
+    /// (mode 0600) and the public key to FILE.pub. Needs the secure build.
+    Keygen {
+        /// Write the secret key to FILE and the public key to FILE.pub.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+        /// Replace existing key files.
+        #[arg(long, requires = "out")]
+        force: bool,
+    },
 }
 
 /// Where to connect: an endpoint given on the command line, or a plug from
@@ -139,4 +153,13 @@ pub struct TargetArgs {
     /// bare sends [body]; delimited sends ["", body] like a REQ socket [default: bare].
     #[arg(long, value_name = "STYLE")]
     pub envelope: Option<EnvelopeStyle>,
+    /// Encrypt with CURVE to a server with this public key (Z85) [default:
+    /// the plug's server_key, or plain text].
+    #[arg(long, value_name = "KEY")]
+    pub server_key: Option<String>,
+    /// This plug's CURVE secret key, in a file (from `plug keygen --out`);
+    /// its public key is what the server's allow-list needs [default: a new
+    /// key pair].
+    #[arg(long, value_name = "FILE", requires = "server_key")]
+    pub secret_key_file: Option<PathBuf>,
 }

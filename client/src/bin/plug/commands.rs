@@ -39,7 +39,7 @@ impl Failure {
         let code = match &e {
             Error::Remote { .. } => EXIT_REMOTE,
             Error::Protocol { .. } => EXIT_PROTOCOL,
-            Error::Config(_) | Error::InvalidRequest(_) => EXIT_USAGE,
+            Error::Config(_) | Error::InvalidRequest(_) | Error::CurveUnavailable(_) => EXIT_USAGE,
             Error::Timeout { .. } | Error::Transport(_) | Error::Busy { .. } | Error::Closed => {
                 EXIT_TRANSPORT
             }
@@ -89,6 +89,10 @@ pub async fn run(command: Command) -> Result<(), Failure> {
                 }
                 _ => print!("{}", crate::new::list()),
             }
+            Ok(())
+        }
+        Command::Keygen { out, force } => {
+            print!("{}", crate::keygen::keygen(out, force)?);
             Ok(())
         }
     }

@@ -2,10 +2,12 @@
 //!
 //! Thin over the library: `args` parses flags, `target` turns an endpoint or
 //! a configured plug into a plug, `commands` runs one command, `render`
-//! prints frames and replies safely, `new` writes a server template.
+//! prints frames and replies safely, `new` writes a server template,
+//! `keygen` makes CURVE key pairs.
 
 mod args;
 mod commands;
+mod keygen;
 mod new;
 mod render;
 mod target;

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use plug::{Config, PlugBuilder, PlugConfig};
+use plug::{Config, Keypair, PlugBuilder, PlugConfig};
 
 use crate::args::TargetArgs;
 use crate::commands::{Failure, EXIT_USAGE};
@@ -67,6 +67,17 @@ pub fn plug_config(
     }
     if let Some(envelope) = target.envelope {
         config.envelope = envelope;
+    }
+    if let Some(key) = &target.server_key {
+        let mut builder = PlugBuilder::from_config(config).server_key(key.trim());
+        if let Some(path) = &target.secret_key_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+            let pair = Keypair::from_secret(text.trim())
+                .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
+            builder = builder.keypair(&pair);
+        }
+        config = builder.config().clone();
     }
     Ok(config)
 }
