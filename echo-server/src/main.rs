@@ -48,6 +48,9 @@ struct Args {
     /// in milliseconds.
     #[arg(long, value_name = "MS", default_value_t = 65_000)]
     drain_timeout_ms: u64,
+
+    #[command(flatten)]
+    curve: server::CurveFlags,
 }
 
 fn main() -> ExitCode {
@@ -79,12 +82,23 @@ fn serve(args: Args) -> anyhow::Result<()> {
     if let Some(bytes) = args.max_message_bytes {
         config = config.max_message_bytes(bytes);
     }
+    let options = SocketOptions {
+        curve: args.curve.curve()?,
+        ..SocketOptions::default()
+    };
+    if let Some(curve) = &options.curve {
+        tracing::info!(
+            public_key = %curve.public_key()?,
+            allowed = curve.allow.len(),
+            "CURVE on: clients need this server_key and a key on the allow-list"
+        );
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     // A context of our own, dropped last: terminating it waits (up to the
     // socket's linger) until the last replies have left.
     let ctx = zmq::Context::new();
     let stats = runtime.block_on(async {
-        let (socket, endpoint) = server::bind_in(&ctx, &args.bind, &SocketOptions::default())?;
+        let (socket, endpoint) = server::bind_in(&ctx, &args.bind, &options)?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {endpoint}")?;
         out.flush()?;

@@ -60,6 +60,9 @@ struct Args {
     /// Largest request accepted, in bytes; larger ones get -32001.
     #[arg(long, value_name = "BYTES", default_value_t = server::DEFAULT_RPC_MAX_MESSAGE)]
     max_message_bytes: usize,
+
+    #[command(flatten)]
+    curve: server::CurveFlags,
 }
 
 fn main() -> ExitCode {
@@ -99,12 +102,23 @@ fn serve(args: Args) -> anyhow::Result<()> {
     let config = ServerConfig::rpc()
         .max_in_flight(args.max_in_flight)
         .max_message_bytes(args.max_message_bytes);
+    let options = SocketOptions {
+        curve: args.curve.curve()?,
+        ..SocketOptions::default()
+    };
+    if let Some(curve) = &options.curve {
+        tracing::info!(
+            public_key = %curve.public_key()?,
+            allowed = curve.allow.len(),
+            "CURVE on: clients need this server_key and a key on the allow-list"
+        );
+    }
     let runtime = tokio::runtime::Runtime::new()?;
     // A context of our own, dropped last: terminating it waits (up to the
     // socket's linger) until the last replies have left.
     let ctx = zmq::Context::new();
     let stats = runtime.block_on(async {
-        let (socket, endpoint) = server::bind_in(&ctx, &args.bind, &SocketOptions::default())?;
+        let (socket, endpoint) = server::bind_in(&ctx, &args.bind, &options)?;
         let mut out = std::io::stdout().lock();
         writeln!(out, "listening on {endpoint}")?;
         out.flush()?;
