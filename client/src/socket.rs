@@ -202,6 +202,7 @@ impl AsyncSocket {
     /// Sends one message, waiting while the peer's queue is full. A ROUTER
     /// send to a vanished peer fails with [`SendError::Unroutable`].
     pub async fn send(&self, mut frames: Vec<Frame>) -> Result<(), SendError> {
+        let mut pause = Duration::from_millis(2);
         loop {
             let notified = self.writable.notified();
             tokio::pin!(notified);
@@ -210,6 +211,14 @@ impl AsyncSocket {
                 Ok(()) => return Ok(()),
                 Err((back, SendError::Full)) => frames = back,
                 Err((_, e)) => return Err(e),
+            }
+            if self.router {
+                // A ROUTER's POLLOUT means some peer has room, not this one:
+                // thousands of replies waiting for one stalled peer would
+                // all wake on every event and spin. Back off instead.
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(50));
+                continue;
             }
             // The reader task relays POLLOUT; the short sleep covers a socket
             // with no reader running.
