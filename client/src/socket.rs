@@ -217,7 +217,7 @@ impl AsyncSocket {
                 // thousands of replies waiting for one stalled peer would
                 // all wake on every event and spin. Back off instead.
                 tokio::time::sleep(pause).await;
-                pause = (pause * 2).min(Duration::from_millis(50));
+                pause = (pause * 2).min(Duration::from_millis(200));
                 continue;
             }
             // The reader task relays POLLOUT; the short sleep covers a socket
