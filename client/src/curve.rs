@@ -208,9 +208,10 @@ impl CurveClient {
         }
     }
 
-    /// Makes `sock` a CURVE client of the server. Fails rather than leave the
+    /// Makes `sock` a CURVE client of the server (before it connects), with
+    /// the configured key pair or a new one. Fails rather than leave the
     /// socket in plain text.
-    pub(crate) fn apply(&self, sock: &zmq::Socket) -> Result<(), crate::Error> {
+    pub fn apply(&self, sock: &zmq::Socket) -> Result<(), crate::Error> {
         require_curve()?;
         let pair = match (&self.public_key, &self.secret_key) {
             (Some(p), Some(s)) => Keypair::from_z85(p, s).map_err(invalid)?,

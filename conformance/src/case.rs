@@ -103,6 +103,9 @@ pub(crate) struct Ctx {
     pub timeout: Duration,
     pub trace: Trace,
     pub thresholds: Thresholds,
+    /// CURVE settings every connection uses (`--server-key`), with the
+    /// client key pair filled in; `None` is plain text.
+    pub curve: Option<plug::CurveClient>,
 }
 
 /// One numbered conformance case.
@@ -127,6 +130,11 @@ impl Case {
     /// The family: the id without its last segment (`rpc.id`).
     pub fn family(&self) -> &'static str {
         family_of(self.id)
+    }
+
+    /// `Some` for the `curve.*` cases, which run only against a CURVE server.
+    pub fn family_of_curve(&self) -> Option<&'static str> {
+        self.id.starts_with("curve.").then(|| self.family())
     }
 
     /// The wall-clock limit for the whole case.

@@ -44,6 +44,9 @@ pub struct CheckOptions {
     pub verbose: bool,
     /// ANSI colors in the terminal output.
     pub color: bool,
+    /// Talk CURVE to the server (`--server-key`); the client key pair is
+    /// generated when left out. Also turns on the `curve.*` cases.
+    pub curve: Option<plug::CurveClient>,
 }
 
 impl CheckOptions {
@@ -64,6 +67,7 @@ impl CheckOptions {
             html: None,
             verbose: false,
             color: false,
+            curve: None,
         }
     }
 }
@@ -87,6 +91,12 @@ pub enum CheckError {
         command: String,
         source: std::io::Error,
     },
+    /// `--server-key` was given but this libzmq has no CURVE.
+    #[error(transparent)]
+    CurveUnavailable(#[from] plug::CurveUnavailable),
+    /// A CURVE key is unusable.
+    #[error("{0}")]
+    Curve(String),
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     File {
@@ -98,6 +108,7 @@ pub enum CheckError {
 /// Runs the check, printing progress to `out`, and writes the reports.
 pub fn check(opts: &CheckOptions, out: &mut dyn Write) -> Result<Report, CheckError> {
     let started = Instant::now();
+    let curve = curve_keys(opts)?;
     let all = crate::cases::all();
     let mut plan = Vec::new();
     for &profile in &opts.profiles {
@@ -122,6 +133,10 @@ pub fn check(opts: &CheckOptions, out: &mut dyn Write) -> Result<Report, CheckEr
                 && !opts.skip.iter().any(|p| crate::select::matches(p, c.id))
         });
     }
+    for (_, cases) in &mut plan {
+        // Refusals can only be checked on a server that encrypts.
+        cases.retain(|c| curve.is_some() || c.family_of_curve().is_none());
+    }
     plan.retain(|(_, cases)| !cases.is_empty());
     let expected = match &opts.expected_failures {
         Some(path) => ExpectedFailures::load(path).map_err(|source| CheckError::File {
@@ -133,6 +148,12 @@ pub fn check(opts: &CheckOptions, out: &mut dyn Write) -> Result<Report, CheckEr
 
     let mut spawned = match &opts.target {
         Target::Spawn(cmd) => {
+            let public = curve
+                .as_ref()
+                .and_then(|c| c.public_key.clone())
+                .unwrap_or_default();
+            // Z85 has shell metacharacters but no single quote.
+            let cmd = &cmd.replace("{client_public_key}", &format!("'{public}'"));
             Some(
                 Spawned::start(cmd, opts.verbose).map_err(|source| CheckError::Spawn {
                     command: cmd.clone(),
@@ -178,6 +199,7 @@ pub fn check(opts: &CheckOptions, out: &mut dyn Write) -> Result<Report, CheckEr
             endpoint: ep.endpoint.clone(),
             timeout: opts.timeout,
             thresholds: opts.thresholds,
+            curve: curve.clone(),
         };
         let limit = if spawned.is_some() {
             opts.startup_timeout
@@ -225,6 +247,30 @@ pub fn check(opts: &CheckOptions, out: &mut dyn Write) -> Result<Report, CheckEr
     term.summary(&report);
     write_reports(&report, opts)?;
     Ok(report)
+}
+
+/// The run's CURVE settings with a client key pair: the given one, or a new
+/// one. Stops the run if CURVE is asked for and libzmq lacks it.
+fn curve_keys(opts: &CheckOptions) -> Result<Option<plug::CurveClient>, CheckError> {
+    let Some(curve) = &opts.curve else {
+        return Ok(None);
+    };
+    plug::require_curve()?;
+    let mut curve = curve.clone();
+    let bad = |what: &str, m: String| CheckError::Curve(format!("{what}: {m}"));
+    plug::check_z85_key(&curve.server_key).map_err(|m| bad("--server-key", m))?;
+    match (&curve.public_key, &curve.secret_key) {
+        (Some(p), Some(s)) => {
+            plug::check_z85_key(p).map_err(|m| bad("--client-public-key", m))?;
+            plug::check_z85_key(s).map_err(|m| bad("--client-secret-key", m))?;
+        }
+        _ => {
+            let pair = plug::Keypair::generate()?;
+            curve.public_key = Some(pair.public().to_owned());
+            curve.secret_key = Some(pair.secret().to_owned());
+        }
+    }
+    Ok(Some(curve))
 }
 
 fn names(profiles: &[Profile]) -> String {

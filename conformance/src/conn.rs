@@ -15,19 +15,35 @@ pub(crate) struct Conn {
 }
 
 impl Conn {
-    /// Connects a socket of `kind` (DEALER or REQ) named `name` in the trace.
+    /// Connects a socket of `kind` (DEALER or REQ) named `name` in the trace,
+    /// with the run's CURVE settings if any.
     pub fn open(ctx: &Ctx, kind: zmq::SocketType, name: &'static str) -> Step<Conn> {
-        let setup = || -> Result<zmq::Socket, zmq::Error> {
-            let sock = plug::context().socket(kind)?;
-            sock.set_linger(0)?;
-            sock.set_sndtimeo(ctx.timeout.as_millis().try_into().unwrap_or(i32::MAX))?;
-            sock.connect(&ctx.endpoint)?;
+        Conn::open_with(ctx, kind, name, ctx.curve.as_ref())
+    }
+
+    /// Like [`Conn::open`] with the given CURVE settings (`None`: plain
+    /// text), for the `curve.*` cases.
+    pub fn open_with(
+        ctx: &Ctx,
+        kind: zmq::SocketType,
+        name: &'static str,
+        curve: Option<&plug::CurveClient>,
+    ) -> Step<Conn> {
+        let setup = || -> Result<zmq::Socket, String> {
+            let sock = plug::context().socket(kind).map_err(|e| e.to_string())?;
+            sock.set_linger(0).map_err(|e| e.to_string())?;
+            sock.set_sndtimeo(ctx.timeout.as_millis().try_into().unwrap_or(i32::MAX))
+                .map_err(|e| e.to_string())?;
+            if let Some(curve) = curve {
+                curve.apply(&sock).map_err(|e| e.to_string())?;
+            }
+            sock.connect(&ctx.endpoint).map_err(|e| e.to_string())?;
             Ok(sock)
         };
         let sock = setup().map_err(|e| {
             fail(
                 format!("a connection to {}", ctx.endpoint),
-                format!("libzmq error: {e}"),
+                format!("cannot open the connection: {e}"),
             )
         })?;
         Ok(Conn {

@@ -79,6 +79,23 @@ struct CheckArgs {
     /// perf.*: fail when the 99th percentile latency exceeds N microseconds.
     #[arg(long, value_name = "N")]
     max_p99_us: Option<u64>,
+    /// Talk CURVE to the server, whose public key (Z85) this is; also runs
+    /// the curve.* cases. Needs the secure build (README).
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
+    server_key: Option<String>,
+    /// The harness's CURVE public key, for the server's allow-list [default:
+    /// a new key pair; `{client_public_key}` in --spawn is replaced by its
+    /// public key, shell-quoted].
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true, requires_all = ["server_key", "client_secret_key"])]
+    client_public_key: Option<String>,
+    /// The harness's CURVE secret key (with --client-public-key).
+    #[arg(
+        long,
+        value_name = "KEY",
+        allow_hyphen_values = true,
+        requires = "client_public_key"
+    )]
+    client_secret_key: Option<String>,
     /// Print every case's wire trace and the spawned server's output.
     #[arg(short, long)]
     verbose: bool,
@@ -122,6 +139,11 @@ fn main() -> ExitCode {
             opts.junit = args.junit;
             opts.html = args.html;
             opts.verbose = args.verbose;
+            opts.curve = args.server_key.map(|key| plug::CurveClient {
+                server_key: key,
+                public_key: args.client_public_key,
+                secret_key: args.client_secret_key,
+            });
             run(&opts)
         }
         Some(Command::Bench(args)) => args.run(),

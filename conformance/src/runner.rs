@@ -16,6 +16,7 @@ pub(crate) struct RunConfig {
     pub endpoint: String,
     pub timeout: Duration,
     pub thresholds: Thresholds,
+    pub curve: Option<plug::CurveClient>,
 }
 
 impl RunConfig {
@@ -25,6 +26,7 @@ impl RunConfig {
             timeout: self.timeout,
             trace: Trace::default(),
             thresholds: self.thresholds,
+            curve: self.curve.clone(),
         }
     }
 }

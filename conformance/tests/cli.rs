@@ -17,7 +17,9 @@ fn list_prints_every_case_with_its_section() {
     assert!(
         raw.stdout
             .lines()
-            .all(|l| l.starts_with("raw.") || l.starts_with("perf.raw.")),
+            .all(|l| ["raw.", "perf.raw.", "curve.raw."]
+                .iter()
+                .any(|p| l.starts_with(p))),
         "{}",
         raw.stdout
     );

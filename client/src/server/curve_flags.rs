@@ -11,7 +11,12 @@ use super::{CurveServer, ServerError};
 pub struct CurveFlags {
     /// Encrypt with CURVE using this server secret key (Z85, 40 characters;
     /// `plug keygen` makes one). Needs the secure build (README).
-    #[arg(long, value_name = "KEY", conflicts_with = "curve_secret_key_file")]
+    #[arg(
+        long,
+        value_name = "KEY",
+        allow_hyphen_values = true,
+        conflicts_with = "curve_secret_key_file"
+    )]
     pub curve_secret_key: Option<String>,
     /// Like --curve-secret-key, read from FILE (e.g. written by `plug keygen
     /// --out FILE`).
@@ -19,7 +24,7 @@ pub struct CurveFlags {
     pub curve_secret_key_file: Option<PathBuf>,
     /// Admit the CURVE client with this public key (repeatable); every other
     /// client is refused and logged.
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
     pub curve_allow: Vec<String>,
     /// Admit the client public keys in FILE, one per line (`#` comments).
     #[arg(long, value_name = "FILE")]

@@ -127,6 +127,7 @@ pub fn bench(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
         endpoint: endpoint.clone(),
         timeout: opts.timeout,
         thresholds: Thresholds::default(),
+        curve: None,
     };
     let limit = if spawned.is_some() {
         opts.startup_timeout

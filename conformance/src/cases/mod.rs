@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use crate::case::{Case, Ctx, Profile, Requirement, Step, Verdict};
 
+mod curve;
 mod perf;
 mod raw;
 mod rpc_concurrency;
@@ -31,6 +32,7 @@ pub fn all() -> &'static [Case] {
             rpc_concurrency::cases(),
             raw::cases(),
             perf::cases(),
+            curve::cases(),
         ]
         .into_iter()
         .flatten()
@@ -78,7 +80,9 @@ mod tests {
             assert!(seen.insert(c.id), "duplicate id {}", c.id);
             assert!(c.id.split('.').count() >= 3, "{}", c.id);
             assert!(
-                c.id.starts_with(&format!("{}.", c.profile)) || c.id.starts_with("perf."),
+                c.id.starts_with(&format!("{}.", c.profile))
+                    || c.id.starts_with(&format!("perf.{}.", c.profile))
+                    || c.id.starts_with(&format!("curve.{}.", c.profile)),
                 "{}",
                 c.id
             );

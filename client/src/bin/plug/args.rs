@@ -155,7 +155,7 @@ pub struct TargetArgs {
     pub envelope: Option<EnvelopeStyle>,
     /// Encrypt with CURVE to a server with this public key (Z85) [default:
     /// the plug's server_key, or plain text].
-    #[arg(long, value_name = "KEY")]
+    #[arg(long, value_name = "KEY", allow_hyphen_values = true)]
     pub server_key: Option<String>,
     /// This plug's CURVE secret key, in a file (from `plug keygen --out`);
     /// its public key is what the server's allow-list needs [default: a new
