@@ -114,7 +114,6 @@ async fn encrypted_round_trip() {
         .unwrap();
     let got = echo(&plug, json!({"hello": "over CURVE"})).await.unwrap();
     assert_eq!(got, json!({"hello": "over CURVE"}));
-    assert_eq!(plug.stats().connected, 1);
 }
 
 #[tokio::test]
@@ -132,7 +131,6 @@ async fn wrong_server_key_never_connects() {
         .unwrap();
     let err = echo(&plug, json!(1)).await.unwrap_err();
     assert!(err.is_timeout(), "expected a timeout, got {err:?}");
-    assert_eq!(plug.stats().connected, 0);
 }
 
 #[tokio::test]
@@ -159,7 +157,6 @@ async fn clients_off_the_allow_list_are_refused() {
             err.is_timeout(),
             "curve={curve}: expected a timeout, got {err:?}"
         );
-        assert_eq!(plug.stats().connected, 0, "curve={curve}");
     }
     // The allowed client still gets in.
     let plug = plug_to(&server, 5000)
