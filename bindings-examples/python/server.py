@@ -169,6 +169,16 @@ def serve(sock, mode):
             send(sock, envelope + [reply])
 
 
+class AllowList:
+    """CURVE clients admitted by the ZAP handler: their Z85 public keys."""
+
+    def __init__(self, keys):
+        self.keys = keys
+
+    def callback(self, domain, key):
+        return key in self.keys
+
+
 def main():
     if len(sys.argv) not in (2, 3) or sys.argv[2:] not in ([], ["rpc"], ["raw"]):
         print("usage: run ENDPOINT [rpc|raw]", file=sys.stderr)
@@ -183,6 +193,18 @@ def main():
     sock.setsockopt(zmq.SNDHWM, 100_000)  # the default 1000 is too few for a
     sock.setsockopt(zmq.RCVHWM, 100_000)  # plug that pipelines thousands
     sock.setsockopt(zmq.LINGER, 0)
+    # Optional CURVE (README "Secure plugs"): PLUG_CURVE_SECRET_KEY is this
+    # server's secret key, PLUG_CURVE_ALLOW the client public keys it admits
+    # (Z85, space-separated); the authenticator thread is the ZAP handler.
+    if os.environ.get("PLUG_CURVE_SECRET_KEY"):
+        from zmq.auth.thread import ThreadAuthenticator
+
+        allowed = set(os.environ.get("PLUG_CURVE_ALLOW", "").encode().split())
+        auth = ThreadAuthenticator(context)
+        auth.start()
+        auth.configure_curve_callback("*", credentials_provider=AllowList(allowed))
+        sock.curve_secretkey = os.environ["PLUG_CURVE_SECRET_KEY"].encode()
+        sock.curve_server = True
     try:
         sock.bind(endpoint)  # Rule 1: the server binds, plugs connect
     except zmq.ZMQError as e:
