@@ -1,6 +1,6 @@
 //! Round trip and pipelined throughput of a callbacks plug, beside raw libzmq
-//! DEALER/ROUTER with no plug code, in the same run; plus the codec's hot
-//! paths.
+//! DEALER/ROUTER with no plug code, in the same run; id matching with many
+//! replies out of order over `inproc://`; plus the codec's hot paths.
 //!
 //! Run: `cargo bench -p plug --bench roundtrip` (CI runs it with `-- --test`,
 //! once each, so it cannot rot).
@@ -128,6 +128,64 @@ fn roundtrip(c: &mut Criterion) {
     group.finish();
 }
 
+/// A blocking ROUTER on `inproc://` that collects `batch` requests and
+/// answers them in reverse order, so replies complete out of order.
+fn spawn_reversing_router(endpoint: &'static str, batch: usize) {
+    let s = context().socket(zmq::ROUTER).unwrap();
+    s.set_sndhwm(0).unwrap();
+    s.set_rcvhwm(0).unwrap();
+    s.bind(endpoint).unwrap();
+    thread::spawn(move || loop {
+        let mut held = Vec::with_capacity(batch);
+        for _ in 0..batch {
+            let ident = s.recv_msg(0).unwrap();
+            let body = s.recv_msg(0).unwrap();
+            held.push((ident, echo_rpc(&body)));
+        }
+        for (ident, reply) in held.into_iter().rev() {
+            s.send(ident, zmq::SNDMORE).unwrap();
+            s.send(reply, 0).unwrap();
+        }
+    });
+}
+
+/// Id matching: `n` requests in flight over `inproc://` (no TCP), answered
+/// in reverse order, so every reply is looked up in a pending table of up
+/// to `n` entries. Regressions in the pending table or the reader show
+/// here without the noise of the network.
+fn matching(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let mut group = c.benchmark_group("matching");
+    for (n, endpoint) in [
+        (1usize, "inproc://bench-match-1"),
+        (64, "inproc://bench-match-64"),
+        (1024, "inproc://bench-match-1024"),
+    ] {
+        spawn_reversing_router(endpoint, n);
+        let plug = rt.block_on(async {
+            PlugBuilder::new("match")
+                .connect_to(endpoint)
+                .high_water_mark(0)
+                .callbacks()
+                .unwrap()
+        });
+        group.throughput(Throughput::Elements(n as u64));
+        group.bench_with_input(BenchmarkId::new("out_of_order", n), &n, |b, &n| {
+            b.to_async(&rt).iter(|| async {
+                let calls = (0..n).map(|_| plug.request(json!({"method": "ping"})));
+                for r in join_all(calls).await {
+                    black_box(r.unwrap());
+                }
+            })
+        });
+    }
+    group.finish();
+}
+
 fn codec(c: &mut Criterion) {
     let mut group = c.benchmark_group("codec");
     let Value::Object(request): Value =
@@ -149,8 +207,30 @@ fn codec(c: &mut Criterion) {
             black_box(r.counter_id());
         })
     });
+    let req = parse_request(std::slice::from_ref(&request_body)).unwrap();
+    let result = json!({"user_id": 21, "position": [3, 4], "speed": 1.5});
+    group.bench_function("encode_result", |b| {
+        b.iter(|| black_box(encode_result(req.id.as_ref(), false, black_box(&result))))
+    });
+    for size in [64usize, 1024, 65536] {
+        let body = echo_rpc(
+            &serde_json::to_vec(&json!({"id": 7, "method": "echo", "params": payload(size)}))
+                .unwrap(),
+        );
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        group.bench_with_input(
+            BenchmarkId::new("parse_echo_reply", size),
+            &body,
+            |b, body| {
+                b.iter(|| {
+                    let r = ReplyBody::parse(black_box(body)).unwrap();
+                    black_box(r.counter_id());
+                })
+            },
+        );
+    }
     group.finish();
 }
 
-criterion_group!(benches, roundtrip, codec);
+criterion_group!(benches, roundtrip, matching, codec);
 criterion_main!(benches);

@@ -23,6 +23,9 @@ use tokio::sync::Notify;
 
 use crate::Frame;
 
+/// First frames up to this size are sent as a copy (see `try_send`).
+const COPY_MAX: usize = 16 * 1024;
+
 /// The process-wide ZeroMQ context shared by every plug and server in this
 /// process, so that `inproc://` endpoints connect across them.
 pub fn context() -> &'static zmq::Context {
@@ -149,11 +152,13 @@ impl AsyncSocket {
             frames.push(Frame::empty());
         }
         let sock = self.lock();
-        let result = if self.router {
-            // With ZMQ_ROUTER_MANDATORY a refused first frame is consumed by
-            // libzmq, so send a copy of the (small) identity and keep ours.
-            let last = frames.len() == 1;
-            let flags = zmq::DONTWAIT | if last { 0 } else { zmq::SNDMORE };
+        let last = frames.len() == 1;
+        let flags = zmq::DONTWAIT | if last { 0 } else { zmq::SNDMORE };
+        let result = if self.router || frames[0].len() <= COPY_MAX {
+            // A refused copy leaves our frame untouched, so a small first
+            // frame needs no ZMQ_EVENTS check (a poll(2) inside libzmq)
+            // before it. With ZMQ_ROUTER_MANDATORY a refused identity is
+            // consumed by libzmq, so a ROUTER always sends a copy of it.
             match sock.send(&frames[0][..], flags) {
                 Ok(()) => Ok(frames.drain(1..).collect()),
                 Err(e) => Err(e),

@@ -99,14 +99,16 @@ impl Outbox {
     /// Sends a reply, counting it; a reply that cannot be delivered is
     /// logged at `warn` and counted, never dropped silently.
     pub(crate) async fn reply(&self, envelope: Envelope, body: Frame, is_error: bool) {
-        let peer = peer_name(&envelope);
-        match self.send_frames(envelope.into_reply([body])).await {
-            Ok(()) => {
-                bump(&self.counters.replied);
-                if is_error {
-                    bump(&self.counters.error_replies);
-                }
-            }
+        let named = envelope.identity().is_some();
+        // Most replies go straight out: no timer, no peer name.
+        let frames = match self.socket.try_send(envelope.into_reply([body])) {
+            Ok(()) => return self.replied(is_error),
+            Err((frames, SendError::Full)) => frames,
+            Err((frames, e)) => return self.refused(&frames, named, e),
+        };
+        let peer = name_of(&frames, named);
+        match self.send_frames(frames).await {
+            Ok(()) => self.replied(is_error),
             Err(e) => self.undelivered(&peer, e),
         }
     }
@@ -114,15 +116,10 @@ impl Outbox {
     /// Sends an error reply only if the peer's queue has room now; counts
     /// it, or logs and counts why it was not sent.
     pub(crate) fn try_reply(&self, envelope: Envelope, body: Frame) {
-        let peer = peer_name(&envelope);
+        let named = envelope.identity().is_some();
         match self.socket.try_send(envelope.into_reply([body])) {
-            Ok(()) => {
-                bump(&self.counters.replied);
-                bump(&self.counters.error_replies);
-            }
-            Err((_, SendError::Full)) => self.undelivered(&peer, Undelivered::Full),
-            Err((_, SendError::Unroutable)) => self.undelivered(&peer, Undelivered::Gone),
-            Err((_, SendError::Zmq(e))) => self.undelivered(&peer, Undelivered::Failed(e)),
+            Ok(()) => self.replied(true),
+            Err((frames, e)) => self.refused(&frames, named, e),
         }
     }
 
@@ -135,16 +132,13 @@ impl Outbox {
         body: Vec<Frame>,
         stalled: &AtomicBool,
     ) {
-        let peer = peer_name(&envelope);
+        let named = envelope.identity().is_some();
         let frames = match self.socket.try_send(envelope.into_reply(body)) {
-            Ok(()) => {
-                bump(&self.counters.replied);
-                return;
-            }
+            Ok(()) => return self.replied(false),
             Err((frames, SendError::Full)) => frames,
-            Err((_, SendError::Unroutable)) => return self.undelivered(&peer, Undelivered::Gone),
-            Err((_, SendError::Zmq(e))) => return self.undelivered(&peer, Undelivered::Failed(e)),
+            Err((frames, e)) => return self.refused(&frames, named, e),
         };
+        let peer = name_of(&frames, named);
         stalled.store(true, Ordering::SeqCst);
         let sent = self.send_frames(frames).await;
         stalled.store(false, Ordering::SeqCst);
@@ -152,6 +146,24 @@ impl Outbox {
             Ok(()) => bump(&self.counters.replied),
             Err(e) => self.undelivered(&peer, e),
         }
+    }
+
+    fn replied(&self, is_error: bool) {
+        bump(&self.counters.replied);
+        if is_error {
+            bump(&self.counters.error_replies);
+        }
+    }
+
+    /// Logs and counts a reply that `try_send` refused; `frames` are what
+    /// it gave back (the whole message when the first frame was refused).
+    fn refused(&self, frames: &[Frame], named: bool, e: SendError) {
+        let e = match e {
+            SendError::Full => Undelivered::Full,
+            SendError::Unroutable => Undelivered::Gone,
+            SendError::Zmq(e) => Undelivered::Failed(e),
+        };
+        self.undelivered(&name_of(frames, named), e);
     }
 
     fn undelivered(&self, peer: &str, e: Undelivered) {
@@ -168,7 +180,20 @@ impl Outbox {
 /// A short printable name for the peer of an envelope: its identity in hex.
 pub fn peer_name(envelope: &Envelope) -> String {
     match envelope.identity() {
-        Some(id) => id.iter().map(|b| format!("{b:02x}")).collect(),
+        Some(id) => hex(id),
         None => "-".to_owned(),
     }
+}
+
+/// The peer name of a message on its way out; `named` when its envelope
+/// has an identity (then the first frame).
+fn name_of(frames: &[Frame], named: bool) -> String {
+    match frames.first() {
+        Some(id) if named => hex(id),
+        _ => "-".to_owned(),
+    }
+}
+
+fn hex(id: &[u8]) -> String {
+    id.iter().map(|b| format!("{b:02x}")).collect()
 }
