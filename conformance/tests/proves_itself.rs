@@ -89,9 +89,13 @@ fn every_family_fails_against_its_broken_server() {
             }
         }
     }
-    // Every family of the suite has a break that it catches.
+    // Every family of the suite has a break that it catches. The curve.*
+    // families need a CURVE server, which the default build cannot run;
+    // their refusal cases are checked in the secure build (.ci/curve and
+    // client/tests/curve.rs).
     let all: std::collections::BTreeSet<&str> = plug_conformance::all_cases()
         .iter()
+        .filter(|c| c.family_of_curve().is_none())
         .map(|c| c.family())
         .collect();
     assert_eq!(all, families_seen);
