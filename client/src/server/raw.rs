@@ -206,20 +206,7 @@ pub async fn run_raw<H: RawHandler>(
     }
     // Without senders, each peer task ends once its queue is empty.
     queues.lock().unwrap_or_else(|p| p.into_inner()).clear();
-    tracing::info!(
-        in_flight = tracker.active(),
-        "shutting down: no new messages; answering those queued"
-    );
-    if tokio::time::timeout(config.drain_timeout, tracker.idle())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            in_flight = tracker.active(),
-            "drain timeout of {:?} passed; returning with messages unanswered",
-            config.drain_timeout
-        );
-    }
+    tracker.drain(config.drain_timeout, "messages").await;
     let stats = counters.snapshot();
     tracing::info!("server stopped: {stats}");
     Ok(stats)

@@ -87,21 +87,7 @@ pub async fn run_rpc<H: Handler>(
         };
         tokio::spawn(job.run(handler.clone()));
     }
-    let in_flight = tracker.active();
-    tracing::info!(
-        in_flight,
-        "shutting down: no new requests; finishing those in flight"
-    );
-    if tokio::time::timeout(config.drain_timeout, tracker.idle())
-        .await
-        .is_err()
-    {
-        tracing::warn!(
-            in_flight = tracker.active(),
-            "drain timeout of {:?} passed; returning with requests unfinished",
-            config.drain_timeout
-        );
-    }
+    tracker.drain(config.drain_timeout, "requests").await;
     let stats = counters.snapshot();
     tracing::info!("server stopped: {stats}");
     Ok(stats)

@@ -56,6 +56,21 @@ impl Tracker {
         self.0.active.load(Ordering::SeqCst)
     }
 
+    /// Shutdown's last step: waits up to `timeout` for the `what` in
+    /// flight (requests, messages) to finish, with a log line either way.
+    pub async fn drain(&self, timeout: std::time::Duration, what: &str) {
+        tracing::info!(
+            in_flight = self.active(),
+            "shutting down: no new {what}; finishing those in flight"
+        );
+        if tokio::time::timeout(timeout, self.idle()).await.is_err() {
+            tracing::warn!(
+                in_flight = self.active(),
+                "drain timeout of {timeout:?} passed; returning with {what} unfinished"
+            );
+        }
+    }
+
     /// Waits until no request is in flight.
     pub async fn idle(&self) {
         loop {
