@@ -5,6 +5,7 @@
 //! (bounded by the send timeout) in its own task, so a slow peer holds up
 //! nobody else; a reply that cannot be delivered is logged and counted.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -42,7 +43,13 @@ pub struct Outbox {
     socket: Arc<AsyncSocket>,
     counters: Arc<Counters>,
     send_timeout: Duration,
+    gates: Arc<Gates>,
 }
+
+/// One gate per peer whose queue is full: its waiting replies line up
+/// behind one sender instead of each polling the socket, so a peer that
+/// stops reading costs the others nothing (PROTOCOL.md §2.5).
+type Gates = std::sync::Mutex<HashMap<Vec<u8>, Arc<tokio::sync::Mutex<()>>>>;
 
 impl fmt::Debug for Outbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -62,6 +69,7 @@ impl Outbox {
             socket,
             counters,
             send_timeout,
+            gates: Arc::default(),
         }
     }
 
@@ -88,7 +96,24 @@ impl Outbox {
     }
 
     async fn send_frames(&self, frames: Vec<Frame>) -> Result<(), Undelivered> {
-        match tokio::time::timeout(self.send_timeout, self.socket.send(frames)).await {
+        let key = frames.first().map(|f| f.to_vec()).unwrap_or_default();
+        let gate = {
+            let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+            gates.entry(key.clone()).or_default().clone()
+        };
+        let queued = async {
+            let _turn = gate.lock().await;
+            self.socket.send(frames).await
+        };
+        let outcome = tokio::time::timeout(self.send_timeout, queued).await;
+        {
+            // The last one out (the map holds one reference, we the other).
+            let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+            if Arc::strong_count(&gate) == 2 {
+                gates.remove(&key);
+            }
+        }
+        match outcome {
             Ok(Ok(())) => Ok(()),
             Ok(Err(SendError::Unroutable)) => Err(Undelivered::Gone),
             Ok(Err(SendError::Full)) | Err(_) => Err(Undelivered::TimedOut(self.send_timeout)),
