@@ -20,7 +20,7 @@ pub mod request;
 pub use envelope::{Envelope, EnvelopeStyle, Routed};
 pub use error_object::{codes, ErrorObject};
 pub use reply::{encode_error, encode_result, ReplyBody, ReplyError};
-pub use request::{encode_request, parse_request, Id, Request};
+pub use request::{encode_request, parse_request, peek_id, Id, Peeked, Request};
 
 /// The version of PROTOCOL.md this module implements.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use serde::Deserialize;
+use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -98,12 +98,6 @@ impl Request {
     }
 }
 
-#[derive(Deserialize)]
-struct IdOnly<'a> {
-    #[serde(borrow)]
-    id: Option<&'a RawValue>,
-}
-
 /// Reads the body of a callbacks-mode request (§5.1, §5.5).
 ///
 /// On error, the returned object is what the server answers, with `"id":
@@ -175,6 +169,56 @@ pub(crate) fn kind_of(v: &Value) -> &'static str {
         Value::String(_) => "a string",
         Value::Array(_) => "an array",
         Value::Object(_) => "an object",
+    }
+}
+
+/// What can be read of the id of a request that will not be parsed in full.
+pub enum Peeked {
+    /// A JSON object without `id`: no reply.
+    Notification,
+    /// The id (`None` when unreadable, answered with `"id": null`) and
+    /// whether the request said `"jsonrpc": "2.0"`.
+    Id(Option<Id>, bool),
+}
+
+#[derive(Deserialize)]
+struct IdOnly<'a> {
+    #[serde(borrow, default, deserialize_with = "present")]
+    id: Option<&'a RawValue>,
+    #[serde(borrow, default)]
+    jsonrpc: Option<&'a RawValue>,
+}
+
+// `Option<&RawValue>` alone reads `"id": null` as absent; a null id is not a
+// notification (§5.4), so wrap whatever is there.
+fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
+    <&RawValue>::deserialize(d).map(Some)
+}
+
+/// Reads only the `id` (and `jsonrpc`) of a body, skipping everything else
+/// without building it: what a server needs to refuse a request it will not
+/// parse in full (-32001, -32002). The id rules are
+/// those of [`parse_request`], applied to the id alone.
+pub fn peek_id(body: &[Frame]) -> Peeked {
+    let [frame] = body else {
+        return Peeked::Id(None, false);
+    };
+    // A derived struct also reads from a JSON array: insist on an object.
+    let is_object = frame.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    let Ok(head) = serde_json::from_slice::<IdOnly>(frame) else {
+        return Peeked::Id(None, false);
+    };
+    if !is_object {
+        return Peeked::Id(None, false);
+    }
+    let jsonrpc = head.jsonrpc.map(RawValue::get) == Some("\"2.0\"");
+    let Some(raw) = head.id else {
+        return Peeked::Notification;
+    };
+    let alone = format!("{{\"id\":{}}}", raw.get());
+    match parse_request(&[Frame::from(alone)]) {
+        Ok(req) => Peeked::Id(req.id, jsonrpc),
+        Err(_) => Peeked::Id(None, jsonrpc),
     }
 }
 
@@ -254,5 +298,35 @@ mod tests {
         let bytes = encode_request(map.clone(), Some(7));
         assert_eq!(bytes, br#"{"id":7,"method":"moveCar"}"#);
         assert_eq!(encode_request(map, None), br#"{"method":"moveCar"}"#);
+    }
+
+    fn peek(s: &str) -> Option<Option<String>> {
+        match peek_id(&[Frame::from(s)]) {
+            Peeked::Notification => None,
+            Peeked::Id(id, _) => Some(id.map(|i| i.json().to_owned())),
+        }
+    }
+
+    #[test]
+    fn peek_reads_the_id_without_the_rest() {
+        assert_eq!(peek(r#"{"id":7,"params":[1,2,3]}"#), Some(Some("7".into())));
+        assert_eq!(
+            peek(r#"{"params":{"id":1},"id":"x"}"#),
+            Some(Some("\"x\"".into()))
+        );
+        assert_eq!(peek(r#"{"id":null}"#), Some(Some("null".into())));
+        assert_eq!(
+            peek(r#"{"id":123456789012345678901234567890}"#),
+            Some(Some("123456789012345678901234567890".into()))
+        );
+        assert_eq!(peek(r#"{"method":"x"}"#), None);
+        assert_eq!(peek(r#"{"id":[1]}"#), Some(None));
+        assert_eq!(peek(r#"{"id":true}"#), Some(None));
+        assert_eq!(peek("[1]"), Some(None));
+        assert_eq!(peek("\u{1}garbage"), Some(None));
+        assert!(matches!(
+            peek_id(&[Frame::from(r#"{"jsonrpc":"2.0","id":1}"#)]),
+            Peeked::Id(Some(_), true)
+        ));
     }
 }
