@@ -136,18 +136,7 @@ pub async fn run_raw<H: RawHandler>(
     let tracker = Tracker::default();
     let queues: Queues = Arc::default();
     tokio::pin!(shutdown);
-    loop {
-        let frames = tokio::select! {
-            biased;
-            _ = &mut shutdown => break,
-            m = outbox.socket().recv() => match m {
-                Ok(m) => m,
-                Err(zmq::Error::EINTR) => continue,
-                Err(e) => return Err(ServerError::Recv(e)),
-            },
-        };
-        bump(&counters.received);
-        let routed = Routed::split(frames, true);
+    while let Some(routed) = outbox.receive(shutdown.as_mut()).await? {
         let size: usize = routed.body.iter().map(|f| f.len()).sum();
         if size > config.max_message_bytes {
             bump(&counters.dropped_incoming);

@@ -56,18 +56,7 @@ pub async fn run_rpc<H: Handler>(
     let peers = PeerLoad::default();
     let config = Arc::new(config);
     tokio::pin!(shutdown);
-    loop {
-        let frames = tokio::select! {
-            biased;
-            _ = &mut shutdown => break,
-            m = outbox.socket().recv() => match m {
-                Ok(m) => m,
-                Err(zmq::Error::EINTR) => continue,
-                Err(e) => return Err(ServerError::Recv(e)),
-            },
-        };
-        bump(&counters.received);
-        let routed = Routed::split(frames, true);
+    while let Some(routed) = outbox.receive(shutdown.as_mut()).await? {
         let (load, before) = peers.acquire(routed.envelope.identity().map_or(&[][..], |f| f));
         if before >= config.max_in_flight {
             // Answered right here, without a task, so a flood costs no
