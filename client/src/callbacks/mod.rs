@@ -89,9 +89,12 @@ impl CallbacksState {
                 return Some(Message::new(body, MessageKind::Invalid(e.to_string())));
             }
         };
-        let id = match reply.counter_id() {
-            Some(id) if self.pending.contains(id) => id,
-            _ => {
+        let (id, slot) = match reply
+            .counter_id()
+            .and_then(|id| Some((id, self.pending.take(id)?)))
+        {
+            Some(found) => found,
+            None => {
                 self.conn.log("in", None, &body);
                 let kind = match reply.id() {
                     None => MessageKind::Push,
@@ -111,11 +114,11 @@ impl CallbacksState {
         };
         // Counted before the caller wakes, so its next `stats()` includes it.
         Counters::bump(&self.conn.counters.replies);
-        if self.pending.complete(id, outcome) {
+        if slot.send(outcome).is_ok() {
             None
         } else {
-            // The caller timed out between `contains` and now: the reply is
-            // late, and goes to the handler like any unknown id.
+            // The caller gave up between `take` and now: the reply is late,
+            // and goes to the handler like any unknown id.
             self.conn.counters.replies.fetch_sub(1, Ordering::Relaxed);
             Some(Message::new(body, MessageKind::UnknownId(Value::from(id))))
         }

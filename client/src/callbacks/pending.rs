@@ -7,7 +7,7 @@ use tokio::sync::oneshot;
 
 use crate::{Error, Reply};
 
-type Slot = oneshot::Sender<Result<Reply, Error>>;
+pub(crate) type Slot = oneshot::Sender<Result<Reply, Error>>;
 
 /// Requests waiting for their reply, by id.
 #[derive(Default)]
@@ -32,18 +32,10 @@ impl Pending {
         (rx, guard)
     }
 
-    /// Completes request `id`; `false` when nobody waits for that id.
-    pub(crate) fn complete(&self, id: u64, outcome: Result<Reply, Error>) -> bool {
-        let slot = self.lock().remove(&id);
-        match slot {
-            Some(tx) => tx.send(outcome).is_ok(),
-            None => false,
-        }
-    }
-
-    /// Whether a request with this id waits.
-    pub(crate) fn contains(&self, id: u64) -> bool {
-        self.lock().contains_key(&id)
+    /// Takes request `id` out of the table, if it waits: the one place a
+    /// reply's id finds its request.
+    pub(crate) fn take(&self, id: u64) -> Option<Slot> {
+        self.lock().remove(&id)
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -82,13 +74,13 @@ mod tests {
     async fn entries_leave_on_reply_or_drop() {
         let p = Arc::new(Pending::default());
         let (rx, guard) = p.insert(1);
-        assert!(p.contains(1));
-        assert!(p.complete(1, Err(Error::Closed)));
+        assert_eq!(p.len(), 1);
+        assert!(p.take(1).unwrap().send(Err(Error::Closed)).is_ok());
         assert!(matches!(rx.await.unwrap(), Err(Error::Closed)));
         drop(guard);
         let (_rx, guard) = p.insert(2);
         drop(guard);
         assert_eq!(p.len(), 0);
-        assert!(!p.complete(2, Err(Error::Closed)));
+        assert!(p.take(2).is_none());
     }
 }
