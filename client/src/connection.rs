@@ -2,6 +2,7 @@
 //! and the counters.
 
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
@@ -18,7 +19,11 @@ pub(crate) struct Connection {
     pub(crate) socket: AsyncSocket,
     pub(crate) inbox: Inbox,
     pub(crate) counters: Counters,
+    /// Cancelled when the plug closes; use [`Connection::close`] and
+    /// [`Connection::is_closed`], which keep `shut` in step.
     pub(crate) closed: CancellationToken,
+    /// The same fact as `closed`, readable without a lock.
+    shut: AtomicBool,
     // After `socket`: the monitor's reader closes only once the DEALER has
     // stopped monitoring (see `Drop`).
     pub(crate) monitor: Monitor,
@@ -77,24 +82,18 @@ impl Connection {
             socket,
             counters: Counters::default(),
             closed,
+            shut: AtomicBool::new(false),
         })
     }
 
     /// The plug's counters and connection state.
     pub(crate) fn stats(&self, in_flight: u64) -> crate::PlugStats {
-        let mut s = self.counters.snapshot(
-            self.inbox
-                .dropped
-                .load(std::sync::atomic::Ordering::Relaxed),
-            in_flight,
-        );
+        let mut s = self
+            .counters
+            .snapshot(self.inbox.dropped.load(Ordering::Relaxed), in_flight);
         s.connected = self.monitor.health.connected();
         s.endpoints = self.config.connect_to.len() as u64;
-        s.disconnects = self
-            .monitor
-            .health
-            .disconnects
-            .load(std::sync::atomic::Ordering::Relaxed);
+        s.disconnects = self.monitor.health.disconnects.load(Ordering::Relaxed);
         s
     }
 
@@ -115,6 +114,16 @@ impl Connection {
                 after: timeout,
             }),
         }
+    }
+
+    /// Closes the plug: the reader stops and every waiter sees it.
+    pub(crate) fn close(&self) {
+        self.shut.store(true, Ordering::SeqCst);
+        self.closed.cancel();
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.shut.load(Ordering::SeqCst)
     }
 
     pub(crate) fn name(&self) -> &str {
@@ -166,10 +175,13 @@ pub(crate) trait Dispatch: Send + Sync + 'static {
 pub(crate) fn spawn_reader<S: Dispatch>(state: Arc<S>) {
     tokio::spawn(async move {
         let conn = state.connection();
+        // One wait for the whole loop, not a new registration per message.
+        let closed = conn.closed.cancelled();
+        tokio::pin!(closed);
         loop {
             tokio::select! {
                 biased;
-                _ = conn.closed.cancelled() => break,
+                _ = &mut closed => break,
                 r = conn.socket.recv() => match r {
                     Ok(frames) => state.dispatch(frames).await,
                     Err(e) => {
@@ -179,7 +191,7 @@ pub(crate) fn spawn_reader<S: Dispatch>(state: Arc<S>) {
                 },
             }
         }
-        conn.closed.cancel();
+        conn.close();
         state.on_close();
     });
 }
@@ -189,6 +201,6 @@ pub(crate) struct Handle<S: Dispatch>(pub(crate) Arc<S>);
 
 impl<S: Dispatch> Drop for Handle<S> {
     fn drop(&mut self) {
-        self.0.connection().closed.cancel();
+        self.0.connection().close();
     }
 }

@@ -88,7 +88,7 @@ impl RawPlug {
         F: Into<Frame>,
     {
         let conn = self.conn();
-        if conn.closed.is_cancelled() {
+        if conn.is_closed() {
             return Err(Error::Closed);
         }
         conn.send_message(frames.into_iter().map(Into::into).collect())
@@ -122,7 +122,7 @@ impl RawPlug {
 
     /// Closes the plug now; later sends fail with [`Error::Closed`].
     pub fn close(&self) {
-        self.conn().closed.cancel();
+        self.conn().close();
     }
 }
 

@@ -1,21 +1,28 @@
 //! A libzmq socket driven by tokio.
 //!
 //! libzmq exposes one file descriptor per socket (`ZMQ_FD`) that becomes
-//! readable when *something* may have changed; only `ZMQ_EVENTS` tells what.
-//! The descriptor is edge-triggered and any operation on the socket (a send
-//! included) may consume the edge, so a reader that waits on the descriptor
-//! alone can sleep forever with messages queued. The rules kept here:
+//! readable when *something* may have changed; only a receive or
+//! `ZMQ_EVENTS` tells what. The descriptor is edge-triggered and any
+//! operation on the socket (a send included) may consume the edge, so a
+//! reader that waits on the descriptor alone can sleep forever with messages
+//! queued. The rules kept here:
 //!
 //! - the socket sits behind a mutex, so any task may send directly, with no
 //!   hop through another task (one lock, one syscall-free enqueue);
-//! - a reader only waits after a non-blocking receive found nothing, and it
-//!   clears the descriptor's readiness only when `ZMQ_EVENTS` says so;
-//! - a sender that sees `POLLIN` after its own send wakes the reader, since
-//!   its send may have eaten the edge the reader was waiting for.
+//! - a reader takes the descriptor's readiness *before* its non-blocking
+//!   receive, and clears it only when that receive found nothing: an empty
+//!   non-blocking receive has processed every libzmq command, and an edge
+//!   that comes after the readiness was taken keeps it set;
+//! - a reader says it is about to sleep before that last receive, and a
+//!   sender that sees this after its send wakes it, since the send may have
+//!   eaten the edge the reader waits for. A sender never asks `ZMQ_EVENTS`
+//!   (a `poll(2)` inside libzmq) on the way.
 
 use std::io;
 use std::os::fd::RawFd;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::task::Poll;
 use std::time::Duration;
 
 use tokio::io::unix::AsyncFd;
@@ -54,7 +61,11 @@ pub struct AsyncSocket {
     fd: AsyncFd<RawFd>,
     sock: Mutex<zmq::Socket>,
     router: bool,
+    /// Set by a reader from its last receive before sleeping until it wakes.
+    reader_parked: AtomicBool,
     reader_wake: Notify,
+    /// Senders waiting for room, woken when the reader sees the socket change.
+    blocked_senders: AtomicUsize,
     writable: Notify,
 }
 
@@ -71,7 +82,9 @@ impl AsyncSocket {
             fd,
             sock: Mutex::new(sock),
             router,
+            reader_parked: AtomicBool::new(false),
             reader_wake: Notify::new(),
+            blocked_senders: AtomicUsize::new(0),
             writable: Notify::new(),
         })
     }
@@ -80,7 +93,7 @@ impl AsyncSocket {
     pub fn with<R>(&self, f: impl FnOnce(&zmq::Socket) -> R) -> R {
         let r = f(&self.lock());
         // Options and endpoint calls process libzmq commands too.
-        self.reader_wake.notify_one();
+        self.nudge_reader();
         r
     }
 
@@ -119,30 +132,57 @@ impl AsyncSocket {
     }
 
     /// Receives the next message, waiting for it.
+    ///
+    /// One task at a time should receive: a second reader would take
+    /// messages and wake-ups from the first.
     pub async fn recv(&self) -> Result<Vec<Frame>, zmq::Error> {
+        // Before the first receive: a send from here on wakes us (see the
+        // module's rules), and that receive sees anything sent before.
+        self.reader_parked.store(true, Ordering::SeqCst);
+        let got = self.recv_parked().await;
+        self.reader_parked.store(false, Ordering::SeqCst);
+        got
+    }
+
+    async fn recv_parked(&self) -> Result<Vec<Frame>, zmq::Error> {
         loop {
-            if let Some(m) = self.try_recv()? {
+            // The readiness as it is now, taken before the receive.
+            let ready = std::future::poll_fn(|cx| match self.fd.poll_read_ready(cx) {
+                Poll::Ready(guard) => Poll::Ready(Some(guard)),
+                Poll::Pending => Poll::Ready(None),
+            })
+            .await;
+            let got = self.try_recv()?;
+            // The receive processed libzmq's commands, room for senders
+            // included.
+            if self.blocked_senders.load(Ordering::SeqCst) > 0 {
+                self.writable.notify_waiters();
+            }
+            if let Some(m) = got {
                 return Ok(m);
             }
-            self.wait_for_events().await?;
+            if let Some(guard) = ready {
+                // Nothing is queued: an edge after `ready` was taken keeps
+                // the readiness set, so clearing it loses nothing.
+                guard.map_err(|_| zmq::Error::EFAULT)?.clear_ready();
+            }
+            tokio::select! {
+                biased;
+                r = self.fd.readable() => {
+                    // Kept set: the next turn takes it before receiving.
+                    drop(r.map_err(|_| zmq::Error::EFAULT)?);
+                }
+                _ = self.reader_wake.notified() => {}
+            }
         }
     }
 
-    async fn wait_for_events(&self) -> Result<(), zmq::Error> {
-        tokio::select! {
-            guard = self.fd.readable() => {
-                let mut guard = guard.map_err(|_| zmq::Error::EFAULT)?;
-                let events = self.lock().get_events()?;
-                if events.contains(zmq::POLLOUT) {
-                    self.writable.notify_waiters();
-                }
-                if !events.contains(zmq::POLLIN) {
-                    guard.clear_ready();
-                }
-            }
-            _ = self.reader_wake.notified() => {}
+    /// Wakes a reader that is about to sleep: a send may have consumed the
+    /// edge it waits for.
+    fn nudge_reader(&self) {
+        if self.reader_parked.load(Ordering::SeqCst) {
+            self.reader_wake.notify_one();
         }
-        Ok(())
     }
 
     /// Sends one message if the socket can take it now. On failure the
@@ -174,7 +214,7 @@ impl AsyncSocket {
             Ok(rest) => rest,
             Err(e) => {
                 drop(sock);
-                self.reader_wake.notify_one();
+                self.nudge_reader();
                 let kind = match e {
                     zmq::Error::EAGAIN => SendError::Full,
                     zmq::Error::EHOSTUNREACH => SendError::Unroutable,
@@ -189,24 +229,24 @@ impl AsyncSocket {
             let flags = if i + 1 < n { zmq::SNDMORE } else { 0 };
             if let Err(e) = sock.send(f.into_zmq(), flags | zmq::DONTWAIT) {
                 drop(sock);
-                self.reader_wake.notify_one();
+                self.nudge_reader();
                 return Err((Vec::new(), SendError::Zmq(e)));
             }
         }
-        let pending_in = sock
-            .get_events()
-            .map(|ev| ev.contains(zmq::POLLIN))
-            .unwrap_or(true);
         drop(sock);
-        if pending_in {
-            self.reader_wake.notify_one();
-        }
+        self.nudge_reader();
         Ok(())
     }
 
     /// Sends one message, waiting while the peer's queue is full. A ROUTER
     /// send to a vanished peer fails with [`SendError::Unroutable`].
-    pub async fn send(&self, mut frames: Vec<Frame>) -> Result<(), SendError> {
+    pub async fn send(&self, frames: Vec<Frame>) -> Result<(), SendError> {
+        // Most sends find room: no waiter registration on the way.
+        let mut frames = match self.try_send(frames) {
+            Ok(()) => return Ok(()),
+            Err((back, SendError::Full)) => back,
+            Err((_, e)) => return Err(e),
+        };
         let mut pause = Duration::from_millis(2);
         loop {
             let notified = self.writable.notified();
@@ -225,9 +265,11 @@ impl AsyncSocket {
                 pause = (pause * 2).min(Duration::from_millis(200));
                 continue;
             }
-            // The reader task relays POLLOUT; the short sleep covers a socket
-            // with no reader running.
+            // The reader wakes us when the socket changes; the short sleep
+            // covers a socket with no reader running.
+            self.blocked_senders.fetch_add(1, Ordering::SeqCst);
             let _ = tokio::time::timeout(Duration::from_millis(2), notified).await;
+            self.blocked_senders.fetch_sub(1, Ordering::SeqCst);
         }
     }
 }
@@ -244,6 +286,38 @@ impl std::fmt::Debug for AsyncSocket {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The hole the module's rules close: a message arrives while the
+    /// reader sleeps, and a send processes libzmq's wake-up command for it
+    /// before the runtime looks at the descriptor, so no edge is left.
+    #[tokio::test]
+    async fn a_send_that_takes_the_readers_wake_up_wakes_it() {
+        let ctx = context();
+        let router = ctx.socket(zmq::ROUTER).unwrap();
+        router.bind("inproc://socket-edge-test").unwrap();
+        let dealer = ctx.socket(zmq::DEALER).unwrap();
+        dealer.set_identity(b"reader").unwrap();
+        dealer.connect("inproc://socket-edge-test").unwrap();
+        let dealer = AsyncSocket::new(dealer).unwrap();
+        dealer.try_send(vec![Frame::from("hello")]).unwrap();
+        assert_eq!(router.recv_multipart(0).unwrap()[1], b"hello");
+
+        let mut recv = std::pin::pin!(dealer.recv());
+        assert!(futures_util::poll!(recv.as_mut()).is_pending());
+        router
+            .send_multipart([&b"reader"[..], &b"reply"[..]], 0)
+            .unwrap();
+        // This single-threaded runtime does not poll the descriptor while we
+        // block; past libzmq's ~1 ms command throttle, the send below
+        // processes the command that announced the reply.
+        std::thread::sleep(Duration::from_millis(20));
+        dealer.try_send(vec![Frame::from("meanwhile")]).unwrap();
+        let got = tokio::time::timeout(Duration::from_secs(2), recv)
+            .await
+            .expect("the reader was left asleep with a message queued")
+            .unwrap();
+        assert_eq!(got[0].as_str().unwrap(), "reply");
+    }
 
     #[tokio::test]
     async fn dealer_router_round_trip_over_inproc() {

@@ -64,7 +64,7 @@ impl Mode {
 pub async fn run(
     socket: AsyncSocket,
     mode: Mode,
-    shutdown: impl Future<Output = ()>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Stats, ServerError> {
     run_with(socket, mode, mode.default_config(), shutdown).await
 }
@@ -74,7 +74,7 @@ pub async fn run_with(
     socket: AsyncSocket,
     mode: Mode,
     config: ServerConfig,
-    shutdown: impl Future<Output = ()>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Stats, ServerError> {
     match mode {
         Mode::Rpc => server::run_rpc(socket, methods(), config, shutdown).await,

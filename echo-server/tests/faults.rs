@@ -190,6 +190,12 @@ fn sigkill_and_restart_under_load_times_out_the_pending_and_resumes() {
             })
         };
         tokio::time::sleep(Duration::from_millis(800)).await;
+        // Kill while requests are in flight: on a loaded machine the callers
+        // can all be between two requests at one moment.
+        assert!(
+            eventually(Duration::from_secs(5), || plug.stats().in_flight >= 8).await,
+            "load was running before the kill"
+        );
         let killed_at = Instant::now();
         server.kill();
         tokio::time::sleep(Duration::from_millis(700)).await;
@@ -517,7 +523,9 @@ fn a_flooding_client_does_not_starve_another() {
     let server = start_server(&[]);
     let endpoint = server.endpoint.clone();
     // The flood: requests as fast as the socket takes them, far past the
-    // 1024-per-peer limit, reading replies only between batches.
+    // 1024-per-peer limit, reading replies only between batches. Each one
+    // sleeps 50 ms, so a batch is still in flight when the next one comes:
+    // the server starts a handler as it receives the request.
     let flood_ep = endpoint.clone();
     let flooder = std::thread::spawn(move || {
         let s = plug::context().socket(zmq::DEALER).unwrap();
@@ -542,7 +550,7 @@ fn a_flooding_client_does_not_starve_another() {
         for batch in 0..FLOOD / 1000 {
             for i in 0..1000 {
                 let id = batch * 1000 + i;
-                let body = format!(r#"{{"id":{id},"method":"sleep","params":{{"ms":5}}}}"#);
+                let body = format!(r#"{{"id":{id},"method":"sleep","params":{{"ms":50}}}}"#);
                 s.send(body.as_bytes(), 0).unwrap();
             }
             drain(&s, 0);

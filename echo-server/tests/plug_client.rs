@@ -161,3 +161,26 @@ async fn raw_plug_messages_come_back_frame_for_frame() {
     .await
     .expect("deadline");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_serving_future_stops_the_server() {
+    tokio::time::timeout(DEADLINE, async {
+        let (socket, ep) = plug::server::bind("tcp://127.0.0.1:*").unwrap();
+        // The serving loop runs in a task of its own; dropping (here:
+        // aborting) the future that awaits it must stop that task too.
+        let serving = tokio::spawn(echo_server::run(socket, Mode::Rpc, std::future::pending()));
+        let p = PlugBuilder::new("echo")
+            .connect_to(&ep)
+            .timeout(Duration::from_millis(300))
+            .callbacks()
+            .unwrap();
+        let ping = json!({"method": "ping"});
+        assert_eq!(p.request(ping.clone()).await.unwrap().result(), "pong");
+        serving.abort();
+        assert!(serving.await.unwrap_err().is_cancelled());
+        let e = p.request(ping).await.unwrap_err();
+        assert!(matches!(e, plug::Error::Timeout { .. }), "{e}");
+    })
+    .await
+    .expect("deadline");
+}

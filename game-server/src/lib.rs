@@ -48,7 +48,7 @@ pub async fn run(
     socket: AsyncSocket,
     game: GameConfig,
     server: ServerConfig,
-    shutdown: impl Future<Output = ()>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Stats, ServerError> {
     let game = Arc::new(Game::new(game));
     plug::server::run_rpc(socket, methods(game), server, shutdown).await

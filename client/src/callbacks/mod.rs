@@ -178,7 +178,7 @@ impl CallbacksPlug {
                 "a request must be a JSON object".into(),
             ));
         };
-        if conn.closed.is_cancelled() {
+        if conn.is_closed() {
             return Err(Error::Closed);
         }
         let timeout = conn.config.timeout;
@@ -303,7 +303,7 @@ impl CallbacksPlug {
 
     /// Closes the plug: pending requests end with [`Error::Closed`].
     pub fn close(&self) {
-        self.state().conn.closed.cancel();
+        self.state().conn.close();
         self.state().pending.close_all();
     }
 }

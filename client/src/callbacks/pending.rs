@@ -9,11 +9,14 @@ use crate::{Error, Reply};
 
 pub(crate) type Slot = oneshot::Sender<Result<Reply, Error>>;
 
-/// Requests waiting for their reply, by id.
+/// Requests waiting for their reply, by id. The ids are the plug's own
+/// counter, so a fast non-cryptographic hash is enough.
 #[derive(Default)]
 pub(crate) struct Pending {
-    map: Mutex<HashMap<u64, Slot>>,
+    map: Mutex<Table>,
 }
+
+type Table = HashMap<u64, Slot, foldhash::fast::FixedState>;
 
 impl Pending {
     /// Registers `id`. The entry leaves the table when the reply completes
@@ -50,7 +53,7 @@ impl Pending {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Slot>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Table> {
         self.map.lock().unwrap_or_else(|p| p.into_inner())
     }
 }

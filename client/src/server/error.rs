@@ -26,6 +26,9 @@ pub enum ServerError {
     /// start in plain text instead.
     #[error(transparent)]
     CurveUnavailable(#[from] crate::CurveUnavailable),
+    /// The runtime shut down while the server was running.
+    #[error("the runtime shut down while serving")]
+    Cancelled,
     /// A CURVE key or key file is unusable.
     #[error("CURVE: {0}")]
     Curve(String),

@@ -43,9 +43,12 @@ impl Call {
 /// The lower-level handler: gets every request, whatever its method.
 ///
 /// The result becomes `{"id": ..., "result": ...}` and the error
-/// `{"id": ..., "error": ...}`; for a notification both are dropped. Each
-/// call runs in its own task, so a slow call holds up no other request. A
-/// panic is answered with -32603.
+/// `{"id": ..., "error": ...}`; for a notification both are dropped. A
+/// call runs on the receiving task until it first waits (an answer at once
+/// costs no task), then in a task of its own, so a call that waits holds up
+/// no other request; a call that computes for long without an `.await`
+/// holds up the requests behind it and belongs in
+/// `tokio::task::spawn_blocking`. A panic is answered with -32603.
 ///
 /// Most servers register functions by name with [`Methods`](super::Methods)
 /// instead of implementing this.

@@ -24,8 +24,11 @@
 //!   (§5.2); envelopes, ids and error codes all come from
 //!   [`crate::protocol`];
 //! - bad requests get the error replies of §5.5; notifications get none;
-//! - every request runs in its own task (rpc) or its peer's queue (raw), so
-//!   a slow handler or a slow peer holds up nobody else (§2.5, §5.6);
+//! - an rpc handler runs on the receiving task until it first waits, then
+//!   in a task of its own; raw messages go through their peer's queue. A
+//!   handler that waits (a timer, I/O, a full peer) or a slow peer holds up
+//!   nobody else (§2.5, §5.6); long CPU work without an `.await` belongs in
+//!   `tokio::task::spawn_blocking`, as anywhere in tokio;
 //! - `ZMQ_ROUTER_MANDATORY` is set: a reply to a full peer waits (bounded by
 //!   [`ServerConfig::send_timeout`]) and a reply to a gone peer is dropped;
 //!   both are logged and counted in [`Stats`], never silent (§2.4);
@@ -76,3 +79,23 @@ pub use rpc::run_rpc;
 pub use shutdown::shutdown_signal;
 pub use stats::Stats;
 pub use zap::ZAP_ENDPOINT;
+
+use std::future::Future;
+
+/// Runs a serving loop as a task of its own. A future awaited under
+/// `block_on` runs on a thread that does not poll the sockets, so every
+/// message would cost a wake-up of that thread from the one that does; a
+/// task is woken where its socket was polled. Dropping the returned future
+/// stops the loop, as it would stop an inline one.
+async fn serve_in_task<T: Send + 'static>(
+    serving: impl Future<Output = Result<T, ServerError>> + Send + 'static,
+) -> Result<T, ServerError> {
+    let task = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(serving));
+    match task.await {
+        Ok(outcome) => outcome,
+        Err(e) => match e.try_into_panic() {
+            Ok(panic) => std::panic::resume_unwind(panic),
+            Err(_) => Err(ServerError::Cancelled),
+        },
+    }
+}

@@ -5,12 +5,12 @@ use std::sync::{Arc, Mutex};
 
 /// The number of requests each peer has in flight, keyed by identity.
 #[derive(Clone, Default)]
-pub(crate) struct PeerLoad(Arc<Mutex<HashMap<Vec<u8>, usize>>>);
+pub(crate) struct PeerLoad(Arc<Mutex<HashMap<Arc<[u8]>, usize>>>);
 
 /// One request counted against its peer until dropped.
 pub(crate) struct Load {
     peers: PeerLoad,
-    key: Vec<u8>,
+    key: Arc<[u8]>,
 }
 
 impl PeerLoad {
@@ -18,12 +18,17 @@ impl PeerLoad {
     /// many the peer had before this one.
     pub fn acquire(&self, identity: &[u8]) -> (Load, usize) {
         let mut map = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        let n = map.entry(identity.to_vec()).or_insert(0);
+        // A peer with requests in flight already has its key: no allocation.
+        let key = match map.get_key_value(identity) {
+            Some((key, _)) => key.clone(),
+            None => Arc::from(identity),
+        };
+        let n = map.entry(key.clone()).or_insert(0);
         let before = *n;
         *n += 1;
         let load = Load {
             peers: self.clone(),
-            key: identity.to_vec(),
+            key,
         };
         (load, before)
     }

@@ -128,6 +128,15 @@ pub async fn run_raw<H: RawHandler>(
     socket: AsyncSocket,
     handler: H,
     config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Stats, ServerError> {
+    super::serve_in_task(serve_raw(socket, handler, config, shutdown)).await
+}
+
+async fn serve_raw<H: RawHandler>(
+    socket: AsyncSocket,
+    handler: H,
+    config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<Stats, ServerError> {
     let counters = Arc::new(Counters::default());

@@ -1,8 +1,11 @@
 //! The callbacks-mode serving loop (PROTOCOL.md §5).
 //!
-//! One task receives; each request is handled and answered in a task of
-//! its own, so replies go out in whatever order handlers finish (§5.6) and
-//! a peer whose queue is full delays only its own replies.
+//! One task receives, and runs each request's handler right there until
+//! it first has to wait: a handler that answers at once (an echo, a lookup)
+//! costs no task and no thread wake-up. A request that waits (a timer, a
+//! database, a full peer queue) moves to a task of its own, so replies go
+//! out in whatever order handlers finish (§5.6) and a slow request or a
+//! peer whose queue is full delays only its own replies.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -47,6 +50,15 @@ pub async fn run_rpc<H: Handler>(
     socket: AsyncSocket,
     handler: H,
     config: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<Stats, ServerError> {
+    super::serve_in_task(serve_rpc(socket, handler, config, shutdown)).await
+}
+
+async fn serve_rpc<H: Handler>(
+    socket: AsyncSocket,
+    handler: H,
+    config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<Stats, ServerError> {
     let counters = Arc::new(Counters::default());
@@ -74,7 +86,14 @@ pub async fn run_rpc<H: Handler>(
             _load: load,
             _active: tracker.start(),
         };
-        tokio::spawn(job.run(handler.clone()));
+        let mut job = Box::pin(job.run(handler.clone()));
+        if futures_util::poll!(job.as_mut()).is_pending() {
+            // Polled again by its own task, which then owns its wake-ups.
+            tokio::spawn(job);
+        }
+        // A steady stream of requests that never waits must still let the
+        // other tasks of this thread run now and then.
+        tokio::task::consume_budget().await;
     }
     tracker.drain(config.drain_timeout, "requests").await;
     let stats = counters.snapshot();
@@ -82,7 +101,8 @@ pub async fn run_rpc<H: Handler>(
     Ok(stats)
 }
 
-/// One received request, handled in its own task.
+/// One received request: handled on the receiving task until it waits,
+/// then in a task of its own.
 struct Job {
     routed: Routed,
     outbox: Outbox,
