@@ -13,6 +13,7 @@
 //! `table` (targets and Markdown), `plot` (the SVG).
 
 mod drivers;
+mod pin;
 mod plan;
 mod plot;
 mod servers;
@@ -46,6 +47,11 @@ struct Cli {
     /// Only rows whose name contains this text (case-insensitive); repeatable.
     #[arg(long, value_name = "TEXT")]
     only: Vec<String>,
+    /// Let the scheduler place servers and clients. By default each server
+    /// runs on the first allowed CPU and the clients on the second, which
+    /// makes runs repeatable.
+    #[arg(long)]
+    no_pin: bool,
 }
 
 #[derive(Subcommand)]
@@ -83,7 +89,19 @@ fn compare(cli: &Cli) -> anyhow::Result<bool> {
     } else {
         plan::Plan::full()
     };
-    let rows: Vec<plan::Row> = plan::rows()
+    // Counted before pinning narrows what this process may use.
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    // Before any thread starts: threads inherit the mask.
+    let pinning = if cli.no_pin {
+        None
+    } else {
+        let p = pin::Pinning::apply();
+        if p.is_none() {
+            eprintln!("not pinned: needs two allowed CPUs and taskset");
+        }
+        p
+    };
+    let rows: Vec<plan::Row> = plan::rows(pinning)
         .into_iter()
         .filter(|r| {
             cli.only.is_empty()
@@ -133,11 +151,12 @@ fn compare(cli: &Cli) -> anyhow::Result<bool> {
     }
     let ctx = table::Context {
         command,
-        cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
+        cpus,
         cpu_model: cpu_model(),
         load_before,
         load_after: loadavg(),
         took_s,
+        pinning,
         plot: plot_path
             .as_ref()
             .map(|_| "bench/benchmarks.svg".to_string()),

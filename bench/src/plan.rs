@@ -11,6 +11,7 @@ use plug_conformance::check::Target;
 use plug_conformance::{Profile, Spawned};
 
 use crate::drivers::{self, Measured};
+use crate::pin::Pinning;
 use crate::servers::tcp_addr;
 
 pub const KIB: usize = 1024;
@@ -101,21 +102,26 @@ fn works(cmd: &str, args: &[&str]) -> bool {
         .is_ok_and(|s| s.success())
 }
 
-/// Every row, with the reason a language row cannot run here.
-pub fn rows() -> Vec<Row> {
+/// Every row, with the reason a language row cannot run here; servers
+/// start on the server CPU of `pinning`.
+pub fn rows(pinning: Option<Pinning>) -> Vec<Row> {
     let me = std::env::current_exe()
         .map(|p| p.display().to_string())
         .unwrap_or_else(|_| "plug-bench".into());
-    let serve = |kind: &str| format!("'{me}' serve {kind} {{endpoint}}");
+    let on_server_cpu = |command: String| match pinning {
+        Some(p) => p.server_command(&command),
+        None => command,
+    };
+    let serve = |kind: &str| on_server_cpu(format!("'{me}' serve {kind} {{endpoint}}"));
     let template = |lang: &str| {
-        format!(
+        on_server_cpu(format!(
             "'{}' {{endpoint}} rpc",
             repo_root()
                 .join("bindings-examples")
                 .join(lang)
                 .join("run")
                 .display()
-        )
+        ))
     };
     let node_ok = repo_root()
         .join("bindings-examples/node/node_modules/zeromq")

@@ -13,6 +13,7 @@ pub struct Context {
     pub load_before: String,
     pub load_after: String,
     pub took_s: f64,
+    pub pinning: Option<crate::pin::Pinning>,
     pub plot: Option<String>,
 }
 
@@ -155,6 +156,14 @@ pub fn markdown(ctx: &Context, rows: &[Row], cells: &[Cell], targets: &[Target])
         "Machine: {} CPUs (`nproc`), {}; load average before {}, after {} (`/proc/loadavg`).\n",
         ctx.cpus, ctx.cpu_model, ctx.load_before, ctx.load_after
     );
+    let _ = match ctx.pinning {
+        Some(p) => writeln!(
+            s,
+            "Pinned: every server on CPU {}, the clients (this process) on CPU {} (`--no-pin` lets the scheduler place them).\n",
+            p.server_cpu, p.client_cpu
+        ),
+        None => writeln!(s, "Not pinned: the scheduler placed servers and clients.\n"),
+    };
     let _ = writeln!(s, "### Targets\n");
     let _ = writeln!(s, "| target | bound | measured | ratio | met |");
     let _ = writeln!(s, "| --- | --- | --- | --- | --- |");
