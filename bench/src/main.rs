@@ -121,11 +121,26 @@ fn compare(cli: &Cli) -> anyhow::Result<bool> {
     let load_before = loadavg();
     let started = Instant::now();
     let cells = plan::run(&plan, &rows, &mut |line| eprintln!("{line}"));
+    // The small-message targets again, as alternating pairs: single cells
+    // of 1.5 s move by 10-20% between runs even pinned.
+    let pairs: Vec<plan::Paired> = [(64, 1), (64, 256)]
+        .into_iter()
+        .filter(|(_, w)| plan.windows.contains(w))
+        .filter_map(|shape| {
+            plan::paired(
+                &plan,
+                &rows,
+                ("plug rpc", "raw libzmq"),
+                shape,
+                &mut |line| eprintln!("{line}"),
+            )
+        })
+        .collect();
     let took_s = started.elapsed().as_secs_f64();
     let all_ok = cells
         .iter()
         .all(|c| c.note.is_none() && c.measured.failed == 0);
-    let targets = table::targets(&cells, plan.big_size);
+    let targets = table::targets(&cells, &pairs, plan.big_size);
     let order: Vec<&str> = rows
         .iter()
         .filter(|r| r.missing.is_none())

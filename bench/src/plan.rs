@@ -59,6 +59,9 @@ pub struct Plan {
     pub duration: Duration,
     pub big_duration: Duration,
     pub warmup: Duration,
+    /// Alternating pairs measured again for the two targets that compare
+    /// small messages (see [`paired`]).
+    pub pair_rounds: usize,
 }
 
 impl Plan {
@@ -70,6 +73,7 @@ impl Plan {
             duration: Duration::from_millis(1500),
             big_duration: Duration::from_secs(3),
             warmup: Duration::from_millis(300),
+            pair_rounds: 5,
         }
     }
 
@@ -82,6 +86,7 @@ impl Plan {
             duration: Duration::from_millis(100),
             big_duration: Duration::from_millis(100),
             warmup: Duration::ZERO,
+            pair_rounds: 1,
         }
     }
 }
@@ -308,4 +313,79 @@ pub fn run(plan: &Plan, rows: &[Row], log: &mut dyn FnMut(&str)) -> Vec<Cell> {
         server.stop(Duration::from_secs(2));
     }
     cells
+}
+
+/// Two rows measured in alternation on one shape: `ratios[i]` is round
+/// `i`'s `metric(a) / metric(b)`.
+#[derive(Clone, Debug)]
+pub struct Paired {
+    pub a: &'static str,
+    pub b: &'static str,
+    pub size: usize,
+    pub window: usize,
+    pub a_runs: Vec<Measured>,
+    pub b_runs: Vec<Measured>,
+}
+
+/// Measures rows `a` and `b` on one shape `plan.pair_rounds` times each,
+/// alternating, with both servers running side by side (the idle one costs
+/// nothing): a slow moment of the machine then hits both rows of a round,
+/// and the median of the rounds is steadier than any single cell.
+pub fn paired(
+    plan: &Plan,
+    rows: &[Row],
+    (a, b): (&'static str, &'static str),
+    (size, window): (usize, usize),
+    log: &mut dyn FnMut(&str),
+) -> Option<Paired> {
+    let find = |name: &str| rows.iter().find(|r| r.name == name && r.missing.is_none());
+    let (row_a, row_b) = (find(a)?, find(b)?);
+    let start = |row: &Row| -> Option<Spawned> {
+        let mut server = Spawned::start(&row.server, false).ok()?;
+        wait_listening(&mut server, Duration::from_secs(20)).ok()?;
+        Some(server)
+    };
+    let (mut server_a, mut server_b) = (start(row_a)?, start(row_b)?);
+    let mut out = Paired {
+        a,
+        b,
+        size,
+        window,
+        a_runs: Vec::new(),
+        b_runs: Vec::new(),
+    };
+    for round in 0..plan.pair_rounds {
+        for (row, server, runs) in [
+            (row_a, &server_a, &mut out.a_runs),
+            (row_b, &server_b, &mut out.b_runs),
+        ] {
+            match one(
+                row,
+                &server.endpoint,
+                size,
+                window,
+                plan.duration,
+                plan.warmup,
+            ) {
+                Ok(m) if m.ok > 0 => {
+                    log(&format!(
+                        "pair {}/{} {:<11} {size:>4} B x{window:<3} {:>9.0} msgs/s  p50 {:>6} us",
+                        round + 1,
+                        plan.pair_rounds,
+                        row.name,
+                        m.msgs_per_s,
+                        m.latency.p50
+                    ));
+                    runs.push(m);
+                }
+                Ok(_) | Err(_) => {
+                    log(&format!("pair {}: {} did not measure", round + 1, row.name));
+                    return None;
+                }
+            }
+        }
+    }
+    server_a.stop(Duration::from_secs(2));
+    server_b.stop(Duration::from_secs(2));
+    Some(out)
 }

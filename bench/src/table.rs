@@ -3,7 +3,8 @@
 
 use std::fmt::Write;
 
-use crate::plan::{Cell, Row, MIB};
+use crate::drivers::Measured;
+use crate::plan::{Cell, Paired, Row, MIB};
 
 /// The machine and the moment, as the report names them.
 pub struct Context {
@@ -45,51 +46,84 @@ impl Target {
     }
 }
 
-/// The four targets of the issue, from the cells of one run.
-pub fn targets(cells: &[Cell], big: usize) -> Vec<Target> {
-    let mut out = Vec::new();
-    let (rpc, zmq) = (
-        find(cells, "plug rpc", 64, 1),
-        find(cells, "raw libzmq", 64, 1),
+/// The median of `values` (the upper one of an even count).
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// A target from alternating runs: the median round ratio, its range, and
+/// the medians of both rows, formatted by `show`.
+fn from_pairs(
+    p: &Paired,
+    metric: fn(&Measured) -> f64,
+    show: fn(f64) -> String,
+) -> Option<(f64, String)> {
+    let mut ratios: Vec<f64> = p
+        .a_runs
+        .iter()
+        .zip(&p.b_runs)
+        .map(|(a, b)| metric(a) / metric(b).max(1e-9))
+        .collect();
+    if ratios.is_empty() {
+        return None;
+    }
+    let (lo, hi) = ratios
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+    let n = ratios.len();
+    let ratio = median(&mut ratios);
+    let mut a: Vec<f64> = p.a_runs.iter().map(metric).collect();
+    let mut b: Vec<f64> = p.b_runs.iter().map(metric).collect();
+    let detail = format!(
+        "{} / {}, median of {n} alternating runs (ratios {lo:.2}x to {hi:.2}x)",
+        show(median(&mut a)),
+        show(median(&mut b)),
     );
+    Some((ratio, detail))
+}
+
+/// The four targets of the issue, from the cells of one run; the two that
+/// compare small messages come from `pairs` when they were measured.
+pub fn targets(cells: &[Cell], pairs: &[Paired], big: usize) -> Vec<Target> {
+    let pair = |size: usize, window: usize| {
+        pairs.iter().find(|p| {
+            p.a == "plug rpc" && p.b == "raw libzmq" && p.size == size && p.window == window
+        })
+    };
+    let p50 = |m: &Measured| m.latency.p50 as f64;
+    let us = |v: f64| format!("{v:.0} us");
+    let msgs = |m: &Measured| m.msgs_per_s;
+    let per_s = |v: f64| format!("{v:.0} msgs/s");
+    let single = |window: usize, metric: fn(&Measured) -> f64, show: fn(f64) -> String| {
+        let rpc = find(cells, "plug rpc", 64, window)?;
+        let zmq = find(cells, "raw libzmq", 64, window)?;
+        let (a, b) = (metric(&rpc.measured), metric(&zmq.measured));
+        Some((a / b.max(1e-9), format!("{} / {}", show(a), show(b))))
+    };
+    let mut out = Vec::new();
+    let (ratio, detail) = pair(64, 1)
+        .and_then(|p| from_pairs(p, p50, us))
+        .or_else(|| single(1, p50, us))
+        .unzip();
     out.push(Target {
         what: "rpc round trip p50 (64 B, 1 in flight) / raw libzmq echo p50".into(),
-        ratio: rpc
-            .zip(zmq)
-            .map(|(a, b)| a.measured.latency.p50 as f64 / b.measured.latency.p50.max(1) as f64),
+        ratio,
         bound: 1.15,
         at_most: true,
-        detail: rpc
-            .zip(zmq)
-            .map(|(a, b)| {
-                format!(
-                    "{} us / {} us",
-                    a.measured.latency.p50, b.measured.latency.p50
-                )
-            })
-            .unwrap_or_default(),
+        detail: detail.unwrap_or_default(),
     });
     let w = 256;
-    let (rpc, zmq) = (
-        find(cells, "plug rpc", 64, w),
-        find(cells, "raw libzmq", 64, w),
-    );
+    let (ratio, detail) = pair(64, w)
+        .and_then(|p| from_pairs(p, msgs, per_s))
+        .or_else(|| single(w, msgs, per_s))
+        .unzip();
     out.push(Target {
         what: format!("pipelined rpc throughput (64 B, {w} in flight) / raw libzmq pipelined echo"),
-        ratio: rpc
-            .zip(zmq)
-            .map(|(a, b)| a.measured.msgs_per_s / b.measured.msgs_per_s),
+        ratio,
         bound: 0.6,
         at_most: false,
-        detail: rpc
-            .zip(zmq)
-            .map(|(a, b)| {
-                format!(
-                    "{:.0} / {:.0} msgs/s",
-                    a.measured.msgs_per_s, b.measured.msgs_per_s
-                )
-            })
-            .unwrap_or_default(),
+        detail: detail.unwrap_or_default(),
     });
     let (raw, zmq) = (
         find(cells, "plug raw", big, 1),
