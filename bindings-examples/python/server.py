@@ -48,13 +48,28 @@ def sleep(params):
 METHODS = {"ping": ping, "echo": echo, "sleep": sleep}
 
 
+class Fraction(float):
+    """A JSON number with a fraction or exponent that remembers its text, so
+    an id like 1.50 goes back as 1.50, not 1.5 (see id_json)."""
+
+    def __new__(cls, text):
+        value = super().__new__(cls, text)
+        value.text = text
+        return value
+
+
 def parse_float(text):
     # Python keeps integers of any size exactly, but 1e400 would become inf,
     # which json.dumps cannot write back as JSON.
-    value = float(text)
+    value = Fraction(text)
     if value in (float("inf"), float("-inf")):
         raise ValueError("number out of range")
     return value
+
+
+def id_json(id_):
+    # json.dumps writes every float by its value; an id goes back as written.
+    return id_.text if isinstance(id_, Fraction) else json.dumps(id_)
 
 
 def reject_constant(name):
@@ -106,13 +121,18 @@ def error_reply(request, id_, code, message):
 
 
 def encode(request, reply):
+    """The reply object as bytes: {"jsonrpc"?, "id", "result" or "error"}."""
+    head = ""
     if "jsonrpc" in request:
-        reply = {"jsonrpc": request["jsonrpc"], **reply}
+        head = '"jsonrpc": ' + json.dumps(request["jsonrpc"]) + ", "
+    head += '"id": ' + id_json(reply.pop("id"))
     try:
-        return json.dumps(reply, allow_nan=False).encode()
+        rest = json.dumps(reply, allow_nan=False)
     except (ValueError, RecursionError) as e:
         error = {"code": -32603, "message": f"cannot encode reply: {e}"}
-        return json.dumps({"id": reply["id"], "error": error}).encode()
+        rest = json.dumps({"error": error})
+    # rest is a JSON object: splice the head in after its opening brace.
+    return ("{" + head + ", " + rest[1:]).encode()
 
 
 def split_envelope(frames):
