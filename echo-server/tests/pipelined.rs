@@ -2,7 +2,7 @@
 //! one reply. The normal run sends 100,000; the full 1,000,000 run is
 //!
 //! ```text
-//! CARGO_TARGET_DIR=/work/target-servers cargo test --release -p echo-server --test pipelined -- --ignored --nocapture
+//! cargo test --release -p echo-server --test pipelined -- --ignored --nocapture
 //! ```
 
 mod common;
