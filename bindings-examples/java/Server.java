@@ -259,6 +259,11 @@ public final class Server {
                   } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
                   }
+                  if (!main.isAlive()) {
+                    // Stopped cleanly: exit 0 like the other templates, not
+                    // the JVM's 128 + signal number.
+                    Runtime.getRuntime().halt(0);
+                  }
                 }));
     serve(socket, mode.equals("raw"));
     socket.close();
