@@ -137,11 +137,10 @@ impl AsyncSocket {
     /// messages and wake-ups from the first.
     pub async fn recv(&self) -> Result<Vec<Frame>, zmq::Error> {
         // Before the first receive: a send from here on wakes us (see the
-        // module's rules), and that receive sees anything sent before.
-        self.reader_parked.store(true, Ordering::SeqCst);
-        let got = self.recv_parked().await;
-        self.reader_parked.store(false, Ordering::SeqCst);
-        got
+        // module's rules), and that receive sees anything sent before. The
+        // guard clears the mark however this ends, a dropped future included.
+        let _parked = Parked::mark(&self.reader_parked);
+        self.recv_parked().await
     }
 
     async fn recv_parked(&self) -> Result<Vec<Frame>, zmq::Error> {
@@ -271,6 +270,22 @@ impl AsyncSocket {
             let _ = tokio::time::timeout(Duration::from_millis(2), notified).await;
             self.blocked_senders.fetch_sub(1, Ordering::SeqCst);
         }
+    }
+}
+
+/// A reader's "about to sleep" mark, set for as long as it lives.
+struct Parked<'a>(&'a AtomicBool);
+
+impl<'a> Parked<'a> {
+    fn mark(flag: &'a AtomicBool) -> Parked<'a> {
+        flag.store(true, Ordering::SeqCst);
+        Parked(flag)
+    }
+}
+
+impl Drop for Parked<'_> {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::SeqCst);
     }
 }
 
