@@ -114,6 +114,10 @@ type Queues = Arc<Mutex<HashMap<Vec<u8>, Queue>>>;
 /// not read its replies. A queue that is full only because its task is busy
 /// makes the loop wait (up to a second) instead.
 ///
+/// The loop runs in a task of its own on the current runtime, hence the
+/// `Send + 'static` bound on `shutdown`; dropping the returned future stops
+/// it like any other.
+///
 /// # Examples
 ///
 /// ```no_run

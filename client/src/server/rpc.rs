@@ -32,6 +32,10 @@ use super::{Call, Handler, Outbox, ServerConfig, ServerError, Stats};
 /// Bad requests get the error replies of PROTOCOL.md §5.5, notifications
 /// get no reply, and the limits of `config` are enforced (§8).
 ///
+/// The loop runs in a task of its own on the current runtime, hence the
+/// `Send + 'static` bound on `shutdown`; dropping the returned future stops
+/// it like any other.
+///
 /// # Examples
 ///
 /// ```no_run
