@@ -158,7 +158,10 @@ impl Job {
             envelope: envelope.clone(),
             outbox: self.outbox.clone(),
         };
-        let outcome = std::panic::AssertUnwindSafe(handler.call(call))
+        // `call` itself inside the caught future too: a handler may panic
+        // before it returns its future, and on this task a panic that got
+        // out would stop the whole serving loop.
+        let outcome = std::panic::AssertUnwindSafe(async { handler.call(call).await })
             .catch_unwind()
             .await
             .unwrap_or_else(|panic| {
