@@ -84,3 +84,43 @@ async fn a_handler_that_panics_before_its_future_gets_an_internal_error_too() {
     .await
     .expect("deadline");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_raw_handler_that_panics_costs_one_message_not_the_peer() {
+    tokio::time::timeout(DEADLINE, async {
+        let (socket, endpoint) = server::bind("tcp://127.0.0.1:*").unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let handler = server::raw_fn(|body: Vec<plug::Frame>| {
+            assert!(&body[0][..] != b"boom", "raw boom");
+            Some(body)
+        });
+        let serving = tokio::spawn(server::run_raw(
+            socket,
+            handler,
+            ServerConfig::raw(),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        let plug = PlugBuilder::new("raw-panics")
+            .connect_to(&endpoint)
+            .timeout(Duration::from_secs(5))
+            .raw()
+            .unwrap();
+        let mut inbox = plug.messages().unwrap();
+        for n in 0..3 {
+            plug.send("boom").await.unwrap();
+            let ok = format!("after {n}");
+            plug.send(ok.as_str()).await.unwrap();
+            // The echo of the second comes back: the peer's queue lives on.
+            let m = inbox.recv().await.unwrap();
+            assert_eq!(m.body(), ok.as_bytes());
+        }
+        let _ = stop.send(());
+        let stats = serving.await.unwrap().unwrap();
+        assert_eq!((stats.received, stats.replied), (6, 3));
+        assert_eq!(stats.dropped_incoming, 3);
+    })
+    .await
+    .expect("deadline");
+}

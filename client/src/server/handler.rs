@@ -72,3 +72,12 @@ pub trait Handler: Send + Sync + 'static {
 pub fn parse_params<T: DeserializeOwned>(params: Value) -> Result<T, ErrorObject> {
     serde_json::from_value(params).map_err(ErrorObject::invalid_params)
 }
+
+/// What a caught panic said, for the log and the -32603 message.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "handler panicked".to_owned())
+}

@@ -76,6 +76,10 @@ impl Outbox {
         }
     }
 
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
     /// The serving loops' next message, split into envelope and body, or
     /// `None` once `shutdown` completes.
     pub(crate) async fn receive(

@@ -6,15 +6,18 @@
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
 use crate::protocol::{Envelope, Routed};
 use crate::{AsyncSocket, Frame};
 
+use super::handler::panic_message;
 use super::outbox::peer_name;
 use super::shutdown::{Active, Tracker};
 use super::stats::{bump, Counters};
@@ -242,8 +245,22 @@ impl Peer {
             };
             let Item { routed, _active } = item;
             let Routed { envelope, body } = routed;
-            if let Some(reply) = handler.call(&envelope, body).await {
-                outbox.reply_frames(envelope, reply, &self.stalled).await;
+            // A panic would end this peer's task and strand its queue: it
+            // costs this one message instead (raw mode has no error reply).
+            let outcome = AssertUnwindSafe(async { handler.call(&envelope, body).await })
+                .catch_unwind()
+                .await;
+            match outcome {
+                Ok(Some(reply)) => outbox.reply_frames(envelope, reply, &self.stalled).await,
+                Ok(None) => {}
+                Err(panic) => {
+                    bump(&outbox.counters().dropped_incoming);
+                    tracing::error!(
+                        peer = peer_name(&envelope),
+                        "raw handler panicked ({}); no reply",
+                        panic_message(&*panic)
+                    );
+                }
             }
         }
     }

@@ -19,6 +19,7 @@ use crate::protocol::{
 };
 use crate::{AsyncSocket, Frame};
 
+use super::handler::panic_message;
 use super::outbox::peer_name;
 use super::peers::{Load, PeerLoad};
 use super::shutdown::{Active, Tracker};
@@ -165,11 +166,7 @@ impl Job {
             .catch_unwind()
             .await
             .unwrap_or_else(|panic| {
-                let what = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "handler panicked".to_owned());
+                let what = panic_message(&*panic);
                 tracing::error!("handler panicked: {what}");
                 Err(ErrorObject::internal(what))
             });

@@ -23,8 +23,9 @@ pub struct Stats {
     /// Replies dropped because the peer's queue stayed full for the whole
     /// send timeout (or, for a -32002 reply, was full when it was sent).
     pub dropped_full: u64,
-    /// Raw messages dropped unanswered: larger than allowed, or their peer
-    /// does not read its replies and its queue is full.
+    /// Raw messages dropped unanswered: larger than allowed, their peer
+    /// does not read its replies and its queue is full, or the handler
+    /// panicked on them.
     pub dropped_incoming: u64,
     /// Replies that libzmq refused for another reason.
     pub dropped_other: u64,
