@@ -45,6 +45,8 @@ struct Cli {
     #[arg(long)]
     quick: bool,
     /// Only rows whose name contains this text (case-insensitive); repeatable.
+    /// `--only cross` adds the diagnostic rows that pair one plug side with
+    /// one libzmq side; no other text selects them.
     #[arg(long, value_name = "TEXT")]
     only: Vec<String>,
     /// Let the scheduler place servers and clients. By default each server
@@ -104,11 +106,16 @@ fn compare(cli: &Cli) -> anyhow::Result<bool> {
     let rows: Vec<plan::Row> = plan::rows(pinning)
         .into_iter()
         .filter(|r| {
-            cli.only.is_empty()
-                || cli
-                    .only
+            let named = |o: &String| r.name.to_lowercase().contains(&o.to_lowercase());
+            if r.on_request {
+                // Only by an --only that asks for it: "plug raw" alone must
+                // not pull in a cross row.
+                cli.only
                     .iter()
-                    .any(|o| r.name.to_lowercase().contains(&o.to_lowercase()))
+                    .any(|o| o.to_lowercase().starts_with("cross") && named(o))
+            } else {
+                cli.only.is_empty() || cli.only.iter().any(named)
+            }
         })
         .collect();
     for r in rows.iter().filter(|r| r.missing.is_some()) {

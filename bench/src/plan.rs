@@ -37,6 +37,9 @@ pub struct Row {
     pub missing: Option<String>,
     /// Runs the 64 MiB transfer too.
     pub big: bool,
+    /// Measured only when an `--only` starting with `cross` names it (a
+    /// diagnostic, not a baseline).
+    pub on_request: bool,
 }
 
 /// One measured cell.
@@ -142,6 +145,25 @@ pub fn rows(pinning: Option<Pinning>) -> Vec<Row> {
             server: serve("zmq"),
             missing: None,
             big: true,
+            on_request: false,
+        },
+        // Which side of a plug round trip costs what: each plug side
+        // against the libzmq baseline's other side.
+        Row {
+            name: "cross: libzmq client, plug raw server",
+            client: Client::Zmq,
+            server: serve("plug-raw"),
+            missing: None,
+            big: false,
+            on_request: true,
+        },
+        Row {
+            name: "cross: plug raw client, libzmq server",
+            client: Client::Plug(Profile::Raw),
+            server: serve("zmq"),
+            missing: None,
+            big: false,
+            on_request: true,
         },
         Row {
             name: "TCP",
@@ -149,6 +171,7 @@ pub fn rows(pinning: Option<Pinning>) -> Vec<Row> {
             server: serve("tcp"),
             missing: None,
             big: true,
+            on_request: false,
         },
         Row {
             name: "plug raw",
@@ -156,6 +179,7 @@ pub fn rows(pinning: Option<Pinning>) -> Vec<Row> {
             server: serve("plug-raw"),
             missing: None,
             big: true,
+            on_request: false,
         },
         Row {
             name: "plug rpc",
@@ -163,6 +187,7 @@ pub fn rows(pinning: Option<Pinning>) -> Vec<Row> {
             server: serve("plug-rpc"),
             missing: None,
             big: false,
+            on_request: false,
         },
         Row {
             name: "HTTP/1.1",
@@ -170,6 +195,7 @@ pub fn rows(pinning: Option<Pinning>) -> Vec<Row> {
             server: serve("http"),
             missing: None,
             big: false,
+            on_request: false,
         },
         Row {
             name: "Python",
@@ -177,6 +203,7 @@ pub fn rows(pinning: Option<Pinning>) -> Vec<Row> {
             server: template("python"),
             missing: need(works("python3", &["-c", "import zmq"]), "python3 or pyzmq"),
             big: false,
+            on_request: false,
         },
         Row {
             name: "Node.js",
@@ -184,6 +211,7 @@ pub fn rows(pinning: Option<Pinning>) -> Vec<Row> {
             server: template("node"),
             missing: need(node_ok, "node or zeromq.js (npm ci)"),
             big: false,
+            on_request: false,
         },
         Row {
             name: "Ruby",
@@ -194,6 +222,7 @@ pub fn rows(pinning: Option<Pinning>) -> Vec<Row> {
                 "ruby or ffi-rzmq",
             ),
             big: false,
+            on_request: false,
         },
     ]
 }

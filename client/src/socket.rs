@@ -309,6 +309,8 @@ mod tests {
     async fn a_send_that_takes_the_readers_wake_up_wakes_it() {
         let ctx = context();
         let router = ctx.socket(zmq::ROUTER).unwrap();
+        // The blocking receive below gives up rather than hang the test.
+        router.set_rcvtimeo(2000).unwrap();
         router.bind("inproc://socket-edge-test").unwrap();
         let dealer = ctx.socket(zmq::DEALER).unwrap();
         dealer.set_identity(b"reader").unwrap();
