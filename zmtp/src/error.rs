@@ -79,6 +79,16 @@ pub enum Error {
     /// The peer closed the stream (cleanly, or in the middle of a message).
     #[error("the peer closed the connection")]
     Closed,
+    /// The peer closed the stream before its greeting was complete. A
+    /// libzmq peer does this when its security mechanism is not NULL: it
+    /// reads our greeting's "NULL" and hangs up without sending the rest of
+    /// its own, so its mechanism's name never arrives.
+    #[error(
+        "the peer closed the connection during the greeting (after {received} of 64 bytes): \
+         its security mechanism is probably not NULL, and CURVE or PLAIN is not supported by \
+         the native transport"
+    )]
+    ClosedInGreeting { received: usize },
     /// The peer broke the protocol; the connection is unusable.
     #[error("protocol error: {0}")]
     Protocol(#[from] ProtocolError),

@@ -3,14 +3,17 @@
 //!
 //! ```text
 //! this side                          peer
-//! greeting (64) + READY  ───────▶
-//!                        ◀───────   greeting (64), READY (or ERROR)
+//! greeting (64)          ───────▶
+//!                        ◀───────   greeting (64)
+//! READY                  ───────▶
+//!                        ◀───────   READY (or ERROR)
 //! ```
 //!
-//! This side sends its greeting and READY at once (NULL has nothing to wait
-//! for: libzmq reads the greeting with reads bounded to its length, so the
-//! READY behind it waits in the socket). The peer's greeting is checked as
-//! its bytes arrive; then its READY: `Socket-Type` must be compatible with
+//! READY waits for the peer's greeting, as in libzmq: a peer that refuses
+//! our greeting (another mechanism) then closes with nothing of ours unread,
+//! so the close is a FIN that leaves its greeting readable (a READY left
+//! unread would make it a reset that loses it, and with it the reason).
+//! The peer's greeting is checked as its bytes arrive; then its READY: `Socket-Type` must be compatible with
 //! ours (RFC 28), `Identity` at most 255 bytes, the whole command within
 //! [`Limits::max_command_size`](crate::Limits). When the peer breaks the
 //! protocol after its greeting, an ERROR command saying why is queued for it
@@ -42,8 +45,13 @@ pub struct PeerInfo {
 /// use plug_zmtp::{Handshake, Options, SocketType};
 /// let mut dealer = Handshake::new(&Options::new(SocketType::Dealer)).unwrap();
 /// let mut router = Handshake::new(&Options::new(SocketType::Router)).unwrap();
+/// // Greetings cross; each side's READY follows the peer's greeting.
 /// let mut to_router = dealer.output().split();
 /// let mut to_dealer = router.output().split();
+/// assert_eq!(router.feed(&mut to_router).unwrap(), None);
+/// assert_eq!(dealer.feed(&mut to_dealer).unwrap(), None);
+/// to_router.extend_from_slice(&dealer.output().split());
+/// to_dealer.extend_from_slice(&router.output().split());
 /// let peer = router.feed(&mut to_router).unwrap().unwrap();
 /// assert_eq!(peer.socket_type, SocketType::Dealer);
 /// let peer = dealer.feed(&mut to_dealer).unwrap().unwrap();
@@ -53,13 +61,14 @@ pub struct PeerInfo {
 pub struct Handshake {
     socket_type: SocketType,
     output: BytesMut,
+    ready: Option<Bytes>,
     greeting: Option<Greeting>,
     decoder: Decoder,
 }
 
 impl Handshake {
-    /// Starts a handshake; [`Handshake::output`] holds the greeting and
-    /// READY to send.
+    /// Starts a handshake; [`Handshake::output`] holds the greeting to
+    /// send (READY joins it once the peer's greeting is in).
     pub fn new(options: &Options) -> Result<Handshake, Error> {
         options.check()?;
         let mut output = BytesMut::with_capacity(GREETING_LEN + 64);
@@ -78,17 +87,20 @@ impl Handshake {
         }
         let mut encoder = crate::Encoder::default();
         encoder.command(&Command::Ready(props));
-        output.extend_from_slice(&encoder.copy_to_bytes(encoder.remaining()));
+        let ready = encoder.copy_to_bytes(encoder.remaining());
         Ok(Handshake {
             socket_type: options.socket_type,
             output,
+            ready: Some(ready),
             greeting: None,
             decoder: Decoder::new(options.limits),
         })
     }
 
-    /// Bytes to send to the peer; the caller takes them (`split`) or
-    /// `advance`s past what it wrote.
+    /// Bytes to send to the peer: the greeting at first, READY after
+    /// [`Handshake::feed`] saw the peer's greeting, an ERROR after a
+    /// refusal. The caller takes them (`split`) or `advance`s past what it
+    /// wrote, after every `feed`.
     pub fn output(&mut self) -> &mut BytesMut {
         &mut self.output
     }
@@ -126,6 +138,8 @@ impl Handshake {
                 Some(g) => {
                     input.advance(GREETING_LEN);
                     self.greeting = Some(g.clone());
+                    let ready = self.ready.take().expect("READY is sent once");
+                    self.output.extend_from_slice(&ready);
                     g
                 }
             },
@@ -206,13 +220,18 @@ mod tests {
     }
 
     #[test]
-    fn our_output_is_greeting_then_ready() {
+    fn our_output_is_greeting_then_ready_after_the_peers_greeting() {
         let mut h = Handshake::new(&Options::new(SocketType::Dealer).identity("me")).unwrap();
-        let mut want = greeting();
-        want.extend_from_slice(
-            b"\x04\x2b\x05READY\x0bSocket-Type\0\0\0\x06DEALER\x08Identity\0\0\0\x02me",
+        assert_eq!(&h.output().split()[..], &greeting()[..]);
+        let mut input = BytesMut::from(&greeting()[..63]);
+        assert_eq!(h.feed(&mut input).unwrap(), None);
+        assert!(h.output().is_empty(), "READY before the peer's greeting");
+        input.extend_from_slice(&greeting()[63..]);
+        assert_eq!(h.feed(&mut input).unwrap(), None);
+        assert_eq!(
+            &h.output()[..],
+            b"\x04\x2b\x05READY\x0bSocket-Type\0\0\0\x06DEALER\x08Identity\0\0\0\x02me"
         );
-        assert_eq!(&h.output()[..], &want[..]);
     }
 
     #[test]
@@ -261,7 +280,6 @@ mod tests {
         let mut bytes = greeting();
         bytes.extend(ready(&[("Socket-Type", b"REQ")]));
         let mut h = dealer();
-        let sent = h.output().len();
         let err = h.feed(&mut BytesMut::from(&bytes[..])).unwrap_err();
         assert!(
             matches!(
@@ -273,7 +291,9 @@ mod tests {
             ),
             "{err}"
         );
-        let error = &h.output()[sent..];
+        // After our greeting and READY: the ERROR, with the reason.
+        let out = h.output().split();
+        let error = &out[out.len() - 50..];
         assert_eq!(&error[..9], b"\x04\x30\x05ERROR\x29");
         assert!(error.ends_with(b"a DEALER socket cannot talk to a REQ peer"));
     }

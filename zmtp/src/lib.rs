@@ -36,7 +36,7 @@ mod socket_type;
 
 pub use command::{Command, Properties, MAX_PING_CONTEXT};
 pub use connection::{
-    handshake, Batch, Connection, Heartbeat, Keepalive, KeepaliveAction, Reader, Writer,
+    handshake, Batch, Connection, Heartbeat, IntoSplit, Keepalive, KeepaliveAction, Reader, Writer,
 };
 pub use decoder::{Decoder, Inbound, Limits};
 pub use encoder::{Encoder, DEFAULT_COPY_LIMIT};

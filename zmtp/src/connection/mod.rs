@@ -49,6 +49,8 @@ mod reader;
 mod split;
 mod writer;
 
+use std::io;
+
 use bytes::BytesMut;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
@@ -74,7 +76,9 @@ pub struct Connection<S> {
 /// Errors: [`Error::Option`] for bad options (before any I/O),
 /// [`Error::Protocol`] when the peer breaks ZMTP or is incompatible (an
 /// ERROR command saying why is sent first when the peer's greeting was
-/// good), [`Error::Refused`] when the peer sent ERROR, [`Error::Closed`],
+/// good), [`Error::Refused`] when the peer sent ERROR,
+/// [`Error::ClosedInGreeting`] (how libzmq refuses another mechanism),
+/// [`Error::Closed`],
 /// [`Error::Io`], [`Error::Timeout`]. On error the stream is dropped, which
 /// closes it.
 pub async fn handshake<S>(mut stream: S, options: &Options) -> Result<Connection<S>, Error>
@@ -85,15 +89,31 @@ where
     let deadline = Instant::now() + options.handshake_timeout;
     let mut input = BytesMut::with_capacity(options.read_buffer);
     let exchange = async {
-        let greeting_and_ready = handshake.output().split();
-        stream.write_all(&greeting_and_ready).await?;
+        let greeting = handshake.output().split();
+        stream.write_all(&greeting).await?;
         loop {
-            if let Some(peer) = handshake.feed(&mut input)? {
+            let done = handshake.feed(&mut input)?;
+            let ready = handshake.output().split();
+            if !ready.is_empty() {
+                stream.write_all(&ready).await?;
+            }
+            if let Some(peer) = done {
                 return Ok(peer);
             }
             input.reserve(options.read_buffer);
-            if stream.read_buf(&mut input).await? == 0 {
-                return Err(Error::Closed);
+            let closed = match stream.read_buf(&mut input).await {
+                Ok(0) => true,
+                Ok(_) => false,
+                Err(e) if e.kind() == io::ErrorKind::ConnectionReset => true,
+                Err(e) => return Err(e.into()),
+            };
+            if closed {
+                return Err(match handshake.greeting() {
+                    None => Error::ClosedInGreeting {
+                        received: input.len(),
+                    },
+                    Some(_) => Error::Closed,
+                });
             }
         }
     };

@@ -14,8 +14,8 @@ pub struct Batch {
     pub messages: Vec<Vec<Bytes>>,
     /// PING contexts to answer with PONG ([`Writer::answer_pings`](crate::Writer::answer_pings)).
     pub pings: Vec<Bytes>,
-    /// PONGs received (each one answers a PING of ours).
-    pub pongs: usize,
+    /// Contexts of the PONGs received (each one answers a PING of ours).
+    pub pongs: Vec<Bytes>,
     /// Commands this crate does not handle (e.g. SUBSCRIBE), surfaced.
     pub commands: Vec<Command>,
 }
@@ -27,7 +27,7 @@ impl Batch {
     }
 
     fn events(&self) -> usize {
-        self.messages.len() + self.pings.len() + self.pongs + self.commands.len()
+        self.messages.len() + self.pings.len() + self.pongs.len() + self.commands.len()
     }
 }
 
@@ -87,7 +87,7 @@ impl<R: AsyncRead + Unpin> Reader<R> {
             match inbound {
                 Inbound::Message(message) => batch.messages.push(message),
                 Inbound::Command(Command::Ping { context, .. }) => batch.pings.push(context),
-                Inbound::Command(Command::Pong { .. }) => batch.pongs += 1,
+                Inbound::Command(Command::Pong { context }) => batch.pongs.push(context),
                 Inbound::Command(Command::Error { reason }) => {
                     return Err(Error::Refused {
                         reason: String::from_utf8_lossy(&reason).into_owned(),
