@@ -127,7 +127,7 @@ async fn libzmq_req_sends_a_delimiter_to_the_native_listener() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_64_mib_frame_both_ways() {
-    let (endpoint, echo) = libzmq_router_echo("tcp://127.0.0.1:*", 1);
+    let (endpoint, echo) = libzmq_router_echo("tcp://127.0.0.1:*", 2);
     let big: Bytes = (0..64u32 << 20)
         .map(|i| (i % 251) as u8)
         .collect::<Vec<u8>>()
@@ -152,6 +152,18 @@ async fn a_64_mib_frame_both_ways() {
     assert!(
         reader.buffer_capacity() <= 3 * (64 << 20),
         "read buffer of {} bytes",
+        reader.buffer_capacity()
+    );
+    // A small message after it does not keep the large buffer.
+    within("small out", writer.send(frames(&[b"small"]))).await.unwrap();
+    let mut batch = Batch::default();
+    while batch.messages.is_empty() {
+        within("small back", reader.read_batch(&mut batch)).await.unwrap();
+    }
+    assert_eq!(batch.messages, [frames(&[b"small"])]);
+    assert!(
+        reader.buffer_capacity() <= 1 << 20,
+        "read buffer of {} bytes after the large message",
         reader.buffer_capacity()
     );
     let (_router, got) = echo.join().unwrap();
