@@ -207,7 +207,7 @@ mod tests {
     #[test]
     fn short_and_long_frames() {
         let mut long = vec![0x02, 0, 0, 0, 0, 0, 0, 1, 0];
-        long.extend(std::iter::repeat_n(b'x', 256));
+        long.extend_from_slice(&[b'x'; 256]);
         let mut bytes = b"\x00\x03abc".to_vec();
         bytes.extend_from_slice(&long);
         // A long header for a small body is legal.

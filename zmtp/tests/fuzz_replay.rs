@@ -29,7 +29,10 @@ fn replay(target: &str, check: fn(&[u8])) -> usize {
 fn fuzz_corpus_and_regressions_replay_clean() {
     let counts = [
         ("zmtp_decoder", replay("zmtp_decoder", checks::decoder)),
-        ("zmtp_handshake", replay("zmtp_handshake", checks::handshake)),
+        (
+            "zmtp_handshake",
+            replay("zmtp_handshake", checks::handshake),
+        ),
     ];
     eprintln!("replayed: {counts:?}");
     for (target, n) in counts {

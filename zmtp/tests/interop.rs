@@ -41,8 +41,14 @@ async fn native_dealer_to_libzmq_router(endpoint: &str) {
     assert_eq!(peer.socket_type, SocketType::Router);
     assert_eq!(back, sent, "multipart, empty and long frames echoed");
     let (_router, got) = echo.join().unwrap();
-    assert_eq!(got[0][0], b"native-1", "libzmq routes by the Identity we sent");
-    assert_eq!(&got[0][1..], sent.iter().map(|f| f.to_vec()).collect::<Vec<_>>());
+    assert_eq!(
+        got[0][0], b"native-1",
+        "libzmq routes by the Identity we sent"
+    );
+    assert_eq!(
+        &got[0][1..],
+        sent.iter().map(|f| f.to_vec()).collect::<Vec<_>>()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -109,7 +115,11 @@ async fn libzmq_req_sends_a_delimiter_to_the_native_listener() {
     let (_, Seen::Message(m)) = listener.next().await else {
         panic!("no message")
     };
-    assert_eq!(m, frames(&[b"", b"hello"]), "REQ puts an empty delimiter first");
+    assert_eq!(
+        m,
+        frames(&[b"", b"hello"]),
+        "REQ puts an empty delimiter first"
+    );
     // The echo carries the delimiter back; REQ strips it.
     let back = within("REQ reply", client).await.unwrap();
     assert_eq!(back, [b"hello"]);
@@ -117,8 +127,11 @@ async fn libzmq_req_sends_a_delimiter_to_the_native_listener() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_64_mib_frame_both_ways() {
-    let (endpoint, echo) = libzmq_router_echo("tcp://127.0.0.1:*", 1);
-    let big: Bytes = (0..64u32 << 20).map(|i| (i % 251) as u8).collect::<Vec<u8>>().into();
+    let (endpoint, echo) = libzmq_router_echo("tcp://127.0.0.1:*", 2);
+    let big: Bytes = (0..64u32 << 20)
+        .map(|i| (i % 251) as u8)
+        .collect::<Vec<u8>>()
+        .into();
     let Connected::Tcp(c) = native_connect(&endpoint, &dealer()).await else {
         unreachable!()
     };
@@ -139,6 +152,18 @@ async fn a_64_mib_frame_both_ways() {
     assert!(
         reader.buffer_capacity() <= 3 * (64 << 20),
         "read buffer of {} bytes",
+        reader.buffer_capacity()
+    );
+    // A small message after it does not keep the large buffer.
+    within("small out", writer.send(frames(&[b"small"]))).await.unwrap();
+    let mut batch = Batch::default();
+    while batch.messages.is_empty() {
+        within("small back", reader.read_batch(&mut batch)).await.unwrap();
+    }
+    assert_eq!(batch.messages, [frames(&[b"small"])]);
+    assert!(
+        reader.buffer_capacity() <= 1 << 20,
+        "read buffer of {} bytes after the large message",
         reader.buffer_capacity()
     );
     let (_router, got) = echo.join().unwrap();
@@ -201,8 +226,14 @@ async fn libzmq_heartbeats_are_answered_and_the_peer_stays() {
     }
     let (events, back) = within("libzmq client", client).await.unwrap();
     assert_eq!(back, [b"still here"]);
-    assert!(events.contains(&zmq::SocketEvent::HANDSHAKE_SUCCEEDED), "{events:?}");
-    assert!(!events.contains(&zmq::SocketEvent::DISCONNECTED), "{events:?}");
+    assert!(
+        events.contains(&zmq::SocketEvent::HANDSHAKE_SUCCEEDED),
+        "{events:?}"
+    );
+    assert!(
+        !events.contains(&zmq::SocketEvent::DISCONNECTED),
+        "{events:?}"
+    );
     assert_eq!(
         events
             .iter()
@@ -325,7 +356,10 @@ async fn secure_peers_are_refused_and_the_listener_serves_on() {
                 if e.contains("the CURVE security mechanism") {
                     named = true;
                 } else {
-                    assert!(e.contains("closed the connection during the greeting"), "{e}");
+                    assert!(
+                        e.contains("closed the connection during the greeting"),
+                        "{e}"
+                    );
                     hung_up += 1;
                 }
             }
@@ -357,7 +391,9 @@ async fn refused_by(server: zmq::Socket) {
         matches!(&err, plug_zmtp::Error::ClosedInGreeting { received } if *received < 64),
         "{err}"
     );
-    assert!(err.to_string().contains("not supported by the native transport"));
+    assert!(err
+        .to_string()
+        .contains("not supported by the native transport"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

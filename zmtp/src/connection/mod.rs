@@ -49,11 +49,15 @@ mod reader;
 mod split;
 mod writer;
 
+use std::future::poll_fn;
 use std::io;
+use std::pin::Pin;
+use std::task::Poll;
 
-use bytes::BytesMut;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use bytes::{Buf, BytesMut};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
+use tokio_util::io::poll_read_buf;
 
 pub use keepalive::{Heartbeat, Keepalive, KeepaliveAction};
 pub use reader::{Batch, Reader};
@@ -89,19 +93,26 @@ where
     let deadline = Instant::now() + options.handshake_timeout;
     let mut input = BytesMut::with_capacity(options.read_buffer);
     let exchange = async {
-        let greeting = handshake.output().split();
-        stream.write_all(&greeting).await?;
+        // Writes and reads go on together, so that two sides whose streams
+        // buffer less than a greeting cannot both wait in a write.
+        let mut out = handshake.output().split();
         loop {
-            let done = handshake.feed(&mut input)?;
-            let ready = handshake.output().split();
-            if !ready.is_empty() {
-                stream.write_all(&ready).await?;
-            }
-            if let Some(peer) = done {
-                return Ok(peer);
-            }
-            input.reserve(options.read_buffer);
-            let closed = match stream.read_buf(&mut input).await {
+            let read = poll_fn(|cx| {
+                while !out.is_empty() {
+                    match Pin::new(&mut stream).poll_write(cx, &out) {
+                        Poll::Ready(Ok(0)) => {
+                            return Poll::Ready(Err(io::ErrorKind::WriteZero.into()))
+                        }
+                        Poll::Ready(Ok(n)) => out.advance(n),
+                        Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                        Poll::Pending => break,
+                    }
+                }
+                input.reserve(options.read_buffer);
+                poll_read_buf(Pin::new(&mut stream), cx, &mut input)
+            })
+            .await;
+            let closed = match read {
                 Ok(0) => true,
                 Ok(_) => false,
                 Err(e) if e.kind() == io::ErrorKind::ConnectionReset => true,
@@ -114,6 +125,12 @@ where
                     },
                     Some(_) => Error::Closed,
                 });
+            }
+            let done = handshake.feed(&mut input)?;
+            out.extend_from_slice(&handshake.output().split());
+            if let Some(peer) = done {
+                stream.write_all(&out).await?;
+                return Ok(peer);
             }
         }
     };

@@ -70,6 +70,11 @@ impl<R: AsyncRead + Unpin> Reader<R> {
             // again as is buffered: the buffer grows geometrically with the
             // bytes that arrived (never with what a header announced), so a
             // large frame is copied O(1) times on the way.
+            if self.buf.is_empty() && self.buf.capacity() > 8 * self.read_size {
+                // After a large message: a fresh buffer, so that later small
+                // frames do not keep the large allocation alive.
+                self.buf = BytesMut::new();
+            }
             let grow = self
                 .decoder
                 .needed()

@@ -30,7 +30,10 @@ pub enum Seen {
     /// PINGs answered so far on this connection.
     Pings(usize),
     /// The connection ended: the error, and the read buffer's capacity then.
-    Ended { error: String, buffer: usize },
+    Ended {
+        error: String,
+        buffer: usize,
+    },
 }
 
 /// A native ROUTER-side listener on `tcp://127.0.0.1:0` or a Unix socket
@@ -178,7 +181,11 @@ pub enum Connected {
 
 /// Sends `message` on a fresh native connection and returns the first
 /// message that comes back, and the peer.
-pub async fn native_round_trip(endpoint: &str, options: &Options, message: Vec<Bytes>) -> (PeerInfo, Vec<Bytes>) {
+pub async fn native_round_trip(
+    endpoint: &str,
+    options: &Options,
+    message: Vec<Bytes>,
+) -> (PeerInfo, Vec<Bytes>) {
     async fn run<S: IntoSplit>(
         c: plug_zmtp::Connection<S>,
         message: Vec<Bytes>,
@@ -188,7 +195,9 @@ pub async fn native_round_trip(endpoint: &str, options: &Options, message: Vec<B
         within("send", writer.send(message)).await.unwrap();
         let mut batch = Batch::default();
         while batch.messages.is_empty() {
-            within("reply", reader.read_batch(&mut batch)).await.unwrap();
+            within("reply", reader.read_batch(&mut batch))
+                .await
+                .unwrap();
         }
         (peer, batch.messages.remove(0))
     }

@@ -102,11 +102,17 @@ fn handshake_chunked(options: &Options, input: &[u8], chunk: usize) -> (String, 
             Ok(None) => {}
             Ok(Some(peer)) => {
                 assert!(options.socket_type.accepts(peer.socket_type));
-                assert!(peer.identity.as_ref().is_none_or(|id| !id.is_empty() && id.len() <= 255));
+                assert!(peer
+                    .identity
+                    .as_ref()
+                    .map_or(true, |id| !id.is_empty() && id.len() <= 255));
                 assert!(peer.properties.get("Socket-Type").is_some());
                 let ready = h.output().split();
                 assert_eq!(ready.first(), Some(&0x04), "our READY follows the greeting");
-                assert!(!contains(&ready, b"\x05ERROR"), "an ERROR after a good handshake");
+                assert!(
+                    !contains(&ready, b"\x05ERROR"),
+                    "an ERROR after a good handshake"
+                );
                 // What follows READY, fed or not yet, is traffic.
                 buf.extend_from_slice(&input[fed..]);
                 return (format!("{peer:?}"), buf.to_vec(), 0);
@@ -115,7 +121,11 @@ fn handshake_chunked(options: &Options, input: &[u8], chunk: usize) -> (String, 
                 let out = h.output().split();
                 let refused = contains(&out, b"\x05ERROR");
                 if let Error::Protocol(_) = e {
-                    assert_eq!(refused, h.greeting().is_some(), "ERROR sent iff greeting ok");
+                    assert_eq!(
+                        refused,
+                        h.greeting().is_some(),
+                        "ERROR sent iff greeting ok"
+                    );
                 }
                 return (format!("error: {e}"), Vec::new(), out.len());
             }
