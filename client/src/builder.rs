@@ -98,7 +98,14 @@ impl PlugBuilder {
         self
     }
 
-    /// libzmq heartbeats every `interval`; a connection silent for three
+    /// Chooses the transport (default: native for `tcp://` and `ipc://`
+    /// without CURVE, libzmq otherwise).
+    pub fn transport(mut self, transport: crate::transport::Transport) -> PlugBuilder {
+        self.config.transport = Some(transport);
+        self
+    }
+
+    /// ZMTP heartbeats every `interval`; a connection silent for three
     /// intervals is dropped and redialled. Default is off (zero).
     pub fn heartbeat(mut self, interval: Duration) -> PlugBuilder {
         self.config.heartbeat = interval;

@@ -29,7 +29,8 @@
 //! | `inbox_capacity` | `1024` | unmatched or raw messages held for the message handler |
 //! | `retries` | `0` | resends of a request marked idempotent ([`crate::RpcPlug::request_idempotent`]) after a timeout |
 //! | `retry_backoff_ms` | `100` | wait before the first resend; doubles for each later one |
-//! | `heartbeat_ms` | `0` (off) | libzmq heartbeats: a connection silent for 3 intervals is dropped and redialled |
+//! | `heartbeat_ms` | `0` (off) | ZMTP heartbeats: a connection silent for 3 intervals is dropped and redialled |
+//! | `transport` | by endpoint | `"native"` (ZMTP on tokio; `tcp://`, `ipc://`) or `"libzmq"` (any endpoint, CURVE); unset: native for `tcp://` and `ipc://` without CURVE, libzmq otherwise |
 //! | `server_key` | none (plain text) | the server's CURVE public key (Z85, 40 characters): encrypt and authenticate |
 //! | `public_key`, `secret_key` | generated | the plug's own CURVE key pair, both or neither |
 
@@ -42,6 +43,7 @@ use serde::Deserialize;
 use crate::curve::CurveClient;
 use crate::error::ConfigError;
 use crate::protocol::EnvelopeStyle;
+use crate::transport::Transport;
 
 /// What a plug does when `max_in_flight` requests are already waiting.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -84,8 +86,10 @@ pub struct PlugConfig {
     pub retries: u32,
     /// Wait before the first resend; doubles each time.
     pub retry_backoff: Duration,
-    /// libzmq heartbeat interval; zero is off.
+    /// ZMTP heartbeat interval; zero is off.
     pub heartbeat: Duration,
+    /// The transport; `None` chooses by endpoint ([`Transport::choose`]).
+    pub transport: Option<Transport>,
     /// CURVE encryption and authentication; `None` is plain text.
     pub curve: Option<CurveClient>,
 }
@@ -107,7 +111,17 @@ impl PlugConfig {
             retries: 0,
             retry_backoff: Duration::from_millis(100),
             heartbeat: Duration::ZERO,
+            transport: None,
             curve: None,
+        }
+    }
+
+    /// Messages a link queues before a send waits: the high-water mark, or
+    /// no limit when it is 0.
+    pub(crate) fn queue_limit(&self) -> usize {
+        match self.high_water_mark {
+            n if n > 0 => n as usize,
+            _ => usize::MAX,
         }
     }
 
@@ -143,6 +157,13 @@ impl PlugConfig {
         }
         if self.heartbeat > Duration::from_millis(i32::MAX as u64 / 3) {
             return Err(ConfigError::new(key("heartbeat_ms"), "is too large"));
+        }
+        if let Some(transport) = self.transport {
+            for ep in &self.connect_to {
+                transport
+                    .supports(ep, self.curve.is_some())
+                    .map_err(|m| ConfigError::new(key("transport"), m))?;
+            }
         }
         if let Some(curve) = &self.curve {
             curve
@@ -219,6 +240,7 @@ struct FilePlug {
     retries: Option<u32>,
     retry_backoff_ms: Option<u64>,
     heartbeat_ms: Option<u64>,
+    transport: Option<Transport>,
     server_key: Option<String>,
     public_key: Option<String>,
     secret_key: Option<String>,
@@ -277,6 +299,7 @@ impl Config {
                 heartbeat: p
                     .heartbeat_ms
                     .map_or(defaults.heartbeat, Duration::from_millis),
+                transport: p.transport.or(defaults.transport),
                 curve,
                 name: name.clone(),
             };

@@ -1,23 +1,24 @@
-//! The part every plug shares: the DEALER socket, its reader task, the inbox
-//! and the counters.
+//! The part every plug shares: its links (one per endpoint), the inbox and
+//! the counters.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::balance::Links;
 use crate::config::PlugConfig;
-use crate::error::{Error, TransportError};
+use crate::error::Error;
+use crate::link::{Link, LinkError};
 use crate::message::Inbox;
-use crate::monitor::{self, Monitor};
-use crate::socket::{context, AsyncSocket};
 use crate::stats::Counters;
 use crate::Frame;
 
 pub(crate) struct Connection {
     pub(crate) config: PlugConfig,
-    pub(crate) socket: AsyncSocket,
+    pub(crate) links: Links,
     pub(crate) inbox: Inbox,
     pub(crate) counters: Counters,
     /// Cancelled when the plug closes; use [`Connection::close`] and
@@ -25,64 +26,19 @@ pub(crate) struct Connection {
     pub(crate) closed: CancellationToken,
     /// The same fact as `closed`, readable without a lock.
     shut: AtomicBool,
-    // After `socket`: the monitor's reader closes only once the DEALER has
-    // stopped monitoring (see `Drop`).
-    pub(crate) monitor: Monitor,
-}
-
-impl Drop for Connection {
-    fn drop(&mut self) {
-        self.socket.stop_monitor();
-    }
 }
 
 impl Connection {
-    /// Opens the DEALER socket and connects it to every endpoint. Must run
-    /// inside a tokio runtime.
-    pub(crate) fn open(config: PlugConfig) -> Result<Connection, Error> {
+    /// Checks the configuration; the links open in [`start`], once the
+    /// plug that dispatches their messages exists.
+    pub(crate) fn new(config: PlugConfig) -> Result<Connection, Error> {
         config.validate("")?;
-        let sock = context()
-            .socket(zmq::DEALER)
-            .map_err(TransportError::from)?;
-        let setup = || -> Result<(), zmq::Error> {
-            // Pending requests fail on close; nothing queued is worth waiting for.
-            sock.set_linger(0)?;
-            sock.set_sndhwm(config.high_water_mark)?;
-            sock.set_rcvhwm(config.high_water_mark)?;
-            // Queue only on live connections: with several endpoints a dead
-            // one must not swallow its share of the requests.
-            sock.set_immediate(true)?;
-            if !config.heartbeat.is_zero() {
-                let ivl = config.heartbeat.as_millis() as i32;
-                sock.set_heartbeat_ivl(ivl)?;
-                sock.set_heartbeat_timeout(ivl * 3)?;
-                sock.set_heartbeat_ttl(ivl * 3)?;
-            }
-            Ok(())
-        };
-        setup().map_err(TransportError::from)?;
-        if let Some(curve) = &config.curve {
-            curve.apply(&sock)?;
-        }
-        // Watch before connecting, or the first CONNECTED event is missed.
-        let closed = CancellationToken::new();
-        let monitor =
-            monitor::watch(&sock, &config.name, closed.clone()).map_err(TransportError::from)?;
-        for endpoint in &config.connect_to {
-            sock.connect(endpoint)
-                .map_err(|source| TransportError::Connect {
-                    endpoint: endpoint.clone(),
-                    source,
-                })?;
-        }
-        let socket = AsyncSocket::new(sock).map_err(TransportError::from)?;
         Ok(Connection {
-            monitor,
             inbox: Inbox::new(config.inbox_capacity),
             config,
-            socket,
+            links: Links::default(),
             counters: Counters::default(),
-            closed,
+            closed: CancellationToken::new(),
             shut: AtomicBool::new(false),
         })
     }
@@ -92,32 +48,47 @@ impl Connection {
         let mut s = self
             .counters
             .snapshot(self.inbox.dropped.load(Ordering::Relaxed), in_flight);
-        s.connected = self.monitor.health.connected();
-        s.endpoints = self.config.connect_to.len() as u64;
-        s.disconnects = self.monitor.health.disconnects.load(Ordering::Relaxed);
+        let links = self.links.all();
+        s.per_endpoint = links.iter().map(|l| l.stats()).collect();
+        s.endpoints = links.len() as u64;
+        s.connected = links.iter().filter(|l| l.health.is_connected()).count() as u64;
+        s.disconnects = s.per_endpoint.iter().map(|e| e.disconnects).sum();
         s
     }
 
     /// Sends a message that expects no reply of its own (a raw message or a
-    /// notification), waiting while the queue is full up to the timeout.
+    /// notification) on the next link, waiting for a connected link and for
+    /// room up to the timeout.
     pub(crate) async fn send_message(&self, body: Vec<Frame>) -> Result<(), Error> {
         self.log("out", None, &body);
         let wire = self.config.envelope.wrap(body);
         let timeout = self.config.timeout;
-        match tokio::time::timeout(timeout, self.socket.send(wire)).await {
-            Ok(Ok(())) => {
-                Counters::bump(&self.counters.sent);
-                Ok(())
+        let deadline = Instant::now() + timeout;
+        let timed_out = || Error::Timeout {
+            id: None,
+            after: timeout,
+        };
+        loop {
+            let link = self
+                .links
+                .pick_until(deadline, None)
+                .await
+                .ok_or_else(timed_out)?;
+            let sent = tokio::time::timeout_at(deadline, link.send(wire.clone())).await;
+            match sent {
+                Ok(Ok(())) => {
+                    Counters::bump(&self.counters.sent);
+                    return Ok(());
+                }
+                // The link went down under us: try the next one.
+                Ok(Err(LinkError::Down)) => continue,
+                Ok(Err(LinkError::Transport(e))) => return Err(Error::Transport(e)),
+                Err(_) => return Err(timed_out()),
             }
-            Ok(Err(e)) => Err(Error::Transport(e.into())),
-            Err(_) => Err(Error::Timeout {
-                id: None,
-                after: timeout,
-            }),
         }
     }
 
-    /// Closes the plug: the reader stops and every waiter sees it.
+    /// Closes the plug: the links stop and every waiter sees it.
     pub(crate) fn close(&self) {
         self.shut.store(true, Ordering::SeqCst);
         self.closed.cancel();
@@ -172,29 +143,29 @@ pub(crate) trait Dispatch: Send + Sync + 'static {
     fn on_close(&self) {}
 }
 
-/// Runs the reader until the plug is closed.
-pub(crate) fn spawn_reader<S: Dispatch>(state: Arc<S>) {
-    tokio::spawn(async move {
-        let conn = state.connection();
-        // One wait for the whole loop, not a new registration per message.
-        let closed = conn.closed.cancelled();
-        tokio::pin!(closed);
-        loop {
-            tokio::select! {
-                biased;
-                _ = &mut closed => break,
-                r = conn.socket.recv() => match r {
-                    Ok(frames) => state.dispatch(frames).await,
-                    Err(e) => {
-                        tracing::error!(plug = conn.name(), error = %e, "plug socket failed; closing");
-                        break;
-                    }
-                },
+/// Opens a link to every configured endpoint, each handing what it
+/// receives to `state`, and calls [`Dispatch::on_close`] once the plug
+/// closes.
+pub(crate) fn start<S: Dispatch>(state: &Arc<S>) -> Result<(), Error> {
+    let conn = state.connection();
+    for endpoint in &conn.config.connect_to {
+        match Link::open(state, endpoint.clone(), conn.links.changed()) {
+            Ok(link) => conn.links.add(link),
+            Err(e) => {
+                // The links opened so far stop with the plug.
+                conn.close();
+                return Err(e);
             }
         }
-        conn.close();
-        state.on_close();
+    }
+    let watcher = state.clone();
+    tokio::spawn(async move {
+        let conn = watcher.connection();
+        conn.closed.cancelled().await;
+        conn.links.close_all();
+        watcher.on_close();
     });
+    Ok(())
 }
 
 /// Closes the plug when the last handle is dropped.

@@ -3,43 +3,78 @@
 use std::fmt;
 use std::ops::Deref;
 
+use bytes::Bytes;
+
 /// One frame (message part) as it travels on the wire.
 ///
-/// A `Frame` owns a libzmq message, so a received frame is handed to the caller
-/// without copying and a frame built from a `Vec<u8>` is sent without copying.
+/// A `Frame` is a reference-counted byte buffer ([`Bytes`]): cloning one
+/// shares the bytes, a frame built from a `Vec<u8>` takes its buffer, and a
+/// received frame is handed over without copying, whichever transport it
+/// came through (a libzmq message keeps its own buffer alive inside it).
 ///
 /// ```
 /// use plug::Frame;
 /// let f = Frame::from("hello");
 /// assert_eq!(&f[..], b"hello");
 /// ```
-pub struct Frame(zmq::Message);
+#[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Frame(Bytes);
+
+/// Frames at most this long go to libzmq as a copy (libzmq stores up to 33
+/// bytes inline and mallocs the rest anyway); longer ones hand their buffer
+/// over when nothing else shares it.
+const ZMQ_COPY_MAX: usize = 4 * 1024;
+
+/// A received libzmq message as the owner of a frame's bytes.
+struct ZmqBytes(zmq::Message);
 
 // SAFETY: a zmq_msg_t has no thread affinity; libzmq only requires that one
-// thread at a time uses it, which `&mut`/ownership guarantees. Shared data of
+// thread at a time uses it, which ownership guarantees here. Shared data of
 // large messages is reference counted with atomics inside libzmq.
-unsafe impl Send for Frame {}
-// SAFETY: `&Frame` only gives read access to the bytes (`zmq_msg_data` and
-// `zmq_msg_size` do not mutate the message).
-unsafe impl Sync for Frame {}
+unsafe impl Send for ZmqBytes {}
+
+impl AsRef<[u8]> for ZmqBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
+    }
+}
 
 impl Frame {
     /// An empty frame, as used for the delimiter of a REQ-style envelope.
-    pub fn empty() -> Frame {
-        Frame(zmq::Message::new())
+    pub const fn empty() -> Frame {
+        Frame(Bytes::new())
     }
 
     /// The frame's bytes copied into a new frame.
     pub fn copy_from(bytes: &[u8]) -> Frame {
-        Frame(zmq::Message::from(bytes))
+        Frame(Bytes::copy_from_slice(bytes))
     }
 
-    pub(crate) fn into_zmq(self) -> zmq::Message {
+    /// The bytes, shared.
+    pub fn bytes(&self) -> &Bytes {
+        &self.0
+    }
+
+    /// The bytes, by value.
+    pub fn into_bytes(self) -> Bytes {
         self.0
     }
 
+    pub(crate) fn into_zmq(self) -> zmq::Message {
+        if self.0.len() <= ZMQ_COPY_MAX {
+            return zmq::Message::from(&self.0[..]);
+        }
+        // Vec::from takes the buffer without a copy when this frame is its
+        // only owner and it was built from a Vec; it copies otherwise.
+        zmq::Message::from(Vec::from(self.0))
+    }
+
     pub(crate) fn from_zmq(msg: zmq::Message) -> Frame {
-        Frame(msg)
+        if msg.len() <= ZMQ_COPY_MAX {
+            Frame(Bytes::copy_from_slice(&msg))
+        } else {
+            Frame(Bytes::from_owner(ZmqBytes(msg)))
+        }
     }
 
     /// The bytes as UTF-8 text, if they are.
@@ -66,20 +101,6 @@ impl AsRef<[u8]> for Frame {
     }
 }
 
-impl Clone for Frame {
-    fn clone(&self) -> Frame {
-        Frame::copy_from(self)
-    }
-}
-
-impl PartialEq for Frame {
-    fn eq(&self, other: &Frame) -> bool {
-        self[..] == other[..]
-    }
-}
-
-impl Eq for Frame {}
-
 impl PartialEq<[u8]> for Frame {
     fn eq(&self, other: &[u8]) -> bool {
         &self[..] == other
@@ -95,13 +116,13 @@ impl fmt::Debug for Frame {
 impl From<Vec<u8>> for Frame {
     /// Takes the vector's buffer without copying.
     fn from(v: Vec<u8>) -> Frame {
-        Frame(zmq::Message::from(v))
+        Frame(Bytes::from(v))
     }
 }
 
 impl From<Box<[u8]>> for Frame {
     fn from(v: Box<[u8]>) -> Frame {
-        Frame(zmq::Message::from(v))
+        Frame(Bytes::from(v))
     }
 }
 
@@ -129,9 +150,16 @@ impl From<&str> for Frame {
     }
 }
 
-impl From<bytes::Bytes> for Frame {
-    fn from(b: bytes::Bytes) -> Frame {
-        Frame::from(Vec::from(b))
+impl From<Bytes> for Frame {
+    /// Shares the bytes without copying.
+    fn from(b: Bytes) -> Frame {
+        Frame(b)
+    }
+}
+
+impl From<Frame> for Bytes {
+    fn from(f: Frame) -> Bytes {
+        f.0
     }
 }
 

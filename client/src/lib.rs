@@ -30,12 +30,14 @@
 //! `zmq::Context` for [`server::bind_in`]) can be named without a version
 //! clash.
 
+mod balance;
 mod builder;
 mod config;
 mod connection;
 mod curve;
 mod error;
 mod frame;
+mod link;
 mod message;
 mod monitor;
 pub mod protocol;
@@ -46,6 +48,7 @@ mod rpc;
 pub mod server;
 pub mod socket;
 mod stats;
+pub mod transport;
 
 pub use zmq;
 
@@ -56,6 +59,7 @@ pub use curve::{
 };
 pub use error::{ConfigError, Error, TransportError};
 pub use frame::Frame;
+pub use link::{EndpointStats, LinkState};
 pub use message::{Message, MessageKind, Messages};
 pub use raw::RawPlug;
 pub use registry::{Plug, Plugs};

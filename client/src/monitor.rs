@@ -1,39 +1,24 @@
-//! Connection health from libzmq's socket monitor: how many of a plug's
-//! endpoints are connected right now.
+//! Connection events from libzmq's socket monitor, for a libzmq link.
 
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
 use crate::socket::{context, AsyncSocket};
 
-/// Counts connections as libzmq reports them.
-#[derive(Default)]
-pub(crate) struct Health {
-    connected: AtomicI64,
-    pub(crate) disconnects: AtomicU64,
-}
-
 /// The reading end of a socket monitor. It must outlive the monitoring:
-/// [`crate::connection::Connection`] stops the monitor on drop, before this
-/// socket closes.
+/// the link stops the monitor on drop, before this socket closes.
 pub(crate) struct Monitor {
-    pub(crate) health: Arc<Health>,
     _reader: Arc<AsyncSocket>,
 }
 
-impl Health {
-    pub(crate) fn connected(&self) -> u64 {
-        self.connected.load(Ordering::Relaxed).max(0) as u64
-    }
-}
-
-/// Starts watching `sock`; the watching task ends with `closed`.
+/// Starts watching `sock`: `on_change(true)` when a connection is made,
+/// `on_change(false)` when one is lost. The watching task ends with `closed`.
 pub(crate) fn watch(
     sock: &zmq::Socket,
-    plug: &str,
     closed: CancellationToken,
+    on_change: impl Fn(bool) + Send + 'static,
 ) -> Result<Monitor, zmq::Error> {
     static NEXT: AtomicU64 = AtomicU64::new(0);
     let endpoint = format!(
@@ -48,10 +33,7 @@ pub(crate) fn watch(
     pair.set_rcvhwm(0)?;
     pair.connect(&endpoint)?;
     let pair = Arc::new(AsyncSocket::new(pair).map_err(|_| zmq::Error::EFAULT)?);
-    let health = Arc::new(Health::default());
-    let h = health.clone();
     let reader = pair.clone();
-    let plug = plug.to_owned();
     tokio::spawn(async move {
         loop {
             let msg = tokio::select! {
@@ -62,19 +44,12 @@ pub(crate) fn watch(
                 continue;
             };
             let event = u16::from_le_bytes([head[0], head[1]]);
-            let endpoint = msg.get(1).and_then(|f| f.as_str()).unwrap_or("?");
             if event == zmq::SocketEvent::CONNECTED as u16 {
-                h.connected.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!(plug, endpoint, "connected");
+                on_change(true);
             } else if event == zmq::SocketEvent::DISCONNECTED as u16 {
-                h.connected.fetch_sub(1, Ordering::Relaxed);
-                h.disconnects.fetch_add(1, Ordering::Relaxed);
-                tracing::info!(plug, endpoint, "disconnected; libzmq reconnects by itself");
+                on_change(false);
             }
         }
     });
-    Ok(Monitor {
-        health,
-        _reader: reader,
-    })
+    Ok(Monitor { _reader: reader })
 }

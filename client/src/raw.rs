@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::connection::{spawn_reader, Connection, Dispatch, Handle};
+use crate::connection::{start, Connection, Dispatch, Handle};
 use crate::message::{Message, MessageKind, Messages};
 use crate::stats::{Counters, PlugStats};
 use crate::{Error, Frame, PlugConfig};
@@ -58,9 +58,9 @@ impl RawPlug {
     /// Opens a raw plug. Must be called inside a tokio runtime.
     pub fn open(config: PlugConfig) -> Result<RawPlug, Error> {
         let state = Arc::new(RawState {
-            conn: Connection::open(config)?,
+            conn: Connection::new(config)?,
         });
-        spawn_reader(state.clone());
+        start(&state)?;
         Ok(RawPlug {
             inner: Arc::new(Handle(state)),
         })
@@ -113,11 +113,7 @@ impl RawPlug {
 
     /// The plug's counters.
     pub fn stats(&self) -> PlugStats {
-        let c = self.conn();
-        c.counters.snapshot(
-            c.inbox.dropped.load(std::sync::atomic::Ordering::Relaxed),
-            0,
-        )
+        self.conn().stats(0)
     }
 
     /// Closes the plug now; later sends fail with [`Error::Closed`].

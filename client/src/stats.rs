@@ -3,7 +3,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// A snapshot of a plug's counters since it was opened.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct PlugStats {
     /// Messages or requests put on the wire.
@@ -27,6 +27,8 @@ pub struct PlugStats {
     pub endpoints: u64,
     /// Connections lost since the plug opened.
     pub disconnects: u64,
+    /// Each endpoint's state and counters, in the order the plug knows them.
+    pub per_endpoint: Vec<crate::EndpointStats>,
 }
 
 impl PlugStats {
@@ -62,6 +64,7 @@ impl Counters {
             connected: 0,
             endpoints: 0,
             disconnects: 0,
+            per_endpoint: Vec::new(),
         }
     }
 }

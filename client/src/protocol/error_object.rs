@@ -21,6 +21,9 @@ pub mod codes {
     pub const TOO_LARGE: i64 = -32001;
     /// The peer has too many requests in flight (§8.2).
     pub const OVERLOADED: i64 = -32002;
+    /// The server is shutting down and did not run the request (§8.5): a
+    /// plug may send it to another server.
+    pub const SHUTTING_DOWN: i64 = -32003;
 }
 
 /// `{"code": ..., "message": ..., "data": ...}`, the `error` member of a reply.
@@ -95,6 +98,16 @@ impl ErrorObject {
             format!("too many requests in flight from this peer (limit {limit})"),
         )
         .with_data(serde_json::json!({ "limit": limit }))
+    }
+}
+
+impl ErrorObject {
+    /// -32003.
+    pub fn shutting_down() -> ErrorObject {
+        ErrorObject::new(
+            codes::SHUTTING_DOWN,
+            "the server is shutting down; the request was not run",
+        )
     }
 }
 

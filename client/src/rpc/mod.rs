@@ -10,9 +10,10 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
 use crate::config::Backpressure;
-use crate::connection::{spawn_reader, Connection, Dispatch, Handle};
+use crate::connection::{start, Connection, Dispatch, Handle};
+use crate::link::{Ending, InFlight, Link, LinkError};
 use crate::message::{Message, MessageKind, Messages};
-use crate::protocol::{encode_request, ReplyBody};
+use crate::protocol::{codes, encode_request, ReplyBody};
 use crate::raw::attach_handler;
 use crate::stats::{Counters, PlugStats};
 use crate::{Error, Frame, PlugConfig, Reply};
@@ -130,12 +131,12 @@ impl RpcPlug {
     pub fn open(config: PlugConfig) -> Result<RpcPlug, Error> {
         let slots = Arc::new(Semaphore::new(config.max_in_flight));
         let state = Arc::new(RpcState {
-            conn: Connection::open(config)?,
+            conn: Connection::new(config)?,
             pending: Arc::new(Pending::default()),
             next_id: AtomicU64::new(1),
             slots,
         });
-        spawn_reader(state.clone());
+        start(&state)?;
         Ok(RpcPlug {
             inner: Arc::new(Handle(state)),
         })
@@ -207,35 +208,55 @@ impl RpcPlug {
         };
 
         let id = state.next_id.fetch_add(1, Ordering::Relaxed);
-        let mut bytes = encode_request(object, Some(id));
-        let (mut reply, _entry) = state.pending.insert(id);
+        // One buffer for every attempt: a frame shares it.
+        let body = Frame::from(encode_request(object, Some(id)));
+        let (mut reply, mut entry) = state.pending.insert(id);
         let mut backoff = conn.config.retry_backoff;
         let mut attempt = 0;
+        let mut avoid: Option<Arc<Link>> = None;
+        let mut ever_sent = false;
         loop {
             let last = attempt == retries;
-            // The last attempt hands its buffer over; earlier ones copy it.
-            let body = if last {
-                vec![Frame::from(std::mem::take(&mut bytes))]
-            } else {
-                vec![Frame::copy_from(&bytes)]
+            let Some(link) = conn.links.pick_until(deadline, avoid.as_deref()).await else {
+                return Err(timed_out(ever_sent.then_some(id)));
             };
-            conn.log("out", Some(id), &body);
-            let wire = conn.config.envelope.wrap(body);
-            let sent = match tokio::time::timeout_at(deadline, conn.socket.send(wire)).await {
+            let in_flight = InFlight::new(link.clone());
+            let received_before = link.health.received.load(Ordering::Relaxed);
+            conn.log("out", Some(id), std::slice::from_ref(&body));
+            let wire = conn.config.envelope.wrap(vec![body.clone()]);
+            let sent = match tokio::time::timeout_at(deadline, link.send(wire)).await {
                 Ok(Ok(())) => {
                     Counters::bump(&conn.counters.sent);
                     true
                 }
-                Ok(Err(e)) => return Err(Error::Transport(e.into())),
+                // The link went down under us: the request never left, so
+                // it may go to the next link at once.
+                Ok(Err(LinkError::Down)) => continue,
+                Ok(Err(LinkError::Transport(e))) => return Err(Error::Transport(e)),
                 Err(_) => false,
             };
+            ever_sent |= sent;
             if sent {
                 match tokio::time::timeout_at(deadline, &mut reply).await {
-                    Ok(Ok(outcome)) => return outcome,
+                    Ok(Ok(outcome)) => {
+                        link.health.ended(ending(&outcome));
+                        if !not_run(&outcome) {
+                            return outcome;
+                        }
+                        // The server is shutting down and did not run the
+                        // request (PROTOCOL.md §8.5): no new requests go
+                        // there, and this one goes elsewhere.
+                        link.drain();
+                        avoid = Some(link);
+                        drop(entry);
+                        (reply, entry) = state.pending.insert(id);
+                        continue;
+                    }
                     Ok(Err(_)) => return Err(Error::Closed),
-                    Err(_) => {}
+                    Err(_) => link.health.ended(Ending::Timeout { received_before }),
                 }
             }
+            drop(in_flight);
             if last {
                 return Err(timed_out(sent.then_some(id)));
             }
@@ -251,6 +272,8 @@ impl RpcPlug {
             if let Ok(outcome) = tokio::time::timeout(backoff, &mut reply).await {
                 return outcome.unwrap_or(Err(Error::Closed));
             }
+            // The next attempt goes to another endpoint if there is one.
+            avoid = Some(link);
             backoff = backoff.saturating_mul(2);
             deadline = Instant::now() + timeout;
         }
@@ -315,4 +338,19 @@ impl std::fmt::Debug for RpcPlug {
             .field("connect_to", &self.state().conn.config.connect_to)
             .finish()
     }
+}
+
+/// What a request's outcome counts as on its link.
+fn ending(outcome: &Result<Reply, Error>) -> Ending {
+    match outcome {
+        Ok(_) => Ending::Ok,
+        Err(Error::Remote { .. } | Error::Protocol { .. }) => Ending::Error,
+        Err(_) => Ending::Other,
+    }
+}
+
+/// Whether the server refused the request without running it because it
+/// is shutting down (-32003, PROTOCOL.md §8.5).
+fn not_run(outcome: &Result<Reply, Error>) -> bool {
+    matches!(outcome, Err(Error::Remote { error, .. }) if error.code == codes::SHUTTING_DOWN)
 }
