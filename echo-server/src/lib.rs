@@ -31,8 +31,8 @@ use std::future::Future;
 use std::time::Duration;
 
 use plug::protocol::ErrorObject;
+use plug::server::Listener;
 use plug::server::{self, Echo, Methods, ServerConfig, ServerError, Stats};
-use plug::socket::AsyncSocket;
 use serde_json::{json, Value};
 
 /// The longest `sleep` accepted, in milliseconds (PROTOCOL.md §6.3).
@@ -62,7 +62,7 @@ impl Mode {
 /// completes, with the default limits of `mode`; then finishes the requests
 /// in flight and returns.
 pub async fn run(
-    socket: AsyncSocket,
+    socket: Listener,
     mode: Mode,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Stats, ServerError> {
@@ -71,7 +71,7 @@ pub async fn run(
 
 /// Like [`run`], with explicit limits.
 pub async fn run_with(
-    socket: AsyncSocket,
+    socket: Listener,
     mode: Mode,
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,

@@ -35,8 +35,8 @@ mod world;
 use std::future::Future;
 use std::sync::Arc;
 
+use plug::server::Listener;
 use plug::server::{ServerConfig, ServerError, Stats};
-use plug::socket::AsyncSocket;
 
 pub use config::{GameConfig, DEFAULT_ROOM, MIN_MOVE_SECONDS};
 pub use methods::{methods, Game};
@@ -45,7 +45,7 @@ pub use world::{Player, UserId, World};
 /// Serves the game on `socket` until `shutdown` completes, then finishes
 /// the requests in flight and returns.
 pub async fn run(
-    socket: AsyncSocket,
+    socket: Listener,
     game: GameConfig,
     server: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,

@@ -281,7 +281,10 @@ impl Link {
     /// Marks the link as draining: no new requests go to it.
     pub(crate) fn drain(&self) {
         if !self.health.draining.swap(true, Ordering::Relaxed) {
-            tracing::info!(endpoint = self.endpoint, "endpoint draining: no new requests");
+            tracing::info!(
+                endpoint = self.endpoint,
+                "endpoint draining: no new requests"
+            );
             self.health.changed.notify_waiters();
         }
     }
@@ -352,4 +355,3 @@ impl Drop for Presence<'_> {
         self.0.health.set_connected(false);
     }
 }
-

@@ -150,7 +150,11 @@ where
     }
     match ended {
         Err(plug_zmtp::Error::Closed) => {
-            tracing::info!(plug, endpoint = link.endpoint(), "the server closed the connection; dialing again");
+            tracing::info!(
+                plug,
+                endpoint = link.endpoint(),
+                "the server closed the connection; dialing again"
+            );
             Ok(())
         }
         other => other,

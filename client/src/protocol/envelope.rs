@@ -95,6 +95,14 @@ impl Envelope {
         }
     }
 
+    /// The frames after the identity (the delimiter, if any): what goes
+    /// in front of a reply on a native connection, which has no identity
+    /// frame on the wire.
+    pub(crate) fn after_identity(&self) -> &[Frame] {
+        let idents = self.frames.len() - usize::from(self.delimited);
+        &self.frames[idents.min(1)..]
+    }
+
     /// The ROUTER identity frame, when there is one.
     pub fn identity(&self) -> Option<&Frame> {
         let idents = self.frames.len() - usize::from(self.delimited);
@@ -126,6 +134,27 @@ pub struct Routed {
 }
 
 impl Routed {
+    /// Splits a message that came over a connection whose peer's routing
+    /// identity is `identity`: on the native transport the identity is the
+    /// connection's, not a frame on the wire. The envelope is the one a
+    /// ROUTER would have seen (`[identity]` or `[identity, ""]`).
+    pub fn from_peer(identity: Frame, mut frames: Vec<Frame>) -> Routed {
+        let delimited = frames.len() >= 2 && frames[0].is_empty();
+        let envelope = if delimited {
+            frames.remove(0);
+            vec![identity, Frame::empty()]
+        } else {
+            vec![identity]
+        };
+        Routed {
+            envelope: Envelope {
+                frames: envelope,
+                delimited,
+            },
+            body: frames,
+        }
+    }
+
     /// Splits a message received by a ROUTER socket (`with_identity = true`)
     /// or a DEALER server socket (`false`, §3.5).
     ///

@@ -217,48 +217,51 @@ impl RpcPlug {
         let mut ever_sent = false;
         loop {
             let last = attempt == retries;
-            let Some(link) = conn.links.pick_until(deadline, avoid.as_deref()).await else {
-                return Err(timed_out(ever_sent.then_some(id)));
-            };
-            let in_flight = InFlight::new(link.clone());
-            let received_before = link.health.received.load(Ordering::Relaxed);
-            conn.log("out", Some(id), std::slice::from_ref(&body));
-            let wire = conn.config.envelope.wrap(vec![body.clone()]);
-            let sent = match tokio::time::timeout_at(deadline, link.send(wire)).await {
-                Ok(Ok(())) => {
-                    Counters::bump(&conn.counters.sent);
-                    true
-                }
-                // The link went down under us: the request never left, so
-                // it may go to the next link at once.
-                Ok(Err(LinkError::Down)) => continue,
-                Ok(Err(LinkError::Transport(e))) => return Err(Error::Transport(e)),
-                Err(_) => false,
-            };
-            ever_sent |= sent;
-            if sent {
-                match tokio::time::timeout_at(deadline, &mut reply).await {
-                    Ok(Ok(outcome)) => {
-                        link.health.ended(ending(&outcome));
-                        if !not_run(&outcome) {
-                            return outcome;
-                        }
-                        // The server is shutting down and did not run the
-                        // request (PROTOCOL.md §8.5): no new requests go
-                        // there, and this one goes elsewhere.
-                        link.drain();
-                        avoid = Some(link);
-                        drop(entry);
-                        (reply, entry) = state.pending.insert(id);
-                        continue;
+            // No link up before the deadline counts as an attempt that did
+            // not leave: a retry may still find one.
+            let mut tried = None;
+            if let Some(link) = conn.links.pick_until(deadline, avoid.as_deref()).await {
+                let in_flight = InFlight::new(link.clone());
+                let received_before = link.health.received.load(Ordering::Relaxed);
+                conn.log("out", Some(id), std::slice::from_ref(&body));
+                let wire = conn.config.envelope.wrap(vec![body.clone()]);
+                let sent = match tokio::time::timeout_at(deadline, link.send(wire)).await {
+                    Ok(Ok(())) => {
+                        Counters::bump(&conn.counters.sent);
+                        true
                     }
-                    Ok(Err(_)) => return Err(Error::Closed),
-                    Err(_) => link.health.ended(Ending::Timeout { received_before }),
+                    // The link went down under us: the request never left,
+                    // so it may go to the next link at once.
+                    Ok(Err(LinkError::Down)) => continue,
+                    Ok(Err(LinkError::Transport(e))) => return Err(Error::Transport(e)),
+                    Err(_) => false,
+                };
+                ever_sent |= sent;
+                if sent {
+                    match tokio::time::timeout_at(deadline, &mut reply).await {
+                        Ok(Ok(outcome)) => {
+                            link.health.ended(ending(&outcome));
+                            if !not_run(&outcome) {
+                                return outcome;
+                            }
+                            // The server is shutting down and did not run
+                            // the request (PROTOCOL.md §8.5): no new requests
+                            // go there, and this one goes elsewhere.
+                            link.drain();
+                            avoid = Some(link);
+                            drop(entry);
+                            (reply, entry) = state.pending.insert(id);
+                            continue;
+                        }
+                        Ok(Err(_)) => return Err(Error::Closed),
+                        Err(_) => link.health.ended(Ending::Timeout { received_before }),
+                    }
                 }
+                drop(in_flight);
+                tried = Some(link);
             }
-            drop(in_flight);
             if last {
-                return Err(timed_out(sent.then_some(id)));
+                return Err(timed_out(ever_sent.then_some(id)));
             }
             attempt += 1;
             Counters::bump(&conn.counters.retries);
@@ -273,7 +276,9 @@ impl RpcPlug {
                 return outcome.unwrap_or(Err(Error::Closed));
             }
             // The next attempt goes to another endpoint if there is one.
-            avoid = Some(link);
+            if tried.is_some() {
+                avoid = tried;
+            }
             backoff = backoff.saturating_mul(2);
             deadline = Instant::now() + timeout;
         }

@@ -14,6 +14,14 @@ pub enum ServerError {
         /// What libzmq said.
         source: zmq::Error,
     },
+    /// The native transport could not listen on the endpoint.
+    #[error("cannot bind {endpoint}: {source}")]
+    Listen {
+        /// The endpoint that was asked for.
+        endpoint: String,
+        /// What the system said.
+        source: io::Error,
+    },
     /// libzmq returned a bound endpoint that is not UTF-8.
     #[error("bound endpoint is not UTF-8: {0}")]
     Endpoint(String),

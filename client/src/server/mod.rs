@@ -52,18 +52,21 @@
 mod bind;
 mod config;
 mod curve;
+mod drain;
 mod error;
 mod handler;
 mod methods;
+mod native;
 mod outbox;
 mod peers;
 mod raw;
+mod receive;
 mod rpc;
 mod shutdown;
 mod stats;
 mod zap;
 
-pub use bind::{bind, bind_in, SocketOptions};
+pub use bind::{bind, bind_in, Listener, SocketOptions};
 pub use config::{
     ServerConfig, DEFAULT_MAX_IN_FLIGHT, DEFAULT_RAW_MAX_MESSAGE, DEFAULT_RPC_MAX_MESSAGE,
 };

@@ -1,24 +1,27 @@
-//! Sending replies and pushes through the server's ROUTER socket.
+//! Sending replies and pushes to a server's peers.
 //!
-//! With `ZMQ_ROUTER_MANDATORY` a send to a full peer fails with `EAGAIN`
-//! and a send to a gone peer with `EHOSTUNREACH`. A reply waits for room
-//! (bounded by the send timeout) in its own task, so a slow peer holds up
-//! nobody else; a reply that cannot be delivered is logged and counted.
+//! On libzmq, with `ZMQ_ROUTER_MANDATORY`, a send to a full peer fails with
+//! `EAGAIN` and a send to a gone peer with `EHOSTUNREACH`. On the native
+//! transport a peer is a connection with a queue in front of it, found by
+//! its routing identity in [`Peers`]; a full queue and a closed connection
+//! mean the same two things. Either way a reply waits for room (bounded by
+//! the send timeout) in its own task, so a slow peer holds up nobody else;
+//! a reply that cannot be delivered is logged and counted.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::protocol::{Envelope, Routed};
+use bytes::Bytes;
+
+use crate::protocol::Envelope;
 use crate::socket::{AsyncSocket, SendError};
+use crate::transport::native::{Outgoing, Refused};
 use crate::Frame;
 
 use super::stats::{bump, Counters};
-use super::ServerError;
 
 /// Why a message to a peer was not delivered.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +33,7 @@ pub enum Undelivered {
     /// The peer's queue stayed full for the whole send timeout.
     #[error("the peer's queue stayed full for {0:?}")]
     TimedOut(Duration),
-    /// The peer is gone (`EHOSTUNREACH`).
+    /// The peer is gone (`EHOSTUNREACH`, or its connection closed).
     #[error("the peer is gone")]
     Gone,
     /// libzmq refused the message for another reason.
@@ -45,16 +48,76 @@ pub enum Undelivered {
 /// subscribers.
 #[derive(Clone)]
 pub struct Outbox {
-    socket: Arc<AsyncSocket>,
+    route: Route,
     counters: Arc<Counters>,
     send_timeout: Duration,
-    gates: Arc<Gates>,
+}
+
+#[derive(Clone)]
+enum Route {
+    Zmq {
+        socket: Arc<AsyncSocket>,
+        gates: Arc<Gates>,
+    },
+    Native(Arc<Peers>),
 }
 
 /// One gate per peer whose queue is full: its waiting replies line up
 /// behind one sender instead of each polling the socket, so a peer that
 /// stops reading costs the others nothing (PROTOCOL.md §2.5).
-type Gates = std::sync::Mutex<HashMap<Vec<u8>, Arc<tokio::sync::Mutex<()>>>>;
+type Gates = Mutex<HashMap<Vec<u8>, Arc<tokio::sync::Mutex<()>>>>;
+
+/// The connected peers of a native server, by routing identity: what a
+/// ROUTER socket keeps inside libzmq.
+#[derive(Default)]
+pub(crate) struct Peers {
+    map: Mutex<HashMap<Bytes, Arc<Outgoing>>>,
+    next: AtomicU32,
+}
+
+impl Peers {
+    /// The identity of a new peer: its own `Identity` if it sent one and it
+    /// is free, else one made up as libzmq does (a zero byte, then a
+    /// counter). `None` when the peer's identity is taken: libzmq refuses
+    /// such a connection too.
+    pub(crate) fn join(&self, asked: Option<Bytes>, out: Arc<Outgoing>) -> Option<Bytes> {
+        let mut map = self.map.lock().unwrap_or_else(|p| p.into_inner());
+        let identity = match asked {
+            Some(id) if !id.is_empty() && id[0] != 0 => {
+                if map.contains_key(&id) {
+                    return None;
+                }
+                id
+            }
+            _ => loop {
+                let n = self.next.fetch_add(1, Ordering::Relaxed);
+                let mut id = vec![0u8];
+                id.extend_from_slice(&n.to_be_bytes());
+                let id = Bytes::from(id);
+                if !map.contains_key(&id) {
+                    break id;
+                }
+            },
+        };
+        map.insert(identity.clone(), out);
+        Some(identity)
+    }
+
+    pub(crate) fn leave(&self, identity: &Bytes) {
+        self.map
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(identity);
+    }
+
+    fn find(&self, identity: &[u8]) -> Option<Arc<Outgoing>> {
+        self.map
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(identity)
+            .cloned()
+    }
+}
 
 impl fmt::Debug for Outbox {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -65,16 +128,30 @@ impl fmt::Debug for Outbox {
 }
 
 impl Outbox {
-    pub(crate) fn new(
+    pub(crate) fn zmq(
         socket: Arc<AsyncSocket>,
         counters: Arc<Counters>,
         send_timeout: Duration,
     ) -> Outbox {
         Outbox {
-            socket,
+            route: Route::Zmq {
+                socket,
+                gates: Arc::default(),
+            },
             counters,
             send_timeout,
-            gates: Arc::default(),
+        }
+    }
+
+    pub(crate) fn native(
+        peers: Arc<Peers>,
+        counters: Arc<Counters>,
+        send_timeout: Duration,
+    ) -> Outbox {
+        Outbox {
+            route: Route::Native(peers),
+            counters,
+            send_timeout,
         }
     }
 
@@ -82,60 +159,62 @@ impl Outbox {
         &self.counters
     }
 
-    /// The serving loops' next message, split into envelope and body, or
-    /// `None` once `shutdown` completes.
-    pub(crate) async fn receive(
-        &self,
-        mut shutdown: Pin<&mut impl Future<Output = ()>>,
-    ) -> Result<Option<Routed>, ServerError> {
-        loop {
-            tokio::select! {
-                biased;
-                _ = &mut shutdown => return Ok(None),
-                m = self.socket.recv() => match m {
-                    Ok(frames) => {
-                        bump(&self.counters.received);
-                        return Ok(Some(Routed::split(frames, true)));
-                    }
-                    Err(zmq::Error::EINTR) => continue,
-                    Err(e) => return Err(ServerError::Recv(e)),
-                },
-            }
-        }
-    }
-
     /// Sends `body` to the peer of `envelope`, in the same envelope,
     /// waiting up to the server's send timeout while the peer's queue is
     /// full.
     pub async fn send(&self, envelope: &Envelope, body: Vec<Frame>) -> Result<(), Undelivered> {
-        self.send_frames(envelope.wrap(body)).await
+        match &self.route {
+            Route::Zmq { .. } => self.send_frames(envelope.wrap(body)).await,
+            Route::Native(peers) => {
+                let out = peer_of(peers, envelope)?;
+                let frames = native_frames(envelope, body);
+                match tokio::time::timeout(self.send_timeout, out.push(frames)).await {
+                    Ok(Ok(())) => Ok(()),
+                    Ok(Err(_)) => Err(Undelivered::Gone),
+                    Err(_) => Err(Undelivered::TimedOut(self.send_timeout)),
+                }
+            }
+        }
     }
 
     /// Sends `body` to the peer of `envelope` only if its queue has room
     /// now. Suits pushes that a newer one will replace, like world updates.
     pub fn try_send(&self, envelope: &Envelope, body: Vec<Frame>) -> Result<(), Undelivered> {
-        match self.socket.try_send(envelope.wrap(body)) {
-            Ok(()) => Ok(()),
-            Err((_, SendError::Full)) => Err(Undelivered::Full),
-            Err((_, SendError::Unroutable)) => Err(Undelivered::Gone),
-            Err((_, SendError::Zmq(e))) => Err(Undelivered::Failed(e)),
+        match &self.route {
+            Route::Zmq { socket, .. } => match socket.try_send(envelope.wrap(body)) {
+                Ok(()) => Ok(()),
+                Err((_, SendError::Full)) => Err(Undelivered::Full),
+                Err((_, SendError::Unroutable)) => Err(Undelivered::Gone),
+                Err((_, SendError::Zmq(e))) => Err(Undelivered::Failed(e)),
+            },
+            Route::Native(peers) => {
+                let out = peer_of(peers, envelope)?;
+                match out.try_push(native_frames(envelope, body)) {
+                    Ok(()) => Ok(()),
+                    Err((_, Refused::Full)) => Err(Undelivered::Full),
+                    Err((_, Refused::Closed)) => Err(Undelivered::Gone),
+                }
+            }
         }
     }
 
     async fn send_frames(&self, frames: Vec<Frame>) -> Result<(), Undelivered> {
+        let Route::Zmq { socket, gates } = &self.route else {
+            unreachable!("libzmq frames go to a libzmq socket");
+        };
         let key = frames.first().map(|f| f.to_vec()).unwrap_or_default();
         let gate = {
-            let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+            let mut gates = gates.lock().unwrap_or_else(|p| p.into_inner());
             gates.entry(key.clone()).or_default().clone()
         };
         let queued = async {
             let _turn = gate.lock().await;
-            self.socket.send(frames).await
+            socket.send(frames).await
         };
         let outcome = tokio::time::timeout(self.send_timeout, queued).await;
         {
             // The last one out (the map holds one reference, we the other).
-            let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
+            let mut gates = gates.lock().unwrap_or_else(|p| p.into_inner());
             if Arc::strong_count(&gate) == 2 {
                 gates.remove(&key);
             }
@@ -151,27 +230,19 @@ impl Outbox {
     /// Sends a reply, counting it; a reply that cannot be delivered is
     /// logged at `warn` and counted, never dropped silently.
     pub(crate) async fn reply(&self, envelope: Envelope, body: Frame, is_error: bool) {
-        let named = envelope.identity().is_some();
-        // Most replies go straight out: no timer, no peer name.
-        let frames = match self.socket.try_send(envelope.into_reply([body])) {
-            Ok(()) => return self.replied(is_error),
-            Err((frames, SendError::Full)) => frames,
-            Err((frames, e)) => return self.refused(&frames, named, e),
-        };
-        let peer = name_of(&frames, named);
-        match self.send_frames(frames).await {
+        match self.send_reply(envelope, vec![body], None).await {
             Ok(()) => self.replied(is_error),
-            Err(e) => self.undelivered(&peer, e),
+            Err((peer, e)) => self.undelivered(&peer, e),
         }
     }
 
     /// Sends an error reply only if the peer's queue has room now; counts
     /// it, or logs and counts why it was not sent.
     pub(crate) fn try_reply(&self, envelope: Envelope, body: Frame) {
-        let named = envelope.identity().is_some();
-        match self.socket.try_send(envelope.into_reply([body])) {
+        let peer = || peer_name(&envelope);
+        match self.try_send(&envelope, vec![body]) {
             Ok(()) => self.replied(true),
-            Err((frames, e)) => self.refused(&frames, named, e),
+            Err(e) => self.undelivered(&peer(), e),
         }
     }
 
@@ -184,41 +255,60 @@ impl Outbox {
         body: Vec<Frame>,
         stalled: &AtomicBool,
     ) {
-        let named = envelope.identity().is_some();
-        let frames = match self.socket.try_send(envelope.into_reply(body)) {
-            Ok(()) => return self.replied(false),
-            Err((frames, SendError::Full)) => frames,
-            Err((frames, e)) => return self.refused(&frames, named, e),
-        };
-        let peer = name_of(&frames, named);
-        stalled.store(true, Ordering::SeqCst);
-        let sent = self.send_frames(frames).await;
-        stalled.store(false, Ordering::SeqCst);
-        match sent {
+        match self.send_reply(envelope, body, Some(stalled)).await {
             Ok(()) => bump(&self.counters.replied),
-            Err(e) => self.undelivered(&peer, e),
+            Err((peer, e)) => self.undelivered(&peer, e),
         }
     }
 
-    fn replied(&self, is_error: bool) {
+    /// Sends a reply at once if there is room, else waits for room up to
+    /// the send timeout. On failure, the peer's name and why.
+    async fn send_reply(
+        &self,
+        envelope: Envelope,
+        body: Vec<Frame>,
+        stalled: Option<&AtomicBool>,
+    ) -> Result<(), (String, Undelivered)> {
+        let Route::Zmq { socket, .. } = &self.route else {
+            // Native: the peer's queue takes it or makes it wait.
+            return self
+                .send(&envelope, body)
+                .await
+                .map_err(|e| (peer_name(&envelope), e));
+        };
+        let named = envelope.identity().is_some();
+        // Most replies go straight out: no timer, no peer name.
+        let frames = match socket.try_send(envelope.into_reply(body)) {
+            Ok(()) => return Ok(()),
+            Err((frames, SendError::Full)) => frames,
+            Err((frames, e)) => {
+                let e = match e {
+                    SendError::Full => Undelivered::Full,
+                    SendError::Unroutable => Undelivered::Gone,
+                    SendError::Zmq(e) => Undelivered::Failed(e),
+                };
+                return Err((name_of(&frames, named), e));
+            }
+        };
+        let peer = name_of(&frames, named);
+        if let Some(s) = stalled {
+            s.store(true, Ordering::SeqCst);
+        }
+        let sent = self.send_frames(frames).await;
+        if let Some(s) = stalled {
+            s.store(false, Ordering::SeqCst);
+        }
+        sent.map_err(|e| (peer, e))
+    }
+
+    pub(crate) fn replied(&self, is_error: bool) {
         bump(&self.counters.replied);
         if is_error {
             bump(&self.counters.error_replies);
         }
     }
 
-    /// Logs and counts a reply that `try_send` refused; `frames` are what
-    /// it gave back (the whole message when the first frame was refused).
-    fn refused(&self, frames: &[Frame], named: bool, e: SendError) {
-        let e = match e {
-            SendError::Full => Undelivered::Full,
-            SendError::Unroutable => Undelivered::Gone,
-            SendError::Zmq(e) => Undelivered::Failed(e),
-        };
-        self.undelivered(&name_of(frames, named), e);
-    }
-
-    fn undelivered(&self, peer: &str, e: Undelivered) {
+    pub(crate) fn undelivered(&self, peer: &str, e: Undelivered) {
         let counter = match e {
             Undelivered::Gone => &self.counters.dropped_gone,
             Undelivered::Full | Undelivered::TimedOut(_) => &self.counters.dropped_full,
@@ -248,4 +338,25 @@ fn name_of(frames: &[Frame], named: bool) -> String {
 
 fn hex(id: &[u8]) -> String {
     id.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The peer of `envelope` on a native server.
+fn peer_of(peers: &Peers, envelope: &Envelope) -> Result<Arc<Outgoing>, Undelivered> {
+    envelope
+        .identity()
+        .and_then(|id| peers.find(id))
+        .ok_or(Undelivered::Gone)
+}
+
+/// A message for a native connection: the envelope without the identity
+/// (the connection is the identity), then the body.
+fn native_frames(envelope: &Envelope, body: Vec<Frame>) -> Vec<Frame> {
+    let head = envelope.after_identity();
+    if head.is_empty() {
+        return body;
+    }
+    let mut frames = Vec::with_capacity(head.len() + body.len());
+    frames.extend_from_slice(head);
+    frames.extend(body);
+    frames
 }

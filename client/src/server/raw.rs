@@ -13,14 +13,16 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use tokio::sync::mpsc;
+use tokio_util::task::{task_tracker::TaskTrackerToken, TaskTracker};
 
 use crate::protocol::{Envelope, Routed};
 use crate::socket::AsyncSocket;
 use crate::Frame;
 
+use super::bind::{Bound, Listener};
 use super::handler::panic_message;
 use super::outbox::peer_name;
-use super::shutdown::{Active, Tracker};
+use super::receive::receive;
 use super::stats::{bump, Counters};
 use super::{Outbox, ServerConfig, ServerError, Stats};
 
@@ -94,7 +96,7 @@ where
 
 struct Item {
     routed: Routed,
-    _active: Active,
+    _active: TaskTrackerToken,
 }
 
 /// The receiving side of one peer's queue, as the receiving loop sees it.
@@ -127,33 +129,53 @@ type Queues = Arc<Mutex<HashMap<Vec<u8>, Queue>>>;
 /// ```no_run
 /// use plug::server::{self, Echo, ServerConfig};
 /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let (socket, endpoint) = server::bind("tcp://127.0.0.1:*")?;
+/// let (listener, endpoint) = server::bind("tcp://127.0.0.1:*")?;
 /// println!("listening on {endpoint}");
-/// server::run_raw(socket, Echo, ServerConfig::raw(), server::shutdown_signal()).await?;
+/// server::run_raw(listener, Echo, ServerConfig::raw(), server::shutdown_signal()).await?;
 /// # Ok(()) }
 /// ```
 pub async fn run_raw<H: RawHandler>(
-    socket: AsyncSocket,
+    listener: Listener,
     handler: H,
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Stats, ServerError> {
-    super::serve_in_task(serve_raw(socket, handler, config, shutdown)).await
+    match listener.inner {
+        Bound::Zmq(socket) => {
+            super::serve_in_task(serve_zmq(socket, handler, config, shutdown)).await
+        }
+        Bound::Native {
+            listener,
+            queue_limit,
+        } => {
+            super::serve_in_task(super::native::serve_raw(
+                listener,
+                queue_limit,
+                handler,
+                config,
+                shutdown,
+            ))
+            .await
+        }
+    }
 }
 
-async fn serve_raw<H: RawHandler>(
+/// The libzmq loop: one task receives from the ROUTER socket and hands
+/// each message to its peer's queue.
+async fn serve_zmq<H: RawHandler>(
     socket: AsyncSocket,
     handler: H,
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<Stats, ServerError> {
     let counters = Arc::new(Counters::default());
-    let outbox = Outbox::new(Arc::new(socket), counters.clone(), config.send_timeout);
+    let socket = Arc::new(socket);
+    let outbox = Outbox::zmq(socket.clone(), counters.clone(), config.send_timeout);
     let handler = Arc::new(handler);
-    let tracker = Tracker::default();
+    let tracker = TaskTracker::new();
     let queues: Queues = Arc::default();
     tokio::pin!(shutdown);
-    while let Some(routed) = outbox.receive(shutdown.as_mut()).await? {
+    while let Some(routed) = receive(&socket, &counters, shutdown.as_mut()).await? {
         let size: usize = routed.body.iter().map(|f| f.len()).sum();
         if size > config.max_message_bytes {
             bump(&counters.dropped_incoming);
@@ -170,7 +192,7 @@ async fn serve_raw<H: RawHandler>(
             .map_or(Vec::new(), |f| f.to_vec());
         let item = Item {
             routed,
-            _active: tracker.start(),
+            _active: tracker.token(),
         };
         let queue = {
             let mut map = queues.lock().unwrap_or_else(|p| p.into_inner());
@@ -212,7 +234,21 @@ async fn serve_raw<H: RawHandler>(
     }
     // Without senders, each peer task ends once its queue is empty.
     queues.lock().unwrap_or_else(|p| p.into_inner()).clear();
-    tracker.drain(config.drain_timeout, "messages").await;
+    tracker.close();
+    tracing::info!(
+        in_flight = tracker.len(),
+        "shutting down: no new messages; answering those queued"
+    );
+    if tokio::time::timeout(config.drain_timeout, tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            in_flight = tracker.len(),
+            "drain timeout of {:?} passed; stopping with messages unanswered",
+            config.drain_timeout
+        );
+    }
     let stats = counters.snapshot();
     tracing::info!("server stopped: {stats}");
     Ok(stats)

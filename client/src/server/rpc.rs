@@ -1,11 +1,15 @@
 //! The rpc-mode serving loop (PROTOCOL.md §5).
 //!
-//! One task receives, and runs each request's handler right there until
-//! it first has to wait: a handler that answers at once (an echo, a lookup)
+//! A request's handler runs right where the request was received until it
+//! first has to wait: a handler that answers at once (an echo, a lookup)
 //! costs no task and no thread wake-up. A request that waits (a timer, a
 //! database, a full peer queue) moves to a task of its own, so replies go
 //! out in whatever order handlers finish (§5.6) and a slow request or a
 //! peer whose queue is full delays only its own replies.
+//!
+//! [`answer`] is that work from request to reply, shared by both
+//! transports; this file also has the libzmq loop (one task receives from
+//! the ROUTER socket), and `native` the per-connection tasks.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -15,21 +19,25 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use crate::protocol::{
-    encode_error, encode_result, parse_request, peek_id, ErrorObject, Id, Peeked, Routed,
+    encode_error, encode_result, parse_request, peek_id, Envelope, ErrorObject, Id, Peeked, Routed,
 };
 use crate::socket::AsyncSocket;
 use crate::Frame;
 
+use super::bind::{Bound, Listener};
 use super::handler::panic_message;
 use super::outbox::peer_name;
-use super::peers::{Load, PeerLoad};
-use super::shutdown::{Active, Tracker};
+use super::peers::PeerLoad;
+use super::receive::receive;
 use super::stats::{bump, Counters};
 use super::{Call, Handler, Outbox, ServerConfig, ServerError, Stats};
 
-/// Serves rpc-mode requests on a bound ROUTER socket until
-/// `shutdown` completes, then stops receiving, lets the requests in flight
-/// finish (up to [`ServerConfig::drain_timeout`]) and returns what it did.
+/// Serves rpc-mode requests on a bound [`Listener`] until `shutdown`
+/// completes, then drains: requests that arrive are answered -32003 (not
+/// run, PROTOCOL.md §8.5) so that plugs send them to another server, the
+/// requests in flight finish, and the loop returns what it did once they
+/// have and no request has come for a moment, or after
+/// [`ServerConfig::drain_timeout`] at the latest.
 ///
 /// Bad requests get the error replies of PROTOCOL.md §5.5, notifications
 /// get no reply, and the limits of `config` are enforced (§8).
@@ -45,54 +53,204 @@ use super::{Call, Handler, Outbox, ServerConfig, ServerError, Stats};
 /// use serde_json::{json, Value};
 ///
 /// # #[tokio::main] async fn main() -> Result<(), Box<dyn std::error::Error>> {
-/// let (socket, endpoint) = server::bind("tcp://127.0.0.1:*")?;
+/// let (listener, endpoint) = server::bind("tcp://127.0.0.1:*")?;
 /// println!("listening on {endpoint}");
 /// let methods = Methods::new().method("ping", |_: Value| async { Ok(json!("pong")) });
-/// let stats = server::run_rpc(socket, methods, ServerConfig::rpc(), server::shutdown_signal()).await?;
+/// let stats = server::run_rpc(listener, methods, ServerConfig::rpc(), server::shutdown_signal()).await?;
 /// eprintln!("{stats}");
 /// # Ok(()) }
 /// ```
 pub async fn run_rpc<H: Handler>(
-    socket: AsyncSocket,
+    listener: Listener,
     handler: H,
     config: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<Stats, ServerError> {
-    super::serve_in_task(serve_rpc(socket, handler, config, shutdown)).await
+    match listener.inner {
+        Bound::Zmq(socket) => {
+            super::serve_in_task(serve_zmq(socket, handler, config, shutdown)).await
+        }
+        Bound::Native {
+            listener,
+            queue_limit,
+        } => {
+            super::serve_in_task(super::native::serve_rpc(
+                listener,
+                queue_limit,
+                handler,
+                config,
+                shutdown,
+            ))
+            .await
+        }
+    }
 }
 
-async fn serve_rpc<H: Handler>(
+/// A reply ready to go, with the envelope it goes back in.
+pub(super) struct Answer {
+    pub envelope: Envelope,
+    pub body: Frame,
+    pub is_error: bool,
+}
+
+/// From a received request to its reply (`None` for a notification):
+/// size check, parsing, the handler (a panic is -32603), the reply's
+/// encoding with the request's exact id.
+pub(super) async fn answer<H: Handler>(
+    routed: Routed,
+    handler: Arc<H>,
+    outbox: Outbox,
+    config: Arc<ServerConfig>,
+) -> Option<Answer> {
+    let span = tracing::debug_span!("request", peer = peer_name(&routed.envelope));
+    answer_in_span(routed, handler, outbox, config)
+        .instrument(span)
+        .await
+}
+
+async fn answer_in_span<H: Handler>(
+    routed: Routed,
+    handler: Arc<H>,
+    outbox: Outbox,
+    config: Arc<ServerConfig>,
+) -> Option<Answer> {
+    let Routed { envelope, body } = routed;
+    let size: usize = body.iter().map(|f| f.len()).sum();
+    let limit = config.max_message_bytes;
+    if size > limit {
+        let error = ErrorObject::too_large(size, limit);
+        let body = early_reply(&body, &error, outbox.counters())?;
+        return Some(Answer {
+            envelope,
+            body,
+            is_error: true,
+        });
+    }
+    let request = match parse_request(&body) {
+        Ok(r) => r,
+        Err(error) => {
+            tracing::debug!(code = error.code, "bad request: {}", error.message);
+            let reply = encode_error(None, false, &error);
+            return Some(Answer {
+                envelope,
+                body: Frame::from(reply),
+                is_error: true,
+            });
+        }
+    };
+    drop(body);
+    let id = request.id.clone();
+    let jsonrpc = request.is_jsonrpc();
+    if tracing::enabled!(tracing::Level::TRACE) {
+        tracing::trace!(
+            id = id.as_ref().map(Id::json),
+            "request: {}",
+            truncated(&request.object)
+        );
+    }
+    let counters_outbox = outbox.clone();
+    let call = Call {
+        request,
+        envelope: envelope.clone(),
+        outbox,
+    };
+    // `call` itself inside the caught future too: a handler may panic
+    // before it returns its future, and where it runs inline a panic that
+    // got out would stop the whole serving loop or connection.
+    let outcome = std::panic::AssertUnwindSafe(async { handler.call(call).await })
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|panic| {
+            let what = panic_message(&*panic);
+            tracing::error!("handler panicked: {what}");
+            Err(ErrorObject::internal(what))
+        });
+    let Some(id) = id else {
+        bump(&counters_outbox.counters().notifications);
+        if let Err(e) = outcome {
+            tracing::debug!("notification failed (no reply is sent): {e}");
+        }
+        return None;
+    };
+    let (reply, is_error) = match &outcome {
+        Ok(result) => (encode_result(Some(&id), jsonrpc, result), false),
+        Err(error) => {
+            tracing::debug!(
+                id = id.json(),
+                code = error.code,
+                "error reply: {}",
+                error.message
+            );
+            (encode_error(Some(&id), jsonrpc, error), true)
+        }
+    };
+    Some(Answer {
+        envelope,
+        body: Frame::from(reply),
+        is_error,
+    })
+}
+
+/// The reply to a request the server will not run: -32001 when it is too
+/// large, else `error` (-32002 past the peer's limit, -32003 while
+/// draining). `None` for a notification.
+pub(super) fn refuse(
+    routed: Routed,
+    error: ErrorObject,
+    config: &ServerConfig,
+    counters: &Counters,
+) -> Option<Answer> {
+    let Routed { envelope, body } = routed;
+    let size: usize = body.iter().map(|f| f.len()).sum();
+    let error = if size > config.max_message_bytes {
+        ErrorObject::too_large(size, config.max_message_bytes)
+    } else {
+        error
+    };
+    let body = early_reply(&body, &error, counters)?;
+    Some(Answer {
+        envelope,
+        body,
+        is_error: true,
+    })
+}
+
+/// The libzmq loop: one task receives from the ROUTER socket and answers.
+async fn serve_zmq<H: Handler>(
     socket: AsyncSocket,
     handler: H,
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<Stats, ServerError> {
     let counters = Arc::new(Counters::default());
-    let outbox = Outbox::new(Arc::new(socket), counters.clone(), config.send_timeout);
+    let socket = Arc::new(socket);
+    let outbox = Outbox::zmq(socket.clone(), counters.clone(), config.send_timeout);
     let handler = Arc::new(handler);
-    let tracker = Tracker::default();
+    let tracker = tokio_util::task::TaskTracker::new();
     let peers = PeerLoad::default();
     let config = Arc::new(config);
     tokio::pin!(shutdown);
-    while let Some(routed) = outbox.receive(shutdown.as_mut()).await? {
+    while let Some(routed) = receive(&socket, &counters, shutdown.as_mut()).await? {
         let (load, before) = peers.acquire(routed.envelope.identity().map_or(&[][..], |f| f));
         if before >= config.max_in_flight {
             // Answered right here, without a task, so a flood costs no
             // memory: the reply waits in the peer's zmq queue or, if even
             // that is full, is dropped with a warning.
             drop(load);
-            answer_overloaded(routed, &config, &outbox, &counters);
+            let error = ErrorObject::overloaded(config.max_in_flight);
+            if let Some(a) = refuse(routed, error, &config, &counters) {
+                outbox.try_reply(a.envelope, a.body);
+            }
             continue;
         }
-        let job = Job {
-            routed,
-            outbox: outbox.clone(),
-            config: config.clone(),
-            counters: counters.clone(),
-            _load: load,
-            _active: tracker.start(),
-        };
-        let mut job = Box::pin(job.run(handler.clone()));
+        let answering = answer(routed, handler.clone(), outbox.clone(), config.clone());
+        let replying = outbox.clone();
+        let mut job = Box::pin(tracker.track_future(async move {
+            let _load = load;
+            if let Some(a) = answering.await {
+                replying.reply(a.envelope, a.body, a.is_error).await;
+            }
+        }));
         if futures_util::poll!(job.as_mut()).is_pending() {
             // Polled again by its own task, which then owns its wake-ups.
             tokio::spawn(job);
@@ -101,114 +259,15 @@ async fn serve_rpc<H: Handler>(
         // other tasks of this thread run now and then.
         tokio::task::consume_budget().await;
     }
-    tracker.drain(config.drain_timeout, "requests").await;
+    super::drain::zmq(&socket, &counters, &tracker, &config, |routed| {
+        if let Some(a) = refuse(routed, ErrorObject::shutting_down(), &config, &counters) {
+            outbox.try_reply(a.envelope, a.body);
+        }
+    })
+    .await;
     let stats = counters.snapshot();
     tracing::info!("server stopped: {stats}");
     Ok(stats)
-}
-
-/// One received request: handled on the receiving task until it waits,
-/// then in a task of its own.
-struct Job {
-    routed: Routed,
-    outbox: Outbox,
-    config: Arc<ServerConfig>,
-    counters: Arc<Counters>,
-    // Released when the reply has been handed over (or dropped).
-    _load: Load,
-    _active: Active,
-}
-
-impl Job {
-    async fn run<H: Handler>(self, handler: Arc<H>) {
-        let span = tracing::debug_span!("request", peer = peer_name(&self.routed.envelope));
-        self.handle(handler).instrument(span).await
-    }
-
-    async fn handle<H: Handler>(self, handler: Arc<H>) {
-        let Routed { envelope, body } = self.routed;
-        let size: usize = body.iter().map(|f| f.len()).sum();
-        let limit = self.config.max_message_bytes;
-        if size > limit {
-            let error = ErrorObject::too_large(size, limit);
-            if let Some(reply) = early_reply(&body, &error, &self.counters) {
-                self.outbox.reply(envelope, reply, true).await;
-            }
-            return;
-        }
-        let request = match parse_request(&body) {
-            Ok(r) => r,
-            Err(error) => {
-                tracing::debug!(code = error.code, "bad request: {}", error.message);
-                let reply = encode_error(None, false, &error);
-                self.outbox.reply(envelope, Frame::from(reply), true).await;
-                return;
-            }
-        };
-        drop(body);
-        let id = request.id.clone();
-        let jsonrpc = request.is_jsonrpc();
-        if tracing::enabled!(tracing::Level::TRACE) {
-            tracing::trace!(
-                id = id.as_ref().map(Id::json),
-                "request: {}",
-                truncated(&request.object)
-            );
-        }
-        let call = Call {
-            request,
-            envelope: envelope.clone(),
-            outbox: self.outbox.clone(),
-        };
-        // `call` itself inside the caught future too: a handler may panic
-        // before it returns its future, and on this task a panic that got
-        // out would stop the whole serving loop.
-        let outcome = std::panic::AssertUnwindSafe(async { handler.call(call).await })
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|panic| {
-                let what = panic_message(&*panic);
-                tracing::error!("handler panicked: {what}");
-                Err(ErrorObject::internal(what))
-            });
-        let Some(id) = id else {
-            bump(&self.counters.notifications);
-            if let Err(e) = outcome {
-                tracing::debug!("notification failed (no reply is sent): {e}");
-            }
-            return;
-        };
-        let (reply, is_error) = match &outcome {
-            Ok(result) => (encode_result(Some(&id), jsonrpc, result), false),
-            Err(error) => {
-                tracing::debug!(
-                    id = id.json(),
-                    code = error.code,
-                    "error reply: {}",
-                    error.message
-                );
-                (encode_error(Some(&id), jsonrpc, error), true)
-            }
-        };
-        self.outbox
-            .reply(envelope, Frame::from(reply), is_error)
-            .await;
-    }
-}
-
-/// The -32002 reply to a request over the peer's limit (§8.2), sent only if
-/// the peer's queue has room now.
-fn answer_overloaded(routed: Routed, config: &ServerConfig, outbox: &Outbox, counters: &Counters) {
-    let Routed { envelope, body } = routed;
-    let size: usize = body.iter().map(|f| f.len()).sum();
-    let error = if size > config.max_message_bytes {
-        ErrorObject::too_large(size, config.max_message_bytes)
-    } else {
-        ErrorObject::overloaded(config.max_in_flight)
-    };
-    if let Some(reply) = early_reply(&body, &error, counters) {
-        outbox.try_reply(envelope, reply);
-    }
 }
 
 /// The error reply to a request that is not parsed in full, or `None` for

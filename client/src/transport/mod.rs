@@ -96,10 +96,16 @@ mod tests {
 
     #[test]
     fn native_for_tcp_and_ipc_without_curve() {
-        assert_eq!(Transport::choose("tcp://127.0.0.1:5555", false), Transport::Native);
+        assert_eq!(
+            Transport::choose("tcp://127.0.0.1:5555", false),
+            Transport::Native
+        );
         assert_eq!(Transport::choose("ipc:///tmp/x", false), Transport::Native);
         assert_eq!(Transport::choose("inproc://x", false), Transport::Libzmq);
-        assert_eq!(Transport::choose("tcp://127.0.0.1:5555", true), Transport::Libzmq);
+        assert_eq!(
+            Transport::choose("tcp://127.0.0.1:5555", true),
+            Transport::Libzmq
+        );
         assert!(Transport::Native.supports("inproc://x", false).is_err());
         assert!(Transport::Native.supports("tcp://h:1", true).is_err());
         assert!(Transport::Libzmq.supports("inproc://x", true).is_ok());

@@ -46,12 +46,14 @@ pub(crate) enum Listener {
 
 impl Listener {
     /// Binds `address` and returns the listener with the endpoint it really
-    /// bound (a wildcard port resolved).
-    pub(crate) async fn bind(address: &Address) -> io::Result<(Listener, String)> {
+    /// bound (a wildcard port resolved). Must run inside a tokio runtime.
+    pub(crate) fn bind(address: &Address) -> io::Result<(Listener, String)> {
         match address {
             Address::Tcp { host, port } => {
                 let host = Address::bind_host(host);
-                let listener = TcpListener::bind((host, *port)).await?;
+                let std = std::net::TcpListener::bind((host, *port))?;
+                std.set_nonblocking(true)?;
+                let listener = TcpListener::from_std(std)?;
                 let local = listener.local_addr()?;
                 Ok((Listener::Tcp(listener), Address::tcp_endpoint(local)))
             }
@@ -60,7 +62,9 @@ impl Listener {
                 if path.exists() {
                     let _ = std::fs::remove_file(path);
                 }
-                let listener = UnixListener::bind(path)?;
+                let std = std::os::unix::net::UnixListener::bind(path)?;
+                std.set_nonblocking(true)?;
+                let listener = UnixListener::from_std(std)?;
                 let endpoint = format!("ipc://{}", path.display());
                 Ok((Listener::Unix(listener, path.clone()), endpoint))
             }

@@ -1,0 +1,494 @@
+//! The serving loops on the native transport.
+//!
+//! One task accepts connections; each connection is a peer (as a ROUTER
+//! sees it) with a task of its own that reads requests in batches, answers
+//! at once those whose handler does not wait, writes the batch of replies
+//! with as few system calls as it can, and hands handlers that wait to
+//! tasks of their own, whose replies come back through the peer's queue.
+//!
+//! A peer that does not read its replies fills its writer; past
+//! [`WRITE_HIGH`] bytes its task stops reading its requests, so TCP pushes
+//! back on that peer alone and no reply is ever dropped for want of room
+//! (the other peers are other tasks). The per-peer limit of requests in
+//! flight (-32002) counts the handlers that wait.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use plug_zmtp::{Batch, IntoSplit, Options, SocketType, Writer};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::protocol::{Envelope, ErrorObject, Routed};
+use crate::transport::native::{Listener, Outgoing, Stream, WRITE_HIGH};
+use crate::Frame;
+
+use super::drain::QUIET;
+use super::handler::panic_message;
+use super::outbox::{peer_name, Peers};
+use super::raw::RawHandler;
+use super::rpc::{answer, refuse, Answer};
+use super::stats::{bump, Counters};
+use super::{Handler, Outbox, ServerConfig, ServerError, Stats};
+
+/// How often a draining peer looks again whether it may close.
+const DRAIN_TICK: Duration = Duration::from_millis(25);
+
+/// What every peer task of one server shares.
+struct Shared {
+    config: Arc<ServerConfig>,
+    counters: Arc<Counters>,
+    peers: Arc<Peers>,
+    outbox: Outbox,
+    /// Every peer task and every handler that waits.
+    tracker: TaskTracker,
+    /// Cancelled when the shutdown signal comes: peers start draining.
+    draining: CancellationToken,
+    /// Cancelled when the drain timeout passes: peers close at once.
+    stop: CancellationToken,
+    queue_limit: usize,
+}
+
+pub(super) async fn serve_rpc<H: Handler>(
+    listener: Listener,
+    queue_limit: usize,
+    handler: H,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Stats, ServerError> {
+    let handler = Arc::new(handler);
+    serve(
+        listener,
+        queue_limit,
+        config,
+        shutdown,
+        move |stream, shared| {
+            let handler = handler.clone();
+            async move {
+                match stream {
+                    Stream::Tcp(s) => rpc_peer(s, shared, handler).await,
+                    Stream::Unix(s) => rpc_peer(s, shared, handler).await,
+                }
+            }
+        },
+    )
+    .await
+}
+
+pub(super) async fn serve_raw<H: RawHandler>(
+    listener: Listener,
+    queue_limit: usize,
+    handler: H,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<Stats, ServerError> {
+    let handler = Arc::new(handler);
+    serve(
+        listener,
+        queue_limit,
+        config,
+        shutdown,
+        move |stream, shared| {
+            let handler = handler.clone();
+            async move {
+                match stream {
+                    Stream::Tcp(s) => raw_peer(s, shared, handler).await,
+                    Stream::Unix(s) => raw_peer(s, shared, handler).await,
+                }
+            }
+        },
+    )
+    .await
+}
+
+/// Accepts until `shutdown`, then drains and returns the counters.
+async fn serve<F, P>(
+    listener: Listener,
+    queue_limit: usize,
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+    peer: P,
+) -> Result<Stats, ServerError>
+where
+    P: Fn(Stream, Arc<Shared>) -> F,
+    F: Future<Output = ()> + Send + 'static,
+{
+    let counters = Arc::new(Counters::default());
+    let peers = Arc::new(Peers::default());
+    let shared = Arc::new(Shared {
+        outbox: Outbox::native(peers.clone(), counters.clone(), config.send_timeout),
+        config: Arc::new(config),
+        counters,
+        peers,
+        tracker: TaskTracker::new(),
+        draining: CancellationToken::new(),
+        stop: CancellationToken::new(),
+        queue_limit,
+    });
+    // Dropping this future (the serving loop's task aborted) closes every
+    // connection too.
+    let _stop_on_drop = shared.stop.clone().drop_guard();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            biased;
+            _ = &mut shutdown => break,
+            accepted = listener.accept() => match accepted {
+                Ok(stream) => {
+                    shared.tracker.spawn(peer(stream, shared.clone()));
+                }
+                Err(e) => {
+                    // Out of descriptors and the like: say so, and give the
+                    // system a moment rather than spin on the error.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            },
+        }
+    }
+    drop(listener);
+    shared.tracker.close();
+    shared.draining.cancel();
+    tracing::info!(
+        peers = shared.tracker.len(),
+        "shutting down: no new connections; refusing new requests (-32003), finishing those in flight"
+    );
+    let timeout = shared.config.drain_timeout;
+    if tokio::time::timeout(timeout, shared.tracker.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "drain timeout of {timeout:?} passed; closing {} connections",
+            shared.tracker.len()
+        );
+        shared.stop.cancel();
+        shared.tracker.wait().await;
+    }
+    let stats = shared.counters.snapshot();
+    tracing::info!("server stopped: {stats}");
+    Ok(stats)
+}
+
+/// The handshake, and the peer's place in the routing table for as long
+/// as it is connected.
+struct Joined<R, W> {
+    reader: plug_zmtp::Reader<R>,
+    writer: Writer<W>,
+    identity: Frame,
+    out: Arc<Outgoing>,
+    shared: Arc<Shared>,
+}
+
+impl<R, W> Drop for Joined<R, W> {
+    fn drop(&mut self) {
+        self.shared.peers.leave(self.identity.bytes());
+        let dropped = self.out.close();
+        if dropped > 0 {
+            self.shared
+                .counters
+                .dropped_gone
+                .fetch_add(dropped as u64, Ordering::Relaxed);
+            tracing::warn!(
+                peer = hex(&self.identity),
+                dropped,
+                "peer gone with messages still queued; they were not sent"
+            );
+        }
+    }
+}
+
+async fn join<T>(stream: T, shared: Arc<Shared>) -> Option<Joined<T::Read, T::Write>>
+where
+    T: IntoSplit + AsyncRead + AsyncWrite + Unpin,
+{
+    let mut options = Options::new(SocketType::Router);
+    // Larger messages than the server accepts are still read, so that a
+    // request can be answered -32001; past twice the limit the connection
+    // is closed instead (libzmq's ZMQ_MAXMSGSIZE does that at once).
+    let cap = shared
+        .config
+        .max_message_bytes
+        .saturating_mul(2)
+        .max(1 << 20);
+    options.limits.max_message_size = cap as u64;
+    let handshake = tokio::select! {
+        _ = shared.stop.cancelled() => return None,
+        h = plug_zmtp::handshake(stream, &options) => h,
+    };
+    let connection = match handshake {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::debug!("connection refused in the handshake: {e}");
+            return None;
+        }
+    };
+    let out = Arc::new(Outgoing::new(shared.queue_limit, true));
+    let asked = connection.peer().identity.clone();
+    let Some(identity) = shared.peers.join(asked.clone(), out.clone()) else {
+        tracing::warn!(
+            identity = hex(asked.as_deref().unwrap_or_default()),
+            "connection refused: another peer has its routing identity"
+        );
+        return None;
+    };
+    let (reader, writer) = connection.into_split();
+    tracing::debug!(peer = hex(&identity), "peer connected");
+    Some(Joined {
+        reader,
+        writer,
+        identity: Frame::from(identity),
+        out,
+        shared,
+    })
+}
+
+/// One rpc peer: reads requests, answers, writes, until it leaves or the
+/// server has drained.
+async fn rpc_peer<T, H>(stream: T, shared: Arc<Shared>, handler: Arc<H>)
+where
+    T: IntoSplit + AsyncRead + AsyncWrite + Unpin,
+    H: Handler,
+{
+    let Some(mut peer) = join(stream, shared).await else {
+        return;
+    };
+    let shared = peer.shared.clone();
+    let config = shared.config.clone();
+    let counters = &shared.counters;
+    // Handlers of this peer that wait, each in a task of its own.
+    let waiting = Arc::new(AtomicUsize::new(0));
+    let mut batch = Batch::default();
+    let mut queued: Vec<Vec<Frame>> = Vec::new();
+    let mut last_request = Instant::now();
+    let mut tick = tokio::time::interval(DRAIN_TICK);
+    loop {
+        let draining = shared.draining.is_cancelled();
+        if draining
+            && waiting.load(Ordering::Acquire) == 0
+            && peer.out.len() == 0
+            && peer.writer.is_empty()
+            && last_request.elapsed() >= QUIET
+        {
+            break;
+        }
+        tokio::select! {
+            r = peer.reader.read_batch(&mut batch), if peer.writer.queued() < WRITE_HIGH => {
+                if let Err(e) = r {
+                    gone(&peer.identity, e);
+                    return;
+                }
+                peer.writer.answer_pings(&mut batch);
+                batch.pongs.clear();
+                batch.commands.clear();
+                for message in batch.messages.drain(..) {
+                    bump(&counters.received);
+                    last_request = Instant::now();
+                    let routed = Routed::from_peer(peer.identity.clone(), frames(message));
+                    let refusal = if shared.draining.is_cancelled() {
+                        Some(ErrorObject::shutting_down())
+                    } else if waiting.load(Ordering::Acquire) >= config.max_in_flight {
+                        Some(ErrorObject::overloaded(config.max_in_flight))
+                    } else {
+                        None
+                    };
+                    if let Some(error) = refusal {
+                        if let Some(a) = refuse(routed, error, &config, counters) {
+                            write(&mut peer.writer, &shared.outbox, a);
+                        }
+                        continue;
+                    }
+                    let mut job = Box::pin(answer(
+                        routed,
+                        handler.clone(),
+                        shared.outbox.clone(),
+                        config.clone(),
+                    ));
+                    match futures_util::poll!(job.as_mut()) {
+                        Poll::Ready(Some(a)) => write(&mut peer.writer, &shared.outbox, a),
+                        Poll::Ready(None) => {}
+                        Poll::Pending => {
+                            waiting.fetch_add(1, Ordering::AcqRel);
+                            let waiting = waiting.clone();
+                            let outbox = shared.outbox.clone();
+                            shared.tracker.spawn(async move {
+                                if let Some(a) = job.await {
+                                    outbox.reply(a.envelope, a.body, a.is_error).await;
+                                }
+                                waiting.fetch_sub(1, Ordering::AcqRel);
+                            });
+                        }
+                    }
+                }
+            }
+            _ = peer.out.work() => {
+                peer.out.take(&mut queued);
+                for message in queued.drain(..) {
+                    queue(&mut peer.writer, message);
+                }
+            }
+            r = peer.writer.flush(), if !peer.writer.is_empty() => {
+                if let Err(e) = r {
+                    gone(&peer.identity, e);
+                    return;
+                }
+            }
+            _ = tick.tick(), if draining => {}
+            _ = shared.draining.cancelled(), if !draining => {}
+            _ = shared.stop.cancelled() => return,
+        }
+    }
+    tracing::debug!(
+        peer = hex(&peer.identity),
+        "drained; closing the connection"
+    );
+}
+
+/// One raw peer: its messages one after another, in order (§4.3).
+async fn raw_peer<T, H>(stream: T, shared: Arc<Shared>, handler: Arc<H>)
+where
+    T: IntoSplit + AsyncRead + AsyncWrite + Unpin,
+    H: RawHandler,
+{
+    let Some(mut peer) = join(stream, shared).await else {
+        return;
+    };
+    let shared = peer.shared.clone();
+    let limit = shared.config.max_message_bytes;
+    let counters = &shared.counters;
+    let mut batch = Batch::default();
+    let mut queued: Vec<Vec<Frame>> = Vec::new();
+    let mut last_message = Instant::now();
+    let mut tick = tokio::time::interval(DRAIN_TICK);
+    loop {
+        let draining = shared.draining.is_cancelled();
+        if draining
+            && peer.out.len() == 0
+            && peer.writer.is_empty()
+            && last_message.elapsed() >= QUIET
+        {
+            break;
+        }
+        tokio::select! {
+            r = peer.reader.read_batch(&mut batch), if peer.writer.queued() < WRITE_HIGH => {
+                if let Err(e) = r {
+                    gone(&peer.identity, e);
+                    return;
+                }
+                peer.writer.answer_pings(&mut batch);
+                batch.pongs.clear();
+                batch.commands.clear();
+                for message in batch.messages.drain(..) {
+                    bump(&counters.received);
+                    last_message = Instant::now();
+                    let routed = Routed::from_peer(peer.identity.clone(), frames(message));
+                    let size: usize = routed.body.iter().map(|f| f.len()).sum();
+                    if size > limit {
+                        bump(&counters.dropped_incoming);
+                        tracing::warn!(
+                            peer = peer_name(&routed.envelope),
+                            "message dropped: {size} bytes is more than the limit of {limit} bytes"
+                        );
+                        continue;
+                    }
+                    let Routed { envelope, body } = routed;
+                    // `call` itself inside the caught future: a handler may
+                    // panic before it returns its future.
+                    let call = AssertUnwindSafe(async { handler.call(&envelope, body).await })
+                        .catch_unwind();
+                    tokio::pin!(call);
+                    let outcome = match futures_util::poll!(call.as_mut()) {
+                        Poll::Ready(outcome) => outcome,
+                        Poll::Pending => {
+                            // Order is kept by waiting here; what is already
+                            // answered goes out first.
+                            if let Err(e) = peer.writer.flush().await {
+                                gone(&peer.identity, e);
+                                return;
+                            }
+                            call.await
+                        }
+                    };
+                    match outcome {
+                        Ok(Some(reply)) => {
+                            queue(&mut peer.writer, native_reply(&envelope, reply));
+                            bump(&counters.replied);
+                        }
+                        Ok(None) => {}
+                        Err(panic) => {
+                            bump(&counters.dropped_incoming);
+                            tracing::error!(
+                                peer = peer_name(&envelope),
+                                "raw handler panicked ({}); no reply",
+                                panic_message(&*panic)
+                            );
+                        }
+                    }
+                }
+            }
+            _ = peer.out.work() => {
+                peer.out.take(&mut queued);
+                for message in queued.drain(..) {
+                    queue(&mut peer.writer, message);
+                }
+            }
+            r = peer.writer.flush(), if !peer.writer.is_empty() => {
+                if let Err(e) = r {
+                    gone(&peer.identity, e);
+                    return;
+                }
+            }
+            _ = tick.tick(), if draining => {}
+            _ = shared.draining.cancelled(), if !draining => {}
+            _ = shared.stop.cancelled() => return,
+        }
+    }
+}
+
+/// An rpc reply answered at once: into the peer's writer, counted.
+fn write<W: AsyncWrite + Unpin>(writer: &mut Writer<W>, outbox: &Outbox, a: Answer) {
+    queue(writer, native_reply(&a.envelope, vec![a.body]));
+    outbox.replied(a.is_error);
+}
+
+/// The frames of a reply on a native connection: the envelope without its
+/// identity (the connection is the identity), then the body.
+fn native_reply(envelope: &Envelope, body: Vec<Frame>) -> Vec<Frame> {
+    let head = envelope.after_identity();
+    if head.is_empty() {
+        return body;
+    }
+    let mut frames = Vec::with_capacity(head.len() + body.len());
+    frames.extend_from_slice(head);
+    frames.extend(body);
+    frames
+}
+
+fn queue<W: AsyncWrite + Unpin>(writer: &mut Writer<W>, message: Vec<Frame>) {
+    if let Err(e) = writer.queue(message.into_iter().map(Frame::into_bytes)) {
+        tracing::warn!("reply not sent: {e}");
+    }
+}
+
+fn frames(message: Vec<Bytes>) -> Vec<Frame> {
+    message.into_iter().map(Frame::from).collect()
+}
+
+fn gone(identity: &[u8], e: plug_zmtp::Error) {
+    match e {
+        plug_zmtp::Error::Closed => tracing::debug!(peer = hex(identity), "peer left"),
+        e => tracing::info!(peer = hex(identity), "peer connection ended: {e}"),
+    }
+}
+
+fn hex(id: &[u8]) -> String {
+    id.iter().map(|b| format!("{b:02x}")).collect()
+}
