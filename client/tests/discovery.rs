@@ -2,12 +2,10 @@
 //! configuration answers `localhost` from /etc/hosts, and a stand-in server
 //! that answers every query with an error makes counted failures. The real DNS server (dnsmasq) tests are in test-support.
 
-mod common;
-
 use std::time::Duration;
 
-use common::DEADLINE;
 use plug::{Discovery, DiscoveryConfig, DiscoveryError, DnsTarget};
+use plug_test_support::router::DEADLINE;
 
 fn target(ep: &str) -> DnsTarget {
     ep.parse().unwrap()
