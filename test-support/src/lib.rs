@@ -9,6 +9,9 @@
 //!   process (its `listening on` line, signals, its final counters);
 //! - [`load`]: many plugs at once against a server binary, spread over
 //!   child processes;
+//! - [`testbed`]: [`testbed::TestBed`], hosts in network namespaces of
+//!   their own (or on distinct loopback addresses) and a real DNS server
+//!   ([`testbed::Dns`], dnsmasq) serving their addresses under one name;
 //! - [`checks`]: what the fuzz targets check, one function per target, also
 //!   replayed over the stored corpus by `client/tests/props.rs`.
 
@@ -16,3 +19,4 @@ pub mod checks;
 pub mod load;
 pub mod process;
 pub mod router;
+pub mod testbed;

@@ -36,9 +36,20 @@ pub struct ServerCounts {
 impl ServerProcess {
     /// Starts `bin --bind BIND ARGS...` and waits for its `listening on` line.
     pub fn start(bin: &str, bind: &str, args: &[&str]) -> ServerProcess {
-        let mut child = Command::new(bin)
-            .args(["--bind", bind])
-            .args(args)
+        let mut command = Command::new(bin);
+        command.args(["--bind", bind]).args(args);
+        let server = ServerProcess::spawn(command);
+        let endpoint = &server.endpoint;
+        assert!(endpoint.starts_with("tcp://127.0.0.1:"), "{endpoint}");
+        server
+    }
+
+    /// Runs `command` (a server binary with its flags, or a command that
+    /// runs one, such as [`crate::testbed::Host::command`]) and waits for
+    /// its `listening on` line.
+    pub fn spawn(mut command: Command) -> ServerProcess {
+        let bin = format!("{:?}", command.get_program());
+        let mut child = command
             .env("NO_COLOR", "1")
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
@@ -73,7 +84,6 @@ impl ServerProcess {
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_owned();
-        assert!(endpoint.starts_with("tcp://127.0.0.1:"), "{endpoint}");
         ServerProcess {
             child,
             endpoint,
