@@ -254,6 +254,21 @@ fn netns_inode(ns: &str) -> Option<u64> {
         .map(|m| m.ino())
 }
 
+/// Field 22 of /proc/PID/stat, which tells a process from a later one
+/// with the same pid.
+fn start_time(pid: i32) -> Option<String> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    after.split_whitespace().nth(19).map(str::to_owned)
+}
+
+/// The state letter of process `pid`, while it is the one born at `born`.
+fn process_state(pid: i32, born: &str) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let after = &stat[stat.rfind(')')? + 2..];
+    (after.split_whitespace().nth(19)? == born).then(|| after.chars().next())?
+}
+
 #[test]
 fn what_a_killed_run_left_is_removed() {
     if std::env::var_os(CHILD).is_some() {
@@ -313,16 +328,11 @@ fn what_a_killed_run_left_is_removed() {
         );
         return;
     }
+    let born = start_time(sleeper).expect("the bed's process died with its parent");
     let left: Vec<(String, u64)> = namespaces
         .iter()
         .map(|ns| (ns.clone(), netns_inode(ns).expect("left behind")))
         .collect();
-    // SAFETY: kill(2) with signal 0 only checks that the process exists.
-    assert_eq!(
-        unsafe { libc::kill(sleeper, 0) },
-        0,
-        "the bed's process died with its parent"
-    );
 
     let bed = TestBed::start(1);
     // The same names may be in use again, by the new bed: then they must
@@ -331,9 +341,8 @@ fn what_a_killed_run_left_is_removed() {
         assert_ne!(netns_inode(ns), Some(*inode), "{ns} was left behind");
     }
     let started = Instant::now();
-    while std::path::Path::new(&format!("/proc/{sleeper}")).exists() {
-        let stat = std::fs::read_to_string(format!("/proc/{sleeper}/stat")).unwrap_or_default();
-        if stat.contains(") Z ") {
+    while let Some(state) = process_state(sleeper, &born) {
+        if state == 'Z' {
             break; // dead, waiting for its new parent to reap it
         }
         assert!(
@@ -347,5 +356,48 @@ fn what_a_killed_run_left_is_removed() {
         bed.isolation(),
         left.len(),
         bed.name()
+    );
+}
+
+#[test]
+fn a_bed_leaves_nothing_behind_even_when_its_test_fails() {
+    let mut seen: Vec<(String, u64)> = Vec::new();
+    let mut sleeper = 0;
+    let (exited, exit) = std::sync::mpsc::channel();
+    let failed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let bed = TestBed::start(2);
+        for ns in std::iter::once(bed.name()).chain(
+            bed.hosts()
+                .iter()
+                .filter_map(|h| h.netns().map(str::to_owned)),
+        ) {
+            if let Some(inode) = netns_inode(&ns) {
+                seen.push((ns, inode));
+            }
+        }
+        let mut child = bed.host(1).command("sleep").arg("60").spawn().unwrap();
+        sleeper = child.id() as i32;
+        std::thread::spawn(move || exited.send(child.wait()));
+        panic!("a test that fails with a bed in use");
+    }));
+    assert!(failed.is_err());
+    for (ns, inode) in &seen {
+        assert_ne!(netns_inode(ns), Some(*inode), "{ns} is still there");
+    }
+    if seen.is_empty() {
+        // Loopback: nothing but the process to end, which the bed does not
+        // track; this test ends it.
+        // SAFETY: kill(2) on the process this test started.
+        unsafe { libc::kill(sleeper, libc::SIGKILL) };
+        return;
+    }
+    let status = exit
+        .recv_timeout(DEADLINE)
+        .expect("the process in the bed still runs")
+        .unwrap();
+    assert!(!status.success(), "{status}");
+    println!(
+        "a failed test's bed: {} namespaces and process {sleeper} gone",
+        seen.len()
     );
 }

@@ -15,12 +15,16 @@ use super::netns;
 /// Every name the bed gives a namespace or a link starts with this.
 pub const PREFIX: &str = "plugtb";
 
-/// Claims, the lock and each bed's own directory live here, one directory
-/// per user (only root makes namespaces; others share nothing to claim).
+/// Claims, the lock and each bed's own directory live here. Root's beds
+/// make namespaces, which every root process sees, so their claims are in
+/// one place whatever `TMPDIR` says (beside `/run/netns`); other users' beds
+/// are loopback only and claim in a directory of their own.
 fn state_dir() -> PathBuf {
     // SAFETY: geteuid(2) has no preconditions.
-    let uid = unsafe { libc::geteuid() };
-    std::env::temp_dir().join(format!("plug-testbed-{uid}"))
+    match unsafe { libc::geteuid() } {
+        0 => PathBuf::from("/run/plug-testbed"),
+        uid => std::env::temp_dir().join(format!("plug-testbed-{uid}")),
+    }
 }
 
 /// Bed `k`'s own directory (the DNS server's files).
