@@ -48,7 +48,11 @@ impl ServerProcess {
     /// runs one, such as [`crate::testbed::Host::command`]) and waits for
     /// its `listening on` line.
     pub fn spawn(mut command: Command) -> ServerProcess {
-        let bin = format!("{:?}", command.get_program());
+        let args: Vec<_> = command
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let bin = format!("{:?} {}", command.get_program(), args.join(" "));
         let mut child = command
             .env("NO_COLOR", "1")
             .env("RUST_LOG", "info")
@@ -66,7 +70,7 @@ impl ServerProcess {
         let stderr = Arc::new(Mutex::new(String::new()));
         let sink = stderr.clone();
         let err = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(err).lines().map_while(Result::ok) {
                 let mut s = sink.lock().unwrap();
                 s.push_str(&line);
@@ -77,7 +81,11 @@ impl ServerProcess {
             Ok(Some(line)) => line,
             other => {
                 let _ = child.kill();
-                panic!("no `listening on` line from {bin}: {other:?}");
+                let _ = child.wait();
+                // The process is gone, so its stderr ends: say what it said.
+                let _ = reader.join();
+                let said = stderr.lock().unwrap();
+                panic!("no `listening on` line from {bin}: {other:?}; stderr:\n{said}");
             }
         };
         let endpoint = line
