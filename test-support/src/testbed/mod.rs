@@ -27,12 +27,15 @@
 //! process is gone.
 //!
 //! ```no_run
-//! use plug_test_support::testbed::TestBed;
+//! # fn demo(echo_server: &str) {
+//! use plug_test_support::testbed::{port_of, TestBed};
 //! let mut bed = TestBed::start(3);
 //! let addrs: Vec<_> = bed.hosts().iter().map(|h| h.addr()).collect();
 //! bed.dns().set("fleet.plug.test", &addrs);
-//! let servers = bed.serve_everywhere(env!("CARGO_BIN_EXE_echo-server"), &[]);
-//! // connect_to = "dns+tcp://fleet.plug.test:PORT", discovery_nameserver = bed.dns().addr()
+//! let servers = bed.serve_everywhere(echo_server, &[]); // e.g. env!("CARGO_BIN_EXE_echo-server")
+//! let port = port_of(&servers[0].endpoint);
+//! // connect_to = "dns+tcp://fleet.plug.test:{port}", discovery_nameserver = bed.dns().addr()
+//! # }
 //! ```
 
 mod claim;
