@@ -167,6 +167,11 @@ impl TestBed {
         let bridge_addr = format!("{}/24", bridge_addr(k));
         netns::must(&["-n", &b, "link", "set", "dev", "lo", "up"]);
         netns::must(&["-n", &b, "link", "add", "br0", "type", "bridge"]);
+        // A bridge takes the lowest MAC address of its ports unless given
+        // one: a host added later could change it, and the test's ARP entry
+        // for the DNS server on the bridge would point nowhere for a while.
+        let mac = format!("02:70:6c:74:{k:02x}:02");
+        netns::must(&["-n", &b, "link", "set", "dev", "br0", "address", &mac]);
         netns::must(&["-n", &b, "addr", "add", &bridge_addr, "dev", "br0"]);
         netns::must(&["-n", &b, "link", "set", "dev", "br0", "up"]);
         netns::must(&[
