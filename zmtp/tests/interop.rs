@@ -155,10 +155,14 @@ async fn a_64_mib_frame_both_ways() {
         reader.buffer_capacity()
     );
     // A small message after it does not keep the large buffer.
-    within("small out", writer.send(frames(&[b"small"]))).await.unwrap();
+    within("small out", writer.send(frames(&[b"small"])))
+        .await
+        .unwrap();
     let mut batch = Batch::default();
     while batch.messages.is_empty() {
-        within("small back", reader.read_batch(&mut batch)).await.unwrap();
+        within("small back", reader.read_batch(&mut batch))
+            .await
+            .unwrap();
     }
     assert_eq!(batch.messages, [frames(&[b"small"])]);
     assert!(
