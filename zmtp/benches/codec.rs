@@ -2,13 +2,39 @@
 //! 64 B to 64 KiB, one message per iteration and a batch of 256, beside a
 //! plain `memcpy` of the same bytes (the floor for the copying encoder).
 //!
+//! Times are the benchmark thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`),
+//! not wall time: on a machine shared with builds, time spent waiting for a
+//! core does not count.
+//!
 //! `cargo bench -p plug-zmtp --bench codec`
+
+use std::time::Duration;
 
 use bytes::{Buf, Bytes, BytesMut};
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use plug_zmtp::{Decoder, Encoder, Inbound, Limits};
 
 const SIZES: [usize; 3] = [64, 1024, 64 << 10];
+
+fn thread_cpu_time() -> Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid timespec to write into.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    assert_eq!(rc, 0, "clock_gettime");
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
+/// Runs `f` `iters` times; returns the CPU time it took.
+fn cpu(iters: u64, mut f: impl FnMut()) -> Duration {
+    let start = thread_cpu_time();
+    for _ in 0..iters {
+        f();
+    }
+    thread_cpu_time() - start
+}
 
 fn encoded(size: usize, count: usize) -> Bytes {
     let mut e = Encoder::new(usize::MAX);
@@ -25,29 +51,35 @@ fn encode(c: &mut Criterion) {
         group.throughput(Throughput::Elements(1));
         group.bench_with_input(BenchmarkId::new("one", size), &body, |b, body| {
             let mut e = Encoder::default();
-            b.iter(|| {
-                e.message([body.clone()]).unwrap();
-                let n = e.remaining();
-                e.advance(n);
+            b.iter_custom(|iters| {
+                cpu(iters, || {
+                    e.message([body.clone()]).unwrap();
+                    let n = e.remaining();
+                    e.advance(n);
+                })
             })
         });
         group.bench_with_input(BenchmarkId::new("memcpy", size), &body, |b, body| {
             let mut out = BytesMut::with_capacity(size + 16);
-            b.iter(|| {
-                out.extend_from_slice(body);
-                black_box(&out);
-                out.clear();
+            b.iter_custom(|iters| {
+                cpu(iters, || {
+                    out.extend_from_slice(body);
+                    black_box(&out);
+                    out.clear();
+                })
             })
         });
         group.throughput(Throughput::Elements(256));
         group.bench_with_input(BenchmarkId::new("batch256", size), &body, |b, body| {
             let mut e = Encoder::default();
-            b.iter(|| {
-                for _ in 0..256 {
-                    e.message([body.clone()]).unwrap();
-                }
-                let n = e.remaining();
-                e.advance(n);
+            b.iter_custom(|iters| {
+                cpu(iters, || {
+                    for _ in 0..256 {
+                        e.message([body.clone()]).unwrap();
+                    }
+                    let n = e.remaining();
+                    e.advance(n);
+                })
             })
         });
     }
@@ -63,19 +95,20 @@ fn decode(c: &mut Criterion) {
             group.throughput(Throughput::Elements(count as u64));
             group.bench_with_input(BenchmarkId::new(name, size), &wire, |b, wire| {
                 let mut d = Decoder::new(Limits::default());
-                // A long-lived read buffer, refilled as a socket read would.
-                let mut buf = BytesMut::with_capacity(1 << 20);
-                b.iter(|| {
-                    if buf.capacity() - buf.len() < wire.len() {
-                        buf = BytesMut::with_capacity(1 << 20);
-                    }
-                    buf.extend_from_slice(wire);
-                    let mut n = 0;
-                    while let Some(Inbound::Message(m)) = d.decode(&mut buf).unwrap() {
-                        black_box(&m);
-                        n += 1;
-                    }
-                    assert_eq!(n, count);
+                // A long-lived read buffer, refilled as the reader does it:
+                // room for a 64 KiB read, reclaimed once its frames are gone.
+                let mut buf = BytesMut::new();
+                b.iter_custom(|iters| {
+                    cpu(iters, || {
+                        buf.reserve(wire.len().max(64 << 10));
+                        buf.extend_from_slice(wire);
+                        let mut n = 0;
+                        while let Some(Inbound::Message(m)) = d.decode(&mut buf).unwrap() {
+                            black_box(&m);
+                            n += 1;
+                        }
+                        assert_eq!(n, count);
+                    })
                 })
             });
         }
