@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::balance::Links;
 use crate::config::PlugConfig;
+use crate::discovery::{Discovery, DnsTarget};
 use crate::error::Error;
 use crate::link::{Link, LinkError};
 use crate::message::Inbox;
@@ -26,6 +27,8 @@ pub(crate) struct Connection {
     pub(crate) closed: CancellationToken,
     /// The same fact as `closed`, readable without a lock.
     shut: AtomicBool,
+    /// The `dns+tcp://` names being looked up, for `stats()`.
+    discoveries: std::sync::Mutex<Vec<Arc<Discovery>>>,
 }
 
 impl Connection {
@@ -40,6 +43,7 @@ impl Connection {
             counters: Counters::default(),
             closed: CancellationToken::new(),
             shut: AtomicBool::new(false),
+            discoveries: std::sync::Mutex::default(),
         })
     }
 
@@ -53,6 +57,13 @@ impl Connection {
         s.endpoints = links.len() as u64;
         s.connected = links.iter().filter(|l| l.health.is_connected()).count() as u64;
         s.disconnects = s.per_endpoint.iter().map(|e| e.disconnects).sum();
+        s.discovery = self
+            .discoveries
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .map(|d| d.stats())
+            .collect();
         s
     }
 
@@ -143,20 +154,37 @@ pub(crate) trait Dispatch: Send + Sync + 'static {
     fn on_close(&self) {}
 }
 
-/// Opens a link to every configured endpoint, each handing what it
-/// receives to `state`, and calls [`Dispatch::on_close`] once the plug
-/// closes.
+/// Opens a link to every configured endpoint, and starts discovery for
+/// each `dns+tcp://` one, each link handing what it receives to `state`;
+/// calls [`Dispatch::on_close`] once the plug closes.
 pub(crate) fn start<S: Dispatch>(state: &Arc<S>) -> Result<(), Error> {
     let conn = state.connection();
-    for endpoint in &conn.config.connect_to {
-        match Link::open(state, endpoint.clone(), conn.links.changed()) {
-            Ok(link) => conn.links.add(link),
-            Err(e) => {
-                // The links opened so far stop with the plug.
-                conn.close();
-                return Err(e);
+    let opened = (|| {
+        for endpoint in &conn.config.connect_to {
+            if DnsTarget::is_dns(endpoint) {
+                let target: DnsTarget = endpoint
+                    .parse()
+                    .map_err(|m: String| Error::Config(crate::ConfigError::new("connect_to", m)))?;
+                let discovery = Discovery::start(target, &conn.config.discovery).map_err(|e| {
+                    Error::Config(crate::ConfigError::new("connect_to", e.to_string()))
+                })?;
+                let discovery = Arc::new(discovery);
+                conn.discoveries
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(discovery.clone());
+                tokio::spawn(follow(state.clone(), discovery));
+            } else {
+                conn.links
+                    .add(Link::open(state, endpoint.clone(), conn.links.changed())?);
             }
         }
+        Ok(())
+    })();
+    if let Err(e) = opened {
+        // The links opened so far stop with the plug.
+        conn.close();
+        return Err(e);
     }
     let watcher = state.clone();
     tokio::spawn(async move {
@@ -166,6 +194,70 @@ pub(crate) fn start<S: Dispatch>(state: &Arc<S>) -> Result<(), Error> {
         watcher.on_close();
     });
     Ok(())
+}
+
+/// Keeps a plug's links to the endpoints behind one `dns+tcp://` name in
+/// step with what discovery finds: a new address gets a link, a vanished
+/// one stops getting requests and closes once those in flight have ended.
+/// A link of this name that goes down asks for a lookup at once.
+async fn follow<S: Dispatch>(state: Arc<S>, discovery: Arc<Discovery>) {
+    let conn = state.connection();
+    let mut endpoints = discovery.endpoints();
+    let mut mine: Vec<String> = Vec::new();
+    let changed = conn.links.changed();
+    loop {
+        let now: Vec<String> = endpoints.borrow_and_update().clone();
+        for gone in mine.iter().filter(|e| !now.contains(e)) {
+            if let Some(link) = conn.links.remove(gone) {
+                tracing::info!(plug = conn.name(), endpoint = gone, target = %discovery.target(), "endpoint no longer listed; draining it");
+                link.drain();
+                tokio::spawn(close_when_idle(link, conn.config.timeout));
+            }
+        }
+        for new in now.iter().filter(|e| !mine.contains(e)) {
+            match Link::open(&state, new.clone(), conn.links.changed()) {
+                Ok(link) => {
+                    tracing::info!(plug = conn.name(), endpoint = new, target = %discovery.target(), "endpoint discovered");
+                    conn.links.add(link);
+                }
+                Err(e) => {
+                    tracing::warn!(
+                        plug = conn.name(),
+                        endpoint = new,
+                        "cannot open a discovered endpoint: {e}"
+                    )
+                }
+            }
+        }
+        mine = now;
+        let down = changed.notified();
+        tokio::pin!(down);
+        down.as_mut().enable();
+        if conn
+            .links
+            .all()
+            .iter()
+            .any(|l| mine.iter().any(|e| e == l.endpoint()) && !l.health.is_connected())
+        {
+            // One of ours is down: the name may have moved on.
+            discovery.refresh();
+        }
+        tokio::select! {
+            _ = conn.closed.cancelled() => return,
+            r = endpoints.changed() => if r.is_err() { return },
+            _ = down => {}
+        }
+    }
+}
+
+/// Closes a link that gets no new requests once its requests in flight have
+/// ended (each ends by its deadline at the latest).
+async fn close_when_idle(link: Arc<Link>, timeout: std::time::Duration) {
+    let deadline = Instant::now() + timeout;
+    while link.health.in_flight.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    link.close();
 }
 
 /// Closes the plug when the last handle is dropped.

@@ -29,6 +29,8 @@ pub struct PlugStats {
     pub disconnects: u64,
     /// Each endpoint's state and counters, in the order the plug knows them.
     pub per_endpoint: Vec<crate::EndpointStats>,
+    /// Each `dns+tcp://` name's discovered endpoints and lookup counters.
+    pub discovery: Vec<crate::DiscoveryStats>,
 }
 
 impl PlugStats {
@@ -65,6 +67,7 @@ impl Counters {
             endpoints: 0,
             disconnects: 0,
             per_endpoint: Vec::new(),
+            discovery: Vec::new(),
         }
     }
 }
