@@ -16,6 +16,10 @@ use tokio::time::Instant;
 
 use crate::link::Link;
 
+/// How a link compares for the next request; lower is better: not
+/// avoided, answering, fewest in flight.
+type Rank = (bool, bool, u64);
+
 /// The links of one plug.
 pub(crate) struct Links {
     list: RwLock<Arc<[Arc<Link>]>>,
@@ -80,7 +84,7 @@ impl Links {
             return (h.is_connected() && !h.is_draining()).then(|| only.clone());
         }
         let start = self.turn.fetch_add(1, Ordering::Relaxed);
-        let mut best: Option<(&Arc<Link>, (bool, bool, u64))> = None;
+        let mut best: Option<(&Arc<Link>, Rank)> = None;
         for i in 0..list.len() {
             let link = &list[(start + i) % list.len()];
             let h = &link.health;
@@ -88,8 +92,7 @@ impl Links {
                 continue;
             }
             let avoided = avoid.is_some_and(|a| std::ptr::eq(a, &**link));
-            // Lower is better: not avoided, answering, fewest in flight.
-            let rank = (
+            let rank: Rank = (
                 avoided,
                 h.is_unresponsive(),
                 h.in_flight.load(Ordering::Relaxed),
