@@ -38,7 +38,7 @@ fn echo_bytes(body: &[u8]) -> Vec<u8> {
 
 fn echo_rpc(body: &[u8]) -> Vec<u8> {
     let req = parse_request(&[Frame::from(body)]).unwrap();
-    encode_result(req.id.as_ref(), req.is_jsonrpc(), req.params())
+    encode_result(req.id(), req.is_jsonrpc(), req.params())
 }
 
 fn payload(size: usize) -> String {
@@ -203,7 +203,7 @@ fn codec(c: &mut Criterion) {
     let req = parse_request(std::slice::from_ref(&request_body)).unwrap();
     let result = json!({"user_id": 21, "position": [3, 4], "speed": 1.5});
     group.bench_function("encode_result", |b| {
-        b.iter(|| black_box(encode_result(req.id.as_ref(), false, black_box(&result))))
+        b.iter(|| black_box(encode_result(req.id(), false, black_box(&result))))
     });
     for size in [64usize, 1024, 65536] {
         let body = echo_rpc(

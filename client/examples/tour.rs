@@ -29,11 +29,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .method_with_call("moveCar", |call: server::Call| async move {
             let position = call
                 .request
-                .object
+                .object()
                 .get("position")
                 .cloned()
                 .unwrap_or(Value::Null);
-            Ok(json!({"user_id": call.request.object.get("user_id"), "position": position}))
+            Ok(json!({"user_id": call.request.object().get("user_id"), "position": position}))
         })
         .method("getPlayers", |_: Value| async {
             Ok(json!(["ann", "bob", "cyd"]))

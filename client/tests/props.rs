@@ -72,19 +72,19 @@ proptest! {
     fn any_object_round_trips_with_its_id(object in json_object(), id in any::<u64>()) {
         let wire = encode_request(object.clone(), Some(id));
         let request = parse_request(&[Frame::from(wire)]).unwrap();
-        prop_assert_eq!(request.id.map(|i| i.json().to_owned()), Some(id.to_string()));
+        prop_assert_eq!(request.id().map(|i| i.json().to_owned()), Some(id.to_string()));
         let mut want = object;
         want.remove("id");
-        prop_assert_eq!(request.object, want);
+        prop_assert_eq!(request.object(), &want);
     }
 
     #[test]
     fn any_id_comes_back_byte_identical(id in id_text(), params in json_value()) {
         let body = format!(r#"{{"method":"echo","id":{id},"params":{params}}}"#);
         let request = parse_request(&[Frame::from(body)]).unwrap();
-        let got = request.id.as_ref().expect("an id").json().to_owned();
+        let got = request.id().expect("an id").json().to_owned();
         prop_assert_eq!(&got, &id);
-        let reply = encode_result(request.id.as_ref(), false, request.params());
+        let reply = encode_result(request.id(), false, request.params());
         let text = String::from_utf8(reply).unwrap();
         prop_assert_eq!(text, format!(r#"{{"id":{id},"result":{params}}}"#));
     }

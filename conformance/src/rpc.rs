@@ -156,7 +156,7 @@ pub(crate) fn read_reply(style: EnvelopeStyle, frames: Vec<Vec<u8>>) -> Step<Rep
         )
     })?;
     let id = match parse_request(std::slice::from_ref(frame)) {
-        Ok(r) => r.id,
+        Ok(r) => r.id().cloned(),
         Err(e) => {
             return Err(fail(
                 "a reply whose id is a number, a string or null (§5.2)",
@@ -173,7 +173,9 @@ pub(crate) fn read_reply(style: EnvelopeStyle, frames: Vec<Vec<u8>>) -> Step<Rep
 
 /// The id of a request body as a server must copy it (`None`: no id).
 pub(crate) fn expected_id(body: &[u8]) -> Option<Id> {
-    parse_request(&[Frame::from(body)]).ok().and_then(|r| r.id)
+    parse_request(&[Frame::from(body)])
+        .ok()
+        .and_then(|r| r.id().cloned())
 }
 
 pub(crate) fn show_id(id: Option<&Id>) -> String {

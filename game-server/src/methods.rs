@@ -142,7 +142,7 @@ fn args(call: &mut Call) -> Result<Map<String, Value>, ErrorObject> {
     match call.take_params() {
         Value::Object(map) => Ok(map),
         Value::Null => {
-            let mut map = call.request.object.clone();
+            let mut map = call.request.object().clone();
             map.remove("method");
             map.remove("jsonrpc");
             Ok(map)

@@ -74,13 +74,13 @@ pub fn server_request(data: &[u8]) {
             let _ = request.method();
             let jsonrpc = request.is_jsonrpc();
             let params = request.params().clone();
-            let reply = encode_result(request.id.as_ref(), jsonrpc, &params);
+            let reply = encode_result(request.id(), jsonrpc, &params);
             let body = ReplyBody::parse(&reply).expect("a result reply is a JSON object");
             assert_eq!(body.outcome().expect("one outcome").unwrap(), &params);
-            let want = request.id.as_ref().map_or("null", |id| id.json());
+            let want = request.id().map_or("null", |id| id.json());
             assert_eq!(reply_id_text(&reply), want, "the id comes back as its text");
             let e = ErrorObject::overloaded(1024);
-            let reply = error_reply(request.id.as_ref(), &e);
+            let reply = error_reply(request.id(), &e);
             assert_eq!(reply_id_text(&reply), want);
         }
         Err(e) => {
@@ -142,11 +142,11 @@ pub fn client_reply(data: &[u8]) {
     let wire = encode_request(object.clone(), Some(id));
     let request = parse_request(&[Frame::from(wire)]).expect("an encoded request parses");
     assert_eq!(
-        request.id.map(|i| i.json().to_owned()),
+        request.id().map(|i| i.json().to_owned()),
         Some(id.to_string())
     );
     object.remove("id");
-    assert_eq!(request.object, object);
+    assert_eq!(request.object(), &object);
 }
 
 /// The configuration parser on any text.

@@ -130,7 +130,7 @@ mod tests {
             r#"{"jsonrpc":"2.0","id":123456789012345678901234567890,"method":"x"}"#,
         )])
         .unwrap();
-        let out = encode_result(req.id.as_ref(), req.is_jsonrpc(), &json!({"ok": true}));
+        let out = encode_result(req.id(), req.is_jsonrpc(), &json!({"ok": true}));
         assert_eq!(
             std::str::from_utf8(&out).unwrap(),
             r#"{"jsonrpc":"2.0","id":123456789012345678901234567890,"result":{"ok":true}}"#

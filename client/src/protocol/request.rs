@@ -1,8 +1,11 @@
 //! Requests in rpc mode (PROTOCOL.md §5.1, §5.2, §5.4, §5.5).
 
 use std::fmt;
+use std::ops::Range;
+use std::sync::OnceLock;
 
-use serde::{Deserialize, Deserializer};
+use bytes::Bytes;
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -39,8 +42,28 @@ impl Id {
         serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
     }
 
-    fn from_value(v: &Value) -> Id {
-        Id(serde_json::value::to_raw_value(v).expect("a JSON value serializes"))
+    /// The id as an integer, if it is one that fits in 64 bits (the plug's
+    /// counter ids are).
+    pub fn as_u64(&self) -> Option<u64> {
+        self.json().parse().ok()
+    }
+
+    /// An id from its JSON text, checked: a string, a number or `null`
+    /// (§5.2); anything else is the -32600 error a server answers.
+    pub fn from_json(text: &str) -> Result<Id, ErrorObject> {
+        let raw: Box<RawValue> =
+            serde_json::from_str(text).map_err(|e| ErrorObject::parse_error(format!("id: {e}")))?;
+        Id::checked(raw)
+    }
+
+    fn checked(raw: Box<RawValue>) -> Result<Id, ErrorObject> {
+        match raw.get().as_bytes().first() {
+            Some(b'"' | b'-' | b'0'..=b'9' | b'n') => Ok(Id(raw)),
+            _ => Err(ErrorObject::invalid_request(format!(
+                "`id` must be a number, a string or null, got {}",
+                kind_of_text(raw.get())
+            ))),
+        }
     }
 }
 
@@ -63,38 +86,109 @@ impl PartialEq for Id {
 }
 
 /// A rpc-mode request as a server reads it.
-#[derive(Debug)]
+///
+/// Reading one finds its members without building them: the `id` is kept
+/// as its exact JSON text, `method` as a string, `params` as the JSON text
+/// it arrived as; a `Value` of the params or a map of every member is built
+/// only when asked for ([`Request::params`], [`Request::object`]).
 pub struct Request {
-    /// The id to copy into the reply; `None` for a notification (§5.4).
-    pub id: Option<Id>,
-    /// Every member of the request object except `id`.
-    pub object: Map<String, Value>,
+    body: Bytes,
+    id: Option<Id>,
+    method: Method,
+    /// Where `params` is in `body`.
+    params: Option<Range<usize>>,
+    jsonrpc: bool,
+    params_value: OnceLock<Value>,
+    object: OnceLock<Map<String, Value>>,
+}
+
+/// What the `method` member was.
+#[derive(Debug)]
+enum Method {
+    Absent,
+    NotString,
+    /// A string without escapes, where it is in `body` (quotes excluded).
+    Plain(Range<usize>),
+    /// A string with escapes, unescaped.
+    Owned(Box<str>),
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("id", &self.id)
+            .field("body", &String::from_utf8_lossy(&self.body))
+            .finish()
+    }
 }
 
 impl Request {
+    /// The id to copy into the reply; `None` for a notification (§5.4).
+    pub fn id(&self) -> Option<&Id> {
+        self.id.as_ref()
+    }
+
     /// The `method` member, or the -32600 error that a dispatching server
     /// answers when it is missing or not a string (§5.5).
     pub fn method(&self) -> Result<&str, ErrorObject> {
-        match self.object.get("method") {
-            Some(Value::String(m)) => Ok(m),
-            Some(_) => Err(ErrorObject::invalid_request("`method` must be a string")),
-            None => Err(ErrorObject::invalid_request("missing `method`")),
+        match &self.method {
+            Method::Plain(range) => Ok(self.text(range.clone())),
+            Method::Owned(m) => Ok(m),
+            Method::NotString => Err(ErrorObject::invalid_request("`method` must be a string")),
+            Method::Absent => Err(ErrorObject::invalid_request("missing `method`")),
         }
     }
 
-    /// The `params` member, `Value::Null` when absent.
+    /// The `params` member, `Value::Null` when absent (parsed on first use).
     pub fn params(&self) -> &Value {
-        self.object.get("params").unwrap_or(&Value::Null)
+        self.params_value.get_or_init(|| self.parse_params())
+    }
+
+    /// The `params` member by value, `Value::Null` when absent.
+    pub fn take_params(&mut self) -> Value {
+        match self.params_value.take() {
+            Some(v) => v,
+            None => self.parse_params(),
+        }
+    }
+
+    /// The `params` member as the JSON text it arrived as, if present.
+    pub fn params_json(&self) -> Option<&str> {
+        self.params.clone().map(|r| self.text(r))
+    }
+
+    /// Every member of the request object except `id` (built on first use).
+    pub fn object(&self) -> &Map<String, Value> {
+        self.object.get_or_init(|| {
+            let mut object: Map<String, Value> =
+                serde_json::from_slice(&self.body).unwrap_or_default();
+            object.remove("id");
+            object
+        })
     }
 
     /// Whether the request said `"jsonrpc": "2.0"`, which the reply copies.
     pub fn is_jsonrpc(&self) -> bool {
-        self.object.get("jsonrpc").and_then(Value::as_str) == Some("2.0")
+        self.jsonrpc
     }
 
     /// A notification has no `id` and gets no reply.
     pub fn is_notification(&self) -> bool {
         self.id.is_none()
+    }
+
+    fn text(&self, range: Range<usize>) -> &str {
+        // The body was read as UTF-8 JSON and `range` is one of its values.
+        std::str::from_utf8(&self.body[range]).unwrap_or_default()
+    }
+
+    fn parse_params(&self) -> Value {
+        match &self.params {
+            // A value that was read once parses again; one that holds what
+            // `Value` cannot (a lone surrogate) is null.
+            Some(range) => serde_json::from_str(self.text(range.clone())).unwrap_or(Value::Null),
+            None => Value::Null,
+        }
     }
 }
 
@@ -111,54 +205,171 @@ pub fn parse_request(body: &[Frame]) -> Result<Request, ErrorObject> {
         )));
     };
     let bytes: &[u8] = frame;
-    let value: Value = match serde_json::from_slice(bytes) {
-        Ok(v) => v,
-        Err(e) if std::str::from_utf8(bytes).is_err() => {
-            return Err(ErrorObject::parse_error(format!("body is not UTF-8 ({e})")))
-        }
-        Err(e) => return Err(ErrorObject::parse_error(e)),
+    if first_byte(bytes) != Some(b'{') {
+        // Not an object: which error depends on whether it is JSON at all.
+        return Err(match serde_json::from_slice::<IgnoredAny>(bytes) {
+            Ok(_) => {
+                let kind = serde_json::from_slice::<Value>(bytes)
+                    .map(|v| kind_of(&v))
+                    .unwrap_or("not an object");
+                ErrorObject::invalid_request(format!("the body must be a JSON object, got {kind}"))
+            }
+            Err(e) => not_json(bytes, e),
+        });
+    }
+    let fields = Fields::read(bytes).map_err(|e| not_json(bytes, e))?;
+    let at = |raw: &RawValue| {
+        let start = raw.get().as_ptr() as usize - bytes.as_ptr() as usize;
+        start..start + raw.get().len()
     };
-    let Value::Object(mut object) = value else {
-        return Err(ErrorObject::invalid_request(format!(
-            "the body must be a JSON object, got {}",
-            kind_of(&value)
-        )));
-    };
-    let id = match object.remove("id") {
+    let id = match fields.id {
         None => None,
-        Some(v @ (Value::String(_) | Value::Null)) => Some(Id::from_value(&v)),
-        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(Id(RawValue::from_string(
-            n.to_string(),
-        )
-        .expect("a number is JSON"))),
-        // A float or an integer too large for 64 bits: take the exact text.
-        Some(Value::Number(_)) => {
-            let raw: IdOnly = serde_json::from_slice(bytes)
-                .map_err(|e| ErrorObject::parse_error(format!("id: {e}")))?;
-            raw.id.map(|r| Id(r.to_owned()))
-        }
-        Some(other) => {
-            return Err(ErrorObject::invalid_request(format!(
-                "`id` must be a number, a string or null, got {}",
-                kind_of(&other)
-            )))
+        Some(raw) => Some(Id::checked(raw.to_owned())?),
+    };
+    let method = match fields.method {
+        None => Method::Absent,
+        Some(raw) => {
+            let text = raw.get();
+            if !text.starts_with('"') {
+                Method::NotString
+            } else if text.contains('\\') {
+                match serde_json::from_str::<String>(text) {
+                    Ok(m) => Method::Owned(m.into()),
+                    Err(e) => return Err(not_json(bytes, e)),
+                }
+            } else {
+                let r = at(raw);
+                Method::Plain(r.start + 1..r.end - 1)
+            }
         }
     };
-    Ok(Request { id, object })
+    let params = fields.params.map(at);
+    let jsonrpc = fields.jsonrpc.map(RawValue::get) == Some("\"2.0\"");
+    Ok(Request {
+        body: frame.bytes().clone(),
+        id,
+        method,
+        params,
+        jsonrpc,
+        params_value: OnceLock::new(),
+        object: OnceLock::new(),
+    })
 }
 
-/// The body of a request from the plug: `object` with `id` set to `id`.
-/// Any `id` the caller put there is replaced, as SocketStream did.
-pub fn encode_request(mut object: Map<String, Value>, id: Option<u64>) -> Vec<u8> {
-    match id {
-        Some(id) => {
-            object.insert("id".to_owned(), Value::from(id));
-        }
-        None => {
-            object.remove("id");
-        }
+fn first_byte(bytes: &[u8]) -> Option<u8> {
+    bytes.iter().copied().find(|b| !b.is_ascii_whitespace())
+}
+
+fn not_json(bytes: &[u8], e: serde_json::Error) -> ErrorObject {
+    if std::str::from_utf8(bytes).is_err() {
+        ErrorObject::parse_error(format!("body is not UTF-8 ({e})"))
+    } else {
+        ErrorObject::parse_error(e)
     }
-    serde_json::to_vec(&object).expect("a JSON map serializes")
+}
+
+/// The members a request is read for, borrowed from its body; every other
+/// member is checked to be JSON and skipped. A member given twice counts
+/// with its last value, as in a map.
+#[derive(Default)]
+struct Fields<'a> {
+    id: Option<&'a RawValue>,
+    method: Option<&'a RawValue>,
+    params: Option<&'a RawValue>,
+    jsonrpc: Option<&'a RawValue>,
+}
+
+impl<'a> Fields<'a> {
+    fn read(bytes: &'a [u8]) -> Result<Fields<'a>, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        let fields = de.deserialize_map(FieldsVisitor)?;
+        de.end()?;
+        Ok(fields)
+    }
+}
+
+struct FieldsVisitor;
+
+impl<'de> Visitor<'de> for FieldsVisitor {
+    type Value = Fields<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de>, A::Error> {
+        let mut fields = Fields::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Id => fields.id = Some(map.next_value()?),
+                Key::Method => fields.method = Some(map.next_value()?),
+                Key::Params => fields.params = Some(map.next_value()?),
+                Key::JsonRpc => fields.jsonrpc = Some(map.next_value()?),
+                Key::Other => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(fields)
+    }
+}
+
+/// A member's name, told apart without allocating.
+enum Key {
+    Id,
+    Method,
+    Params,
+    JsonRpc,
+    Other,
+}
+
+impl<'de> de::Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Key, E> {
+                Ok(match name {
+                    "id" => Key::Id,
+                    "method" => Key::Method,
+                    "params" => Key::Params,
+                    "jsonrpc" => Key::JsonRpc,
+                    _ => Key::Other,
+                })
+            }
+        }
+        d.deserialize_str(KeyVisitor)
+    }
+}
+
+/// The body of a request from the plug: `object` with `id` set to `id`,
+/// first. Any `id` the caller put there is replaced, as SocketStream did.
+pub fn encode_request(object: Map<String, Value>, id: Option<u64>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64);
+    out.push(b'{');
+    let mut first = true;
+    if let Some(id) = id {
+        out.extend_from_slice(b"\"id\":");
+        out.extend_from_slice(itoa::Buffer::new().format(id).as_bytes());
+        first = false;
+    }
+    for (key, value) in &object {
+        if key == "id" {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        serde_json::to_writer(&mut out, key).expect("a string serializes");
+        out.push(b':');
+        serde_json::to_writer(&mut out, value).expect("a JSON value serializes");
+    }
+    out.push(b'}');
+    out
 }
 
 pub(crate) fn kind_of(v: &Value) -> &'static str {
@@ -172,8 +383,16 @@ pub(crate) fn kind_of(v: &Value) -> &'static str {
     }
 }
 
+fn kind_of_text(text: &str) -> &'static str {
+    match text.as_bytes().first() {
+        Some(b'{') => "an object",
+        Some(b'[') => "an array",
+        Some(b't' | b'f') => "a boolean",
+        _ => "something else",
+    }
+}
+
 /// What can be read of the id of a request that will not be parsed in full.
-#[non_exhaustive]
 pub enum Peeked {
     /// A JSON object without `id`: no reply.
     Notification,
@@ -182,44 +401,24 @@ pub enum Peeked {
     Id(Option<Id>, bool),
 }
 
-#[derive(Deserialize)]
-struct IdOnly<'a> {
-    #[serde(borrow, default, deserialize_with = "present")]
-    id: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    jsonrpc: Option<&'a RawValue>,
-}
-
-// `Option<&RawValue>` alone reads `"id": null` as absent; a null id is not a
-// notification (§5.4), so wrap whatever is there.
-fn present<'de, D: Deserializer<'de>>(d: D) -> Result<Option<&'de RawValue>, D::Error> {
-    <&RawValue>::deserialize(d).map(Some)
-}
-
 /// Reads only the `id` (and `jsonrpc`) of a body, skipping everything else
 /// without building it: what a server needs to refuse a request it will not
-/// parse in full (-32001, -32002). The id rules are
-/// those of [`parse_request`], applied to the id alone.
+/// parse in full (-32001, -32002, -32003). The id rules are those of
+/// [`parse_request`].
 pub fn peek_id(body: &[Frame]) -> Peeked {
     let [frame] = body else {
         return Peeked::Id(None, false);
     };
-    // A derived struct also reads from a JSON array: insist on an object.
-    let is_object = frame.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
-    let Ok(head) = serde_json::from_slice::<IdOnly>(frame) else {
-        return Peeked::Id(None, false);
-    };
-    if !is_object {
+    if first_byte(frame) != Some(b'{') {
         return Peeked::Id(None, false);
     }
-    let jsonrpc = head.jsonrpc.map(RawValue::get) == Some("\"2.0\"");
-    let Some(raw) = head.id else {
-        return Peeked::Notification;
+    let Ok(fields) = Fields::read(frame) else {
+        return Peeked::Id(None, false);
     };
-    let alone = format!("{{\"id\":{}}}", raw.get());
-    match parse_request(&[Frame::from(alone)]) {
-        Ok(req) => Peeked::Id(req.id, jsonrpc),
-        Err(_) => Peeked::Id(None, jsonrpc),
+    let jsonrpc = fields.jsonrpc.map(RawValue::get) == Some("\"2.0\"");
+    match fields.id {
+        None => Peeked::Notification,
+        Some(raw) => Peeked::Id(Id::checked(raw.to_owned()).ok(), jsonrpc),
     }
 }
 
@@ -251,7 +450,7 @@ mod tests {
         ] {
             let body = format!(r#"{{"method":"ping","id":{id}}}"#);
             let req = parse(body.as_bytes()).unwrap();
-            assert_eq!(req.id.as_ref().map(Id::json), Some(id), "id {id}");
+            assert_eq!(req.id().map(Id::json), Some(id), "id {id}");
             assert_eq!(req.method().unwrap(), "ping");
         }
     }

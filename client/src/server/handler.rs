@@ -36,7 +36,7 @@ impl Call {
 
     /// Takes the `params` member out of the request (`null` when absent).
     pub fn take_params(&mut self) -> Value {
-        self.request.object.remove("params").unwrap_or(Value::Null)
+        self.request.take_params()
     }
 }
 

@@ -139,13 +139,13 @@ async fn answer_in_span<H: Handler>(
         }
     };
     drop(body);
-    let id = request.id.clone();
+    let id = request.id().cloned();
     let jsonrpc = request.is_jsonrpc();
     if tracing::enabled!(tracing::Level::TRACE) {
         tracing::trace!(
             id = id.as_ref().map(Id::json),
             "request: {}",
-            truncated(&request.object)
+            truncated(request.object())
         );
     }
     let counters_outbox = outbox.clone();

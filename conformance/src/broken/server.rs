@@ -191,7 +191,7 @@ impl Server<'_> {
             return None;
         }
         let outcome = self.dispatch(&req)?;
-        let id = self.reply_id(req.id.as_ref());
+        let id = self.reply_id(req.id());
         let jsonrpc = req.is_jsonrpc();
         if self.rule == Break::Slow {
             std::thread::sleep(Duration::from_millis(2));
@@ -259,7 +259,8 @@ impl Server<'_> {
         };
         parse_request(&[Frame::from(format!(r#"{{"id":{changed}}}"#))])
             .ok()?
-            .id
+            .id()
+            .cloned()
     }
 
     fn send(&mut self, out: Message) {
