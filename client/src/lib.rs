@@ -17,6 +17,7 @@
 //!   table where a reply's id finds its request;
 //! - `message`: [`Message`], what arrives unasked, and the plug's inbox;
 //! - `monitor` and `stats`: connection health and [`PlugStats`];
+//! - `endpoint`: [`Endpoint`], a ZeroMQ endpoint checked when it is read;
 //! - `config` and `builder`: TOML configuration and [`PlugBuilder`];
 //! - `registry`: [`Plugs`], the named plugs of an application;
 //! - `curve`: CURVE keys ([`Keypair`], Z85 checks) and [`CurveUnavailable`],
@@ -29,6 +30,7 @@ mod callbacks;
 mod config;
 mod connection;
 mod curve;
+mod endpoint;
 mod error;
 mod frame;
 mod message;
@@ -47,6 +49,7 @@ pub use config::{Backpressure, Config, PlugConfig};
 pub use curve::{
     check_z85_key, curve_available, require_curve, CurveClient, CurveUnavailable, Keypair,
 };
+pub use endpoint::{Address, Endpoint, EndpointError, Host, MAX_IPC_PATH};
 pub use error::{ConfigError, Error, TransportError};
 pub use frame::Frame;
 pub use message::{Message, MessageKind, Messages};
