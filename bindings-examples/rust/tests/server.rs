@@ -56,7 +56,7 @@ async fn call(endpoint: &str, request: Value) -> Result<Value, Error> {
     let plug = PlugBuilder::new("test")
         .connect_to(endpoint)
         .timeout(DEADLINE)
-        .callbacks()?;
+        .rpc()?;
     plug.request(request).await.map(|reply| reply.into_result())
 }
 

@@ -1,7 +1,7 @@
 //! One benchmark connection: a plug that turns "send request `seq`" into
 //! one [`Outcome`], for either profile.
 //!
-//! rpc: a callbacks plug sends `{"method":"echo","params":"xxx…"}` and the
+//! rpc: an rpc plug sends `{"method":"echo","params":"xxx…"}` and the
 //! plug matches the reply by id. raw: a raw plug sends `size` bytes whose
 //! first 8 carry a sequence number; the echo brings them back and a reader
 //! task completes the waiting request with that number. Either way every
@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use plug::{CallbacksPlug, Error, Frame, PlugBuilder, RawPlug};
+use plug::{Error, Frame, PlugBuilder, RawPlug, RpcPlug};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
@@ -33,7 +33,7 @@ pub(crate) enum Outcome {
 #[derive(Clone)]
 pub(crate) enum Client {
     Rpc {
-        plug: CallbacksPlug,
+        plug: RpcPlug,
         params: Arc<Value>,
         size: usize,
     },
@@ -58,7 +58,7 @@ impl Client {
             .high_water_mark(i32::try_from(in_flight.saturating_mul(2).max(1000)).unwrap_or(0));
         Ok(match profile {
             Profile::Rpc => Client::Rpc {
-                plug: builder.callbacks()?,
+                plug: builder.rpc()?,
                 params: Arc::new(Value::String("x".repeat(size))),
                 size,
             },

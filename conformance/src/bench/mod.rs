@@ -2,7 +2,7 @@
 //! through the plug client, in the manner of wrk2 and ghz.
 //!
 //! Layout:
-//! - `client`: one connection (a callbacks or raw plug) and how a request
+//! - `client`: one connection (an rpc or raw plug) and how a request
 //!   ends ([`client::Outcome`]);
 //! - `load`: closed loop (`--concurrency` x `--window`) and open loop
 //!   (`--rate`, latency from the due time), and the shared tally;
