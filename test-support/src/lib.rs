@@ -10,9 +10,12 @@
 //! - [`load`]: many plugs at once against a server binary, spread over
 //!   child processes;
 //! - [`checks`]: what the fuzz targets check, one function per target, also
-//!   replayed over the stored corpus by `client/tests/props.rs`.
+//!   replayed over the stored corpus by `client/tests/props.rs`;
+//! - [`terminal`]: what a program writes on a terminal and on a pipe (log
+//!   colour).
 
 pub mod checks;
 pub mod load;
 pub mod process;
 pub mod router;
+pub mod terminal;
