@@ -66,19 +66,19 @@ async fn plug(args: &[&str]) -> Output {
 }
 
 /// Runs `plug` with `stdin` as its standard input; it must end within
-/// [`DEADLINE`].
+/// [`DEADLINE`], or it is killed and the test fails.
 async fn plug_with_stdin(args: &[&str], stdin: Vec<u8>) -> Output {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_plug"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id().to_string();
+    let mut input = child.stdin.take().unwrap();
     let run = tokio::task::spawn_blocking(move || {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_plug"))
-            .args(&args)
-            .env_remove("RUST_LOG")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut input = child.stdin.take().unwrap();
         let writer = std::thread::spawn(move || {
             let _ = input.write_all(&stdin);
         });
@@ -86,10 +86,13 @@ async fn plug_with_stdin(args: &[&str], stdin: Vec<u8>) -> Output {
         writer.join().unwrap();
         out
     });
-    tokio::time::timeout(DEADLINE, run)
-        .await
-        .expect("plug hung")
-        .unwrap()
+    match tokio::time::timeout(DEADLINE, run).await {
+        Ok(out) => out.unwrap(),
+        Err(_) => {
+            let _ = Command::new("kill").args(["-KILL", &pid]).status();
+            panic!("plug {args:?} hung");
+        }
+    }
 }
 
 fn show(out: &Output) -> String {

@@ -44,7 +44,9 @@ pub fn stderr_on(bin: &str, args: &[&str], sink: Sink, no_color: Option<&str>) -
         Some(v) => command.env("NO_COLOR", v),
         None => command.env_remove("NO_COLOR"),
     };
-    let child = command.spawn().expect("cannot run the program (or script(1))");
+    let child = command
+        .spawn()
+        .expect("cannot run the program (or script(1))");
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let _ = tx.send(child.wait_with_output());
