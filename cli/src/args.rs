@@ -96,10 +96,11 @@ pub enum Command {
         endpoint: Option<String>,
         #[command(flatten)]
         target: TargetArgs,
-        /// Raw text to send first.
+        /// Raw text to send first (`-`: stdin, `@FILE`: a file).
         #[arg(long, value_name = "DATA", conflicts_with = "request")]
         send: Option<String>,
-        /// A JSON request to send first (rpc mode); its reply is printed.
+        /// A JSON request to send first (rpc mode; `-`: stdin, `@FILE`: a
+        /// file); its reply is printed.
         #[arg(long, value_name = "JSON")]
         request: Option<String>,
         /// Stop after this many messages, the reply to --request included.

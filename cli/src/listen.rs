@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 
 use crate::args::TargetArgs;
+use crate::body;
 use crate::commands::{open_raw, open_rpc, parse_json, print_json};
 use crate::failure::{Failure, EXIT_TRANSPORT};
 use crate::output;
@@ -47,7 +48,7 @@ pub async fn listen(
     let mut waiting = Vec::new();
     let (mut inbox, _plug): (Messages, Box<dyn std::any::Any>) = match &options.request {
         Some(json) => {
-            let body = parse_json(json)?;
+            let body = parse_json(&body::read_text(json, "request")?)?;
             let (plug, endpoints) = open_rpc(&target, endpoint)?;
             let mut inbox = plug.messages().expect("a new plug has its inbox");
             let reply = call(&plug, &mut inbox, body, &mut waiting)
@@ -60,7 +61,7 @@ pub async fn listen(
             let (plug, endpoints, _) = open_raw(&target, endpoint)?;
             let inbox = plug.messages().expect("a new plug has its inbox");
             if let Some(data) = &options.hello {
-                plug.send(data.clone())
+                plug.send(body::read(data)?)
                     .await
                     .map_err(|e| Failure::from_plug(e, &endpoints))?;
             }

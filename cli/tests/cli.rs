@@ -550,6 +550,17 @@ async fn listen_stops_on_count_or_timeout_and_speaks_json() {
         "listen_timeout_count",
         plug(&["listen", &ep, "--timeout", "300", "--count", "1"]).await
     );
+    let file = std::env::temp_dir().join(format!("plug-cli-listen-{}.json", std::process::id()));
+    std::fs::write(&file, r#"{"method":"subscribe"}"#).unwrap();
+    let at_file = format!("@{}", file.display());
+    let from_file = plug(&["listen", &ep, "--request", &at_file, "--count", "1"]).await;
+    assert_eq!(
+        String::from_utf8_lossy(&from_file.stdout),
+        "{\"id\":1,\"result\":\"subscribed\"}\n",
+        "{}",
+        show(&from_file)
+    );
+    std::fs::remove_file(&file).unwrap();
     let quiet = plug(&["listen", &ep, "--timeout", "300"]).await;
     assert_eq!(quiet.status.code(), Some(0), "{}", show(&quiet));
     assert!(quiet.stdout.is_empty());
