@@ -10,6 +10,8 @@
 //! tcp://HOST:PORT     HOST: IPv4 (127.0.0.1), [IPv6] ([::1]) or a name; PORT: 1-65535
 //! ipc://PATH          a Unix socket path (at most 107 bytes)
 //! inproc://NAME       inside one process
+//! dns+tcp://NAME:PORT every address of NAME, kept up to date (a plug's only;
+//!                     see `DnsTarget`)
 //! ```
 //!
 //! A server's endpoint ([`Endpoint::parse_bind`]) may also use `*` for the
@@ -19,6 +21,8 @@
 use std::fmt;
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
+
+use crate::DnsTarget;
 
 /// The longest `ipc://` path libzmq accepts: `sun_path` less its NUL.
 pub const MAX_IPC_PATH: usize = 107;
@@ -60,6 +64,9 @@ pub enum Address {
     Ipc(String),
     /// `inproc://name`.
     Inproc(String),
+    /// `dns+tcp://name:port`: every address the name resolves to (a plug's
+    /// endpoint only).
+    Dns(DnsTarget),
 }
 
 /// The host of a `tcp://` endpoint.
@@ -135,8 +142,16 @@ impl Endpoint {
             "ipc" => ipc(rest, side),
             "inproc" if rest.is_empty() => Err("the inproc name is empty".to_owned()),
             "inproc" => Ok(Address::Inproc(rest.to_owned())),
+            "dns+tcp" if side == Side::Bind => {
+                Err("a server binds tcp://; dns+tcp:// is for plugs".to_owned())
+            }
+            "dns+tcp" => text.parse().map(Address::Dns).map_err(|e: String| {
+                // DnsTarget's message quotes the text already.
+                let quoted = format!("`{text}`: ");
+                e.strip_prefix(&quoted).unwrap_or(&e).to_owned()
+            }),
             other => Err(format!(
-                "unsupported transport `{other}` (plugs speak tcp://, ipc:// and inproc://)"
+                "unsupported transport `{other}` (plugs speak tcp://, ipc://, inproc:// and dns+tcp://)"
             )),
         };
         match address {
@@ -271,6 +286,7 @@ mod tests {
             "tcp://rpc.example.com.:9000",
             "ipc:///tmp/plug.sock",
             "inproc://game",
+            "dns+tcp://game.default.svc:9000",
         ] {
             assert_eq!(text.parse::<Endpoint>().unwrap().as_str(), text);
         }
@@ -303,6 +319,7 @@ mod tests {
                 "tcp://[::g]:5000",
                 "tcp://under_score:1",
                 "udp://127.0.0.1:1",
+                "dns+tcp://fleet",
                 "ipc://",
                 "inproc://",
             ]
@@ -323,7 +340,8 @@ mod tests {
         `tcp://[::1:5000`: an IPv6 address needs its closing `]`
         `tcp://[::g]:5000`: `::g` is not an IPv6 address
         `tcp://under_score:1`: `under_score` is not a host name (letters, digits, `-` and `.`)
-        `udp://127.0.0.1:1`: unsupported transport `udp` (plugs speak tcp://, ipc:// and inproc://)
+        `udp://127.0.0.1:1`: unsupported transport `udp` (plugs speak tcp://, ipc://, inproc:// and dns+tcp://)
+        `dns+tcp://fleet`: no port (expected dns+tcp://NAME:PORT, e.g. dns+tcp://game.default.svc:9000)
         `ipc://`: the ipc path is empty
         `inproc://`: the inproc name is empty
         "
@@ -345,5 +363,6 @@ mod tests {
             }
         );
         assert!(Endpoint::parse_bind("tcp://127.0.0.1:70000").is_err());
+        assert!(Endpoint::parse_bind("dns+tcp://game:9000").is_err());
     }
 }

@@ -20,6 +20,8 @@
 //! - `monitor` and `stats`: connection health and [`PlugStats`];
 //! - `endpoint`: [`Endpoint`], a ZeroMQ endpoint checked when it is read;
 //! - `config` and `builder`: TOML configuration and [`PlugBuilder`];
+//! - `discovery`: [`Discovery`], the live set of endpoints behind a
+//!   `dns+tcp://` name;
 //! - `registry`: [`Plugs`], the named plugs of an application;
 //! - `curve`: CURVE keys ([`Keypair`], Z85 checks) and [`CurveUnavailable`],
 //!   so a plug asked to encrypt never falls back to plain text;
@@ -35,6 +37,7 @@ mod builder;
 mod config;
 mod connection;
 mod curve;
+mod discovery;
 mod endpoint;
 mod error;
 mod frame;
@@ -56,6 +59,7 @@ pub use config::{Backpressure, Config, PlugConfig};
 pub use curve::{
     check_z85_key, curve_available, require_curve, CurveClient, CurveUnavailable, Keypair,
 };
+pub use discovery::{Discovery, DiscoveryConfig, DiscoveryError, DiscoveryStats, DnsTarget};
 pub use endpoint::{Address, Endpoint, EndpointError, Host, MAX_IPC_PATH};
 pub use error::{ConfigError, Error, TransportError};
 pub use frame::Frame;
