@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use plug::protocol::{codes, EnvelopeStyle};
+use plug::protocol::{codes, EnvelopeStyle, Id};
 use plug::{Backpressure, Error, MessageKind, PlugBuilder};
 use plug_test_support::router::{f, json_frame, within, TestRouter};
 use serde_json::{json, Value};
@@ -36,7 +36,8 @@ async fn bare_requests_carry_a_counter_id_and_the_whole_reply_comes_back() {
             ])
             .await;
         let reply = within(call).await.unwrap().unwrap();
-        assert_eq!(reply.id(), expected_id);
+        assert_eq!(reply.id().as_u64(), Some(expected_id));
+        assert_eq!(reply.id().json(), expected_id.to_string());
         assert_eq!(reply.result(), &json!({"x": 3}));
         assert_eq!(reply["extra"], json!(true));
     }
@@ -106,7 +107,7 @@ async fn a_request_with_no_reply_times_out_and_its_late_reply_goes_to_the_handle
         .send(vec![ident, f(r#"{"id":1,"result":"late"}"#)])
         .await;
     let m = within(unmatched.recv()).await.unwrap();
-    assert_eq!(m.kind(), &MessageKind::UnknownId(json!(1)));
+    assert_eq!(m.kind(), &MessageKind::UnknownId(Id::from_u64(1)));
     assert_eq!(m.json().unwrap()["result"], "late");
 }
 
@@ -131,6 +132,7 @@ async fn pushes_unknown_ids_and_garbage_go_to_the_handler_and_the_plug_keeps_wor
         &br#"{"method":"worldUpdate","params":{"t":1}}"#[..],
         br#"{"id":999,"result":1}"#,
         br#"{"id":"1","result":1}"#,
+        br#"{"id":1.50,"result":1}"#,
         b"\xff\x00 not json",
         b"[1,2,3]",
     ] {
@@ -144,20 +146,28 @@ async fn pushes_unknown_ids_and_garbage_go_to_the_handler_and_the_plug_keeps_wor
         ])
         .await;
     assert_eq!(within(call).await.unwrap().unwrap().result(), "ok");
-    for _ in 0..6 {
+    for _ in 0..7 {
         within(rx.recv()).await.unwrap();
     }
     let kinds = seen.lock().unwrap().clone();
     assert_eq!(kinds[0], MessageKind::Push);
-    assert_eq!(kinds[1], MessageKind::UnknownId(json!(999)));
-    assert_eq!(kinds[2], MessageKind::UnknownId(json!("1")));
+    assert_eq!(kinds[1], MessageKind::UnknownId(Id::from_u64(999)));
+    assert_eq!(
+        kinds[2],
+        MessageKind::UnknownId(Id::from_json(r#""1""#).unwrap())
+    );
+    // The id's exact text, not a number that prints as 1.5.
     assert!(
-        matches!(&kinds[3], MessageKind::Invalid(w) if w.contains("not JSON")),
+        matches!(&kinds[3], MessageKind::UnknownId(id) if id.json() == "1.50"),
         "{kinds:?}"
     );
-    assert!(matches!(&kinds[4], MessageKind::Invalid(w) if w.contains("not a JSON object")));
-    assert!(matches!(&kinds[5], MessageKind::Invalid(w) if w.contains("2 frames")));
-    assert_eq!(plug.stats().unmatched, 6);
+    assert!(
+        matches!(&kinds[4], MessageKind::Invalid(w) if w.contains("not JSON")),
+        "{kinds:?}"
+    );
+    assert!(matches!(&kinds[5], MessageKind::Invalid(w) if w.contains("not a JSON object")));
+    assert!(matches!(&kinds[6], MessageKind::Invalid(w) if w.contains("2 frames")));
+    assert_eq!(plug.stats().unmatched, 7);
 }
 
 #[tokio::test]
@@ -267,7 +277,8 @@ async fn ten_thousand_requests_in_flight_all_come_back() {
             let (n, reply) = done.unwrap();
             let reply = reply.unwrap();
             assert_eq!(reply.result(), &json!(n));
-            assert!(ids.insert(reply.id()), "duplicate id {}", reply.id());
+            let id = reply.id().as_u64().expect("a counter id");
+            assert!(ids.insert(id), "duplicate id {id}");
         }
     })
     .await;

@@ -263,7 +263,7 @@ fn sigstop_then_sigcont_times_out_then_recovers_and_late_replies_go_to_the_handl
         assert!(plug.on_message(move |m| {
             let body: Value = serde_json::from_slice(m.body()).unwrap_or(Value::Null);
             let id = match m.kind() {
-                MessageKind::UnknownId(id) => id.clone(),
+                MessageKind::UnknownId(id) => id.to_value(),
                 other => json!(format!("unexpected kind {other:?}")),
             };
             sink.lock().unwrap().push((id, body));
