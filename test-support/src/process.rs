@@ -1,6 +1,6 @@
 //! A server binary run as a child process for fault and load tests: its
-//! `listening on` line, signals, its counters from the stderr line it logs
-//! on exit, and its peak memory.
+//! `listening on` line, signals, its counters from the JSON line it prints
+//! on stderr as it exits (`{"event":"stopped",...}`), and its peak memory.
 //!
 //! Used by `echo-server/tests/{faults,load}.rs` and
 //! `game-server/tests/load.rs`.
@@ -10,6 +10,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use plug::server::Stats;
+use serde_json::Value;
+
 /// How long a server may take to start, or to exit after SIGTERM.
 pub const PROCESS_DEADLINE: Duration = Duration::from_secs(20);
 
@@ -18,19 +21,6 @@ pub struct ServerProcess {
     child: Child,
     pub endpoint: String,
     stderr: Arc<Mutex<String>>,
-}
-
-/// The counters a serving loop logs when it stops (`plug::server::Stats`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ServerCounts {
-    pub received: u64,
-    pub replied: u64,
-    pub error_replies: u64,
-    pub notifications: u64,
-    pub dropped_gone: u64,
-    pub dropped_full: u64,
-    pub dropped_incoming: u64,
-    pub dropped_other: u64,
 }
 
 impl ServerProcess {
@@ -103,8 +93,8 @@ impl ServerProcess {
         peak_memory_kib(self.pid())
     }
 
-    /// SIGTERM, wait for a clean exit, and read the counters it logged.
-    pub fn terminate(mut self) -> ServerCounts {
+    /// SIGTERM, wait for a clean exit, and read the counters it printed.
+    pub fn terminate(mut self) -> Stats {
         self.signal(libc::SIGCONT);
         self.signal(libc::SIGTERM);
         let started = Instant::now();
@@ -122,12 +112,12 @@ impl ServerProcess {
         // The stderr reader sees end-of-file right after the exit.
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            if let Some(counts) = parse_counts(&self.stderr.lock().unwrap()) {
-                return counts;
+            if let Some(stats) = stopped_stats(&self.stderr.lock().unwrap()) {
+                return stats;
             }
             assert!(
                 Instant::now() < deadline,
-                "no `stopped:` line in the server's stderr:\n{}",
+                "no {{\"event\":\"stopped\",...}} line in the server's stderr:\n{}",
                 self.stderr.lock().unwrap()
             );
             std::thread::sleep(Duration::from_millis(10));
@@ -144,33 +134,15 @@ impl Drop for ServerProcess {
     }
 }
 
-/// Reads `received 3, replied 3 (1 errors), notifications 0, dropped: gone
-/// 0, full 0, incoming 0, other 0` from the line logged on exit.
-pub fn parse_counts(stderr: &str) -> Option<ServerCounts> {
-    let line = stderr
-        .lines()
-        .rev()
-        .find(|l| l.contains(" stopped: received "))?;
-    let tail = &line[line.find(" stopped: ")?..];
-    let n: Vec<u64> = tail
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().unwrap())
-        .collect();
-    let [received, replied, error_replies, notifications, dropped_gone, dropped_full, dropped_incoming, dropped_other] =
-        n[..]
-    else {
-        panic!("unexpected stats line {line:?}");
-    };
-    Some(ServerCounts {
-        received,
-        replied,
-        error_replies,
-        notifications,
-        dropped_gone,
-        dropped_full,
-        dropped_incoming,
-        dropped_other,
+/// The counters of the `{"event":"stopped",...}` line a server binary
+/// prints on stderr as it exits, if that line is there.
+pub fn stopped_stats(stderr: &str) -> Option<Stats> {
+    stderr.lines().rev().find_map(|line| {
+        let value: Value = serde_json::from_str(line).ok()?;
+        if value.get("event")? != "stopped" {
+            return None;
+        }
+        Some(serde_json::from_value(value).expect("a stopped line holds the counters"))
     })
 }
 

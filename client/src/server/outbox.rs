@@ -7,18 +7,15 @@
 
 use std::collections::HashMap;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::protocol::{Envelope, Routed};
+use crate::protocol::Envelope;
 use crate::socket::{AsyncSocket, SendError};
 use crate::Frame;
 
 use super::stats::{bump, Counters};
-use super::ServerError;
 
 /// Why a message to a peer was not delivered.
 #[derive(Debug, thiserror::Error)]
@@ -80,28 +77,6 @@ impl Outbox {
 
     pub(crate) fn counters(&self) -> &Counters {
         &self.counters
-    }
-
-    /// The serving loops' next message, split into envelope and body, or
-    /// `None` once `shutdown` completes.
-    pub(crate) async fn receive(
-        &self,
-        mut shutdown: Pin<&mut impl Future<Output = ()>>,
-    ) -> Result<Option<Routed>, ServerError> {
-        loop {
-            tokio::select! {
-                biased;
-                _ = &mut shutdown => return Ok(None),
-                m = self.socket.recv() => match m {
-                    Ok(frames) => {
-                        bump(&self.counters.received);
-                        return Ok(Some(Routed::split(frames, true)));
-                    }
-                    Err(zmq::Error::EINTR) => continue,
-                    Err(e) => return Err(ServerError::Recv(e)),
-                },
-            }
-        }
     }
 
     /// Sends `body` to the peer of `envelope`, in the same envelope,
