@@ -26,11 +26,17 @@ pub struct ServerProcess {
 impl ServerProcess {
     /// Starts `bin --bind BIND ARGS...` and waits for its `listening on` line.
     pub fn start(bin: &str, bind: &str, args: &[&str]) -> ServerProcess {
+        ServerProcess::start_logging(bin, bind, args, "info")
+    }
+
+    /// Like [`ServerProcess::start`], with `RUST_LOG` set to `rust_log`, for a
+    /// test that waits for a log line ([`ServerProcess::wait_for_log`]).
+    pub fn start_logging(bin: &str, bind: &str, args: &[&str], rust_log: &str) -> ServerProcess {
         let mut child = Command::new(bin)
             .args(["--bind", bind])
             .args(args)
             .env("NO_COLOR", "1")
-            .env("RUST_LOG", "info")
+            .env("RUST_LOG", rust_log)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -80,6 +86,55 @@ impl ServerProcess {
         // SAFETY: kill(2) on our own child's pid.
         let rc = unsafe { libc::kill(self.pid(), sig) };
         assert_eq!(rc, 0, "kill({}, {sig})", self.pid());
+    }
+
+    /// Waits until a line of the server's stderr contains `needle`: the
+    /// evidence that it reached a state it logs.
+    pub fn wait_for_log(&self, needle: &str) {
+        let started = Instant::now();
+        while !self.stderr.lock().unwrap().contains(needle) {
+            assert!(
+                started.elapsed() < PROCESS_DEADLINE,
+                "no {needle:?} in the server's stderr:\n{}",
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// SIGSTOP, and wait until the kernel reports the process stopped.
+    pub fn freeze(&self) {
+        self.signal(libc::SIGSTOP);
+        self.wait_for_state(|state| state == 'T', "stopped");
+    }
+
+    /// SIGCONT, and wait until the kernel reports the process running again.
+    pub fn thaw(&self) {
+        self.signal(libc::SIGCONT);
+        self.wait_for_state(|state| state != 'T', "running");
+    }
+
+    /// Waits until the state letter of `/proc/PID/stat` passes `check`.
+    fn wait_for_state(&self, check: impl Fn(char) -> bool, what: &str) {
+        let started = Instant::now();
+        loop {
+            let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
+                .expect("/proc stat of the server");
+            // `PID (COMM) STATE ...`: the state follows the last `)`.
+            let state = stat[stat.rfind(')').expect("a comm field") + 1..]
+                .trim_start()
+                .chars()
+                .next()
+                .expect("a state letter");
+            if check(state) {
+                return;
+            }
+            assert!(
+                started.elapsed() < PROCESS_DEADLINE,
+                "the server is not {what} (state {state})"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// SIGKILL, and wait until the process is gone.
