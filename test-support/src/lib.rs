@@ -9,10 +9,13 @@
 //!   process (its `listening on` line, signals, its final counters);
 //! - [`load`]: many plugs at once against a server binary, spread over
 //!   child processes;
+//! - [`logs`]: this process's `tracing` output, captured, so a test can wait
+//!   for the line an in-process server logs when it reaches a state;
 //! - [`checks`]: what the fuzz targets check, one function per target, also
 //!   replayed over the stored corpus by `client/tests/props.rs`.
 
 pub mod checks;
 pub mod load;
+pub mod logs;
 pub mod process;
 pub mod router;
