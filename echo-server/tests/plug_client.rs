@@ -75,11 +75,14 @@ async fn rpc_plug_requests_and_errors() {
             // slow one would take longer than the test; once the fast one
             // is answered it is dropped, and left to the server's drain.
             let slow = p.request(json!({"method": "sleep", "params": {"ms": 60_000}}));
+            tokio::pin!(slow);
+            // One poll hands it to the socket: the slow one goes first.
+            assert!(futures_util::poll!(slow.as_mut()).is_pending());
             let fast = p.request(json!({"method": "sleep", "params": {"ms": 1}}));
             tokio::select! {
                 biased;
                 r = fast => assert_eq!(r.unwrap().result(), &json!({"ms": 1})),
-                r = slow => panic!("the slow request ended first: {r:?}"),
+                r = &mut slow => panic!("the slow request ended first: {r:?}"),
             }
         }
         let _ = stop.send(());
