@@ -6,6 +6,7 @@ use std::time::Duration;
 use plug::protocol::{codes, EnvelopeStyle, Id};
 use plug::{Backpressure, Error, MessageKind, PlugBuilder};
 use plug_test_support::router::{f, json_frame, within, TestRouter};
+use plug_test_support::tcp;
 use serde_json::{json, Value};
 
 fn builder(router: &TestRouter) -> PlugBuilder {
@@ -465,8 +466,17 @@ async fn dropping_plugs_while_servers_go_away_never_blocks_libzmq() {
         server.await.unwrap();
         // A closed plug whose handle lives on, then the server goes away.
         plug.close();
+        let port: u16 = router.endpoint.rsplit(':').next().unwrap().parse().unwrap();
         drop(router);
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        // libzmq queues the DISCONNECTED event for the monitor nobody reads
+        // any more, then closes its side: once that side is closed, the
+        // event is waiting as the plug is dropped.
+        within(async {
+            while tcp::open_to(port) {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        })
+        .await;
         drop(plug);
     }
     let router = Arc::new(TestRouter::bind());

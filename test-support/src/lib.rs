@@ -11,6 +11,8 @@
 //!   child processes;
 //! - [`logs`]: this process's `tracing` output, captured, so a test can wait
 //!   for the line an in-process server logs when it reaches a state;
+//! - [`tcp`]: the kernel's TCP table, evidence that a side of a connection
+//!   is open or closed;
 //! - [`checks`]: what the fuzz targets check, one function per target, also
 //!   replayed over the stored corpus by `client/tests/props.rs`.
 
@@ -19,3 +21,4 @@ pub mod load;
 pub mod logs;
 pub mod process;
 pub mod router;
+pub mod tcp;
