@@ -271,8 +271,14 @@ impl Capture {
         let mut probe = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         probe.write_all(sentinel.as_bytes()).unwrap();
         let deadline = Instant::now() + DEADLINE;
-        while !contains(&std::fs::read(&self.file).unwrap_or_default(), sentinel.as_bytes()) {
-            assert!(Instant::now() < deadline, "tcpdump did not capture the sentinel");
+        while !contains(
+            &std::fs::read(&self.file).unwrap_or_default(),
+            sentinel.as_bytes(),
+        ) {
+            assert!(
+                Instant::now() < deadline,
+                "tcpdump did not capture the sentinel"
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
         drop(probe);

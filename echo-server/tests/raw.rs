@@ -3,7 +3,6 @@
 
 mod common;
 
-
 use common::*;
 use echo_server::Mode;
 use plug::server::ServerConfig;

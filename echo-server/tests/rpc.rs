@@ -251,8 +251,14 @@ fn too_many_in_flight_gets_overloaded_and_others_are_served() {
     }
     for i in 4..6 {
         let r = one_json(&greedy);
-        assert_eq!((code(&r), &r["id"]), (codes::OVERLOADED, &json!(i.to_string())));
-        assert!(r["error"]["message"].as_str().unwrap().contains("limit 4"), "{r}");
+        assert_eq!(
+            (code(&r), &r["id"]),
+            (codes::OVERLOADED, &json!(i.to_string()))
+        );
+        assert!(
+            r["error"]["message"].as_str().unwrap().contains("limit 4"),
+            "{r}"
+        );
     }
     let other = dealer(&server.endpoint);
     still_serves(&other);
