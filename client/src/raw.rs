@@ -111,13 +111,10 @@ impl RawPlug {
         attach_handler(self.conn(), handler)
     }
 
-    /// The plug's counters.
+    /// The plug's counters and connection state: messages sent and
+    /// received, endpoints connected now, connections lost.
     pub fn stats(&self) -> PlugStats {
-        let c = self.conn();
-        c.counters.snapshot(
-            c.inbox.dropped.load(std::sync::atomic::Ordering::Relaxed),
-            0,
-        )
+        self.conn().stats(0)
     }
 
     /// Closes the plug now; later sends fail with [`Error::Closed`].

@@ -1,68 +1,13 @@
 //! Requests in rpc mode (PROTOCOL.md §5.1, §5.2, §5.4, §5.5).
 
-use std::fmt;
-
 use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::ErrorObject;
+use super::{ErrorObject, Id};
 use crate::Frame;
 
-/// A request id exactly as it arrived: its JSON text.
-///
-/// The server copies this text into the reply, so the id keeps its type and
-/// value whatever the JSON library would have done with it (§5.2): integers
-/// beyond 64 bits and numbers like `1.50` come back as they were sent.
-#[derive(Clone)]
-pub struct Id(Box<RawValue>);
-
-impl Id {
-    /// An integer id, as the plug's counter makes them.
-    pub fn from_u64(n: u64) -> Id {
-        Id(RawValue::from_string(n.to_string()).expect("an integer is JSON"))
-    }
-
-    /// The id's JSON text, e.g. `7` or `"abc"`.
-    pub fn json(&self) -> &str {
-        self.0.get()
-    }
-
-    /// The id as a raw JSON value, for serializing it verbatim.
-    pub fn raw(&self) -> &RawValue {
-        &self.0
-    }
-
-    /// The id parsed as a `Value`. Numbers beyond what `Value` holds exactly
-    /// may lose precision: use [`Id::json`] to compare or copy ids.
-    pub fn to_value(&self) -> Value {
-        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
-    }
-
-    fn from_value(v: &Value) -> Id {
-        Id(serde_json::value::to_raw_value(v).expect("a JSON value serializes"))
-    }
-}
-
-impl fmt::Debug for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Id({})", self.json())
-    }
-}
-
-impl fmt::Display for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.json())
-    }
-}
-
-impl PartialEq for Id {
-    fn eq(&self, other: &Id) -> bool {
-        self.json() == other.json()
-    }
-}
-
-/// A rpc-mode request as a server reads it.
+/// An rpc-mode request as a server reads it.
 #[derive(Debug)]
 pub struct Request {
     /// The id to copy into the reply; `None` for a notification (§5.4).
@@ -98,7 +43,7 @@ impl Request {
     }
 }
 
-/// Reads the body of a rpc-mode request (§5.1, §5.5).
+/// Reads the body of an rpc-mode request (§5.1, §5.5).
 ///
 /// On error, the returned object is what the server answers, with `"id":
 /// null`: -32700 for a body that is not UTF-8 JSON, -32600 for anything
@@ -127,15 +72,14 @@ pub fn parse_request(body: &[Frame]) -> Result<Request, ErrorObject> {
     let id = match object.remove("id") {
         None => None,
         Some(v @ (Value::String(_) | Value::Null)) => Some(Id::from_value(&v)),
-        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(Id(RawValue::from_string(
-            n.to_string(),
-        )
-        .expect("a number is JSON"))),
+        Some(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(Id::from_raw(
+            RawValue::from_string(n.to_string()).expect("a number is JSON"),
+        )),
         // A float or an integer too large for 64 bits: take the exact text.
         Some(Value::Number(_)) => {
             let raw: IdOnly = serde_json::from_slice(bytes)
                 .map_err(|e| ErrorObject::parse_error(format!("id: {e}")))?;
-            raw.id.map(|r| Id(r.to_owned()))
+            raw.id.map(|r| Id::from_raw(r.to_owned()))
         }
         Some(other) => {
             return Err(ErrorObject::invalid_request(format!(

@@ -5,20 +5,18 @@
 //! (bounded by the send timeout) in its own task, so a slow peer holds up
 //! nobody else; a reply that cannot be delivered is logged and counted.
 
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::protocol::{Envelope, Routed};
+use crate::protocol::Envelope;
 use crate::socket::{AsyncSocket, SendError};
 use crate::Frame;
 
 use super::stats::{bump, Counters};
-use super::ServerError;
 
 /// Why a message to a peer was not delivered.
 #[derive(Debug, thiserror::Error)]
@@ -82,33 +80,11 @@ impl Outbox {
         &self.counters
     }
 
-    /// The serving loops' next message, split into envelope and body, or
-    /// `None` once `shutdown` completes.
-    pub(crate) async fn receive(
-        &self,
-        mut shutdown: Pin<&mut impl Future<Output = ()>>,
-    ) -> Result<Option<Routed>, ServerError> {
-        loop {
-            tokio::select! {
-                biased;
-                _ = &mut shutdown => return Ok(None),
-                m = self.socket.recv() => match m {
-                    Ok(frames) => {
-                        bump(&self.counters.received);
-                        return Ok(Some(Routed::split(frames, true)));
-                    }
-                    Err(zmq::Error::EINTR) => continue,
-                    Err(e) => return Err(ServerError::Recv(e)),
-                },
-            }
-        }
-    }
-
     /// Sends `body` to the peer of `envelope`, in the same envelope,
     /// waiting up to the server's send timeout while the peer's queue is
     /// full.
     pub async fn send(&self, envelope: &Envelope, body: Vec<Frame>) -> Result<(), Undelivered> {
-        self.send_frames(envelope.wrap(body)).await
+        self.send_frames(envelope.wrap(body), None).await
     }
 
     /// Sends `body` to the peer of `envelope` only if its queue has room
@@ -122,11 +98,29 @@ impl Outbox {
         }
     }
 
-    async fn send_frames(&self, frames: Vec<Frame>) -> Result<(), Undelivered> {
+    /// Sends `frames`, waiting behind the other messages to the same peer
+    /// up to the send timeout. `full_peer` names the peer when the caller
+    /// already found its queue full.
+    async fn send_frames(
+        &self,
+        frames: Vec<Frame>,
+        full_peer: Option<&str>,
+    ) -> Result<(), Undelivered> {
         let key = frames.first().map(|f| f.to_vec()).unwrap_or_default();
         let gate = {
             let mut gates = self.gates.lock().unwrap_or_else(|p| p.into_inner());
-            gates.entry(key.clone()).or_default().clone()
+            match gates.entry(key.clone()) {
+                Entry::Occupied(waiting) => waiting.get().clone(),
+                Entry::Vacant(first) => {
+                    if let Some(peer) = full_peer {
+                        tracing::debug!(
+                            peer,
+                            "the peer's queue is full: replies to it wait for room"
+                        );
+                    }
+                    first.insert(Arc::default()).clone()
+                }
+            }
         };
         let queued = async {
             let _turn = gate.lock().await;
@@ -159,7 +153,7 @@ impl Outbox {
             Err((frames, e)) => return self.refused(&frames, named, e),
         };
         let peer = name_of(&frames, named);
-        match self.send_frames(frames).await {
+        match self.send_frames(frames, Some(&peer)).await {
             Ok(()) => self.replied(is_error),
             Err(e) => self.undelivered(&peer, e),
         }
@@ -192,7 +186,7 @@ impl Outbox {
         };
         let peer = name_of(&frames, named);
         stalled.store(true, Ordering::SeqCst);
-        let sent = self.send_frames(frames).await;
+        let sent = self.send_frames(frames, Some(&peer)).await;
         stalled.store(false, Ordering::SeqCst);
         match sent {
             Ok(()) => bump(&self.counters.replied),

@@ -13,6 +13,8 @@ use std::time::Duration;
 
 use futures_util::FutureExt;
 use tokio::sync::mpsc;
+use tokio_util::task::task_tracker::TaskTrackerToken;
+use tokio_util::task::TaskTracker;
 
 use crate::protocol::{Envelope, Routed};
 use crate::socket::AsyncSocket;
@@ -20,7 +22,8 @@ use crate::Frame;
 
 use super::handler::panic_message;
 use super::outbox::peer_name;
-use super::shutdown::{Active, Tracker};
+use super::receive::next_message;
+use super::shutdown::drain;
 use super::stats::{bump, Counters};
 use super::{Outbox, ServerConfig, ServerError, Stats};
 
@@ -94,7 +97,7 @@ where
 
 struct Item {
     routed: Routed,
-    _active: Active,
+    _active: TaskTrackerToken,
 }
 
 /// The receiving side of one peer's queue, as the receiving loop sees it.
@@ -148,12 +151,13 @@ async fn serve_raw<H: RawHandler>(
     shutdown: impl Future<Output = ()>,
 ) -> Result<Stats, ServerError> {
     let counters = Arc::new(Counters::default());
-    let outbox = Outbox::new(Arc::new(socket), counters.clone(), config.send_timeout);
+    let socket = Arc::new(socket);
+    let outbox = Outbox::new(socket.clone(), counters.clone(), config.send_timeout);
     let handler = Arc::new(handler);
-    let tracker = Tracker::default();
+    let tracker = TaskTracker::new();
     let queues: Queues = Arc::default();
     tokio::pin!(shutdown);
-    while let Some(routed) = outbox.receive(shutdown.as_mut()).await? {
+    while let Some(routed) = next_message(&socket, &counters, shutdown.as_mut()).await? {
         let size: usize = routed.body.iter().map(|f| f.len()).sum();
         if size > config.max_message_bytes {
             bump(&counters.dropped_incoming);
@@ -170,7 +174,7 @@ async fn serve_raw<H: RawHandler>(
             .map_or(Vec::new(), |f| f.to_vec());
         let item = Item {
             routed,
-            _active: tracker.start(),
+            _active: tracker.token(),
         };
         let queue = {
             let mut map = queues.lock().unwrap_or_else(|p| p.into_inner());
@@ -212,7 +216,7 @@ async fn serve_raw<H: RawHandler>(
     }
     // Without senders, each peer task ends once its queue is empty.
     queues.lock().unwrap_or_else(|p| p.into_inner()).clear();
-    tracker.drain(config.drain_timeout, "messages").await;
+    drain(&tracker, config.drain_timeout, "messages").await;
     let stats = counters.snapshot();
     tracing::info!("server stopped: {stats}");
     Ok(stats)

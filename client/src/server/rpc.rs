@@ -12,6 +12,8 @@ use std::sync::Arc;
 
 use futures_util::FutureExt;
 use serde_json::Value;
+use tokio_util::task::task_tracker::TaskTrackerToken;
+use tokio_util::task::TaskTracker;
 use tracing::Instrument;
 
 use crate::protocol::{
@@ -23,7 +25,8 @@ use crate::Frame;
 use super::handler::panic_message;
 use super::outbox::peer_name;
 use super::peers::{Load, PeerLoad};
-use super::shutdown::{Active, Tracker};
+use super::receive::next_message;
+use super::shutdown::drain;
 use super::stats::{bump, Counters};
 use super::{Call, Handler, Outbox, ServerConfig, ServerError, Stats};
 
@@ -68,13 +71,14 @@ async fn serve_rpc<H: Handler>(
     shutdown: impl Future<Output = ()>,
 ) -> Result<Stats, ServerError> {
     let counters = Arc::new(Counters::default());
-    let outbox = Outbox::new(Arc::new(socket), counters.clone(), config.send_timeout);
+    let socket = Arc::new(socket);
+    let outbox = Outbox::new(socket.clone(), counters.clone(), config.send_timeout);
     let handler = Arc::new(handler);
-    let tracker = Tracker::default();
+    let tracker = TaskTracker::new();
     let peers = PeerLoad::default();
     let config = Arc::new(config);
     tokio::pin!(shutdown);
-    while let Some(routed) = outbox.receive(shutdown.as_mut()).await? {
+    while let Some(routed) = next_message(&socket, &counters, shutdown.as_mut()).await? {
         let (load, before) = peers.acquire(routed.envelope.identity().map_or(&[][..], |f| f));
         if before >= config.max_in_flight {
             // Answered right here, without a task, so a flood costs no
@@ -90,7 +94,7 @@ async fn serve_rpc<H: Handler>(
             config: config.clone(),
             counters: counters.clone(),
             _load: load,
-            _active: tracker.start(),
+            _active: tracker.token(),
         };
         let mut job = Box::pin(job.run(handler.clone()));
         if futures_util::poll!(job.as_mut()).is_pending() {
@@ -101,7 +105,7 @@ async fn serve_rpc<H: Handler>(
         // other tasks of this thread run now and then.
         tokio::task::consume_budget().await;
     }
-    tracker.drain(config.drain_timeout, "requests").await;
+    drain(&tracker, config.drain_timeout, "requests").await;
     let stats = counters.snapshot();
     tracing::info!("server stopped: {stats}");
     Ok(stats)
@@ -116,7 +120,7 @@ struct Job {
     counters: Arc<Counters>,
     // Released when the reply has been handed over (or dropped).
     _load: Load,
-    _active: Active,
+    _active: TaskTrackerToken,
 }
 
 impl Job {

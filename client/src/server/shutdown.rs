@@ -1,9 +1,12 @@
-//! Graceful shutdown: the signal, and waiting for requests in flight.
+//! Graceful shutdown: the signal, and waiting for the requests in flight.
+//!
+//! Each request (or raw message) in flight holds a token of the loop's
+//! [`TaskTracker`], whether it runs on the receiving task or in a task of
+//! its own; [`drain`] closes the tracker and waits for the last token.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::time::Duration;
 
-use tokio::sync::Notify;
+use tokio_util::task::TaskTracker;
 
 /// Completes on the first SIGINT (Ctrl-C) or SIGTERM.
 ///
@@ -33,88 +36,56 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// Counts requests being handled, so shutdown can wait for them.
-#[derive(Clone, Default)]
-pub(crate) struct Tracker(Arc<TrackerInner>);
-
-#[derive(Default)]
-pub(crate) struct TrackerInner {
-    active: AtomicUsize,
-    idle: Notify,
-}
-
-/// One request in flight; dropping it ends the request.
-pub(crate) struct Active(Tracker);
-
-impl Tracker {
-    pub fn start(&self) -> Active {
-        self.0.active.fetch_add(1, Ordering::SeqCst);
-        Active(self.clone())
-    }
-
-    pub fn active(&self) -> usize {
-        self.0.active.load(Ordering::SeqCst)
-    }
-
-    /// Shutdown's last step: waits up to `timeout` for the `what` in
-    /// flight (requests, messages) to finish, with a log line either way.
-    pub async fn drain(&self, timeout: std::time::Duration, what: &str) {
-        tracing::info!(
-            in_flight = self.active(),
-            "shutting down: no new {what}; finishing those in flight"
+/// Shutdown's last step: closes `tracker` and waits up to `timeout` for the
+/// `what` in flight (requests, messages) to finish, with a log line either
+/// way.
+pub(crate) async fn drain(tracker: &TaskTracker, timeout: Duration, what: &str) {
+    tracker.close();
+    tracing::info!(
+        in_flight = tracker.len(),
+        "shutting down: no new {what}; finishing those in flight"
+    );
+    if tokio::time::timeout(timeout, tracker.wait()).await.is_err() {
+        tracing::warn!(
+            in_flight = tracker.len(),
+            "drain timeout of {timeout:?} passed; returning with {what} unfinished"
         );
-        if tokio::time::timeout(timeout, self.idle()).await.is_err() {
-            tracing::warn!(
-                in_flight = self.active(),
-                "drain timeout of {timeout:?} passed; returning with {what} unfinished"
-            );
-        }
-    }
-
-    /// Waits until no request is in flight.
-    pub async fn idle(&self) {
-        loop {
-            let notified = self.0.idle.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            if self.active() == 0 {
-                return;
-            }
-            notified.await;
-        }
-    }
-}
-
-impl Drop for Active {
-    fn drop(&mut self) {
-        if self.0 .0.active.fetch_sub(1, Ordering::SeqCst) == 1 {
-            self.0 .0.idle.notify_waiters();
-        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::time::Duration;
+    use tokio::time::Instant;
 
-    #[tokio::test]
-    async fn idle_waits_for_the_last_request() {
-        let t = Tracker::default();
-        t.idle().await;
-        let a = t.start();
-        let b = t.start();
-        let waiter = tokio::spawn({
-            let t = t.clone();
-            async move { t.idle().await }
-        });
-        drop(a);
-        tokio::time::sleep(Duration::from_millis(20)).await;
-        assert!(!waiter.is_finished());
-        drop(b);
-        tokio::time::timeout(Duration::from_secs(5), waiter)
-            .await
-            .expect("deadline")
-            .unwrap();
+    // Paused time: the clock jumps to the next timer when every task waits,
+    // so the durations below are exact and no test waits for real.
+
+    #[tokio::test(start_paused = true)]
+    async fn drain_returns_when_the_last_request_ends() {
+        let tracker = TaskTracker::new();
+        drain(&tracker, Duration::from_secs(10), "requests").await;
+        let started = Instant::now();
+        let tracker = TaskTracker::new();
+        for secs in [1, 3] {
+            let token = tracker.token();
+            tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_secs(secs)).await;
+                drop(token);
+            });
+        }
+        drain(&tracker, Duration::from_secs(10), "requests").await;
+        assert_eq!(started.elapsed(), Duration::from_secs(3));
+        assert!(tracker.is_empty());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn drain_gives_up_after_its_timeout() {
+        let tracker = TaskTracker::new();
+        let _stuck = tracker.token();
+        let started = Instant::now();
+        drain(&tracker, Duration::from_secs(10), "requests").await;
+        assert_eq!(started.elapsed(), Duration::from_secs(10));
+        assert_eq!(tracker.len(), 1);
     }
 }
