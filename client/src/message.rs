@@ -7,6 +7,7 @@ use std::sync::Mutex;
 use serde_json::Value;
 use tokio::sync::mpsc;
 
+use crate::protocol::Id;
 use crate::Frame;
 
 /// Why a message went to the message handler.
@@ -17,9 +18,9 @@ pub enum MessageKind {
     Raw,
     /// A JSON object with no `id`: a server push (PROTOCOL.md §7.1).
     Push,
-    /// A JSON object whose `id` matches no pending request: never sent, or
-    /// already timed out (§7.2).
-    UnknownId(Value),
+    /// A JSON object whose `id` (its exact text) matches no pending
+    /// request: never sent, or already timed out (§7.2).
+    UnknownId(Id),
     /// Not a reply at all: not JSON, not an object, several frames, or a
     /// missing delimiter. The text says which.
     Invalid(String),

@@ -111,7 +111,8 @@ impl RawPlug {
         attach_handler(self.conn(), handler)
     }
 
-    /// The plug's counters.
+    /// The plug's counters and connection state: messages sent and
+    /// received, endpoints connected now, connections lost.
     pub fn stats(&self) -> PlugStats {
         self.conn().stats(0)
     }

@@ -4,45 +4,47 @@ use std::ops::Index;
 
 use serde_json::{Map, Value};
 
-use crate::protocol::ReplyBody;
+use crate::protocol::Id;
 
 /// A successful reply: the whole object the server sent, as SocketStream's
 /// callbacks received it (`response.result` in the seed is
-/// `reply.result()` here).
+/// `reply.result()` here), and the id it answered as its exact text.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Reply {
-    body: ReplyBody,
+    id: Id,
+    object: Map<String, Value>,
 }
 
 impl Reply {
-    pub(crate) fn new(body: ReplyBody) -> Reply {
-        Reply { body }
+    /// A reply whose `id` was matched to a request.
+    pub(crate) fn new(id: Id, object: Map<String, Value>) -> Reply {
+        Reply { id, object }
     }
 
     /// The `result` member (`Value::Null` on an error reply).
     pub fn result(&self) -> &Value {
-        self.body.object().get("result").unwrap_or(&Value::Null)
+        self.object.get("result").unwrap_or(&Value::Null)
     }
 
-    /// The request id this reply answers.
-    pub fn id(&self) -> u64 {
-        self.body.counter_id().unwrap_or_default()
+    /// The id of the request this reply answers, as the server sent it;
+    /// [`Id::as_u64`] gives the plug's counter value.
+    pub fn id(&self) -> &Id {
+        &self.id
     }
 
     /// The whole reply object.
     pub fn object(&self) -> &Map<String, Value> {
-        self.body.object()
+        &self.object
     }
 
     /// The whole reply object as a `Value`.
     pub fn into_value(self) -> Value {
-        Value::Object(self.body.into_object())
+        Value::Object(self.object)
     }
 
     /// The `result` member, by value.
-    pub fn into_result(self) -> Value {
-        let mut obj = self.body.into_object();
-        obj.remove("result").unwrap_or(Value::Null)
+    pub fn into_result(mut self) -> Value {
+        self.object.remove("result").unwrap_or(Value::Null)
     }
 }
 
@@ -50,6 +52,6 @@ impl Index<&str> for Reply {
     type Output = Value;
     /// `reply["result"]`, `reply["id"]`; `Value::Null` when absent.
     fn index(&self, key: &str) -> &Value {
-        self.body.object().get(key).unwrap_or(&Value::Null)
+        self.object.get(key).unwrap_or(&Value::Null)
     }
 }

@@ -233,6 +233,7 @@ fn libzmq_public_of(secret: &str) -> String {
 struct Capture {
     child: Child,
     file: PathBuf,
+    port: u16,
 }
 
 impl Capture {
@@ -293,12 +294,30 @@ impl Capture {
                 }
             }
         }
-        Some(Capture { child, file })
+        Some(Capture { child, file, port })
     }
 
     /// Stops tcpdump (SIGINT, so it flushes) and returns the captured bytes.
+    ///
+    /// First a sentinel in plain text on a connection of its own to the same
+    /// port: tcpdump writes packets in order, one by one (`-U`), so once the
+    /// sentinel is in the file so is everything sent before it.
     fn finish(mut self) -> Vec<u8> {
-        std::thread::sleep(Duration::from_millis(300));
+        let sentinel = format!("PLUG-CAPTURE-SENTINEL-{}", std::process::id());
+        let mut probe = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        probe.write_all(sentinel.as_bytes()).unwrap();
+        let deadline = Instant::now() + DEADLINE;
+        while !contains(
+            &std::fs::read(&self.file).unwrap_or_default(),
+            sentinel.as_bytes(),
+        ) {
+            assert!(
+                Instant::now() < deadline,
+                "tcpdump did not capture the sentinel"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        drop(probe);
         let _ = Command::new("kill")
             .args(["-INT", &self.child.id().to_string()])
             .status();

@@ -111,3 +111,29 @@ async fn without_a_consumer_the_inbox_keeps_a_bounded_number_and_counts_the_rest
     }
     assert_eq!(plug.stats().dropped, 6);
 }
+
+#[tokio::test]
+async fn stats_show_whether_the_plug_is_connected() {
+    let router = TestRouter::bind();
+    let plug = PlugBuilder::new("velocity")
+        .connect_to(&router.endpoint)
+        .raw()
+        .unwrap();
+    assert_eq!(plug.stats().endpoints, 1);
+    within(async {
+        while !plug.stats().is_connected() {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert_eq!(plug.stats().connected, 1);
+    assert_eq!(plug.stats().disconnects, 0);
+    drop(router);
+    within(async {
+        while plug.stats().is_connected() || plug.stats().disconnects == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await;
+    assert_eq!(plug.stats().disconnects, 1);
+}

@@ -12,7 +12,7 @@ use crate::trace::Trace;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
-    /// A rpc-mode (JSON request/reply) server.
+    /// An rpc-mode (JSON request/reply) server.
     Rpc,
     /// A raw echo server.
     Raw,

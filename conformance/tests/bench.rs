@@ -4,10 +4,12 @@
 
 mod common;
 
+use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{broken, temp, HARNESS};
+use common::{broken, temp, BROKEN, HARNESS};
+use plug_test_support::tcp::wait_for_bytes_acked;
 use serde_json::Value;
 
 /// Starts the harness with `args` plus `--json`; `finish` waits for it.
@@ -155,33 +157,53 @@ fn open_loop_keeps_its_rate() {
     check_count(&report);
     assert_eq!(report["mode"], "open");
     assert_eq!(n(&report, "replies_ok"), 200);
-    // 200 requests due over half a second.
+    // 200 requests due over half a second: an open loop never sends
+    // ahead of its schedule (how far behind it falls is a benchmark's
+    // business, not a test's).
     let took = report["duration_s"].as_f64().unwrap();
-    assert!((0.45..5.0).contains(&took), "took {took} s");
+    assert!(took >= 0.45, "took {took} s");
 }
 
-/// Kills the server a second into a three-second run: the requests in
-/// flight then and those sent afterwards end as timeouts or errors, and
-/// the count still adds up.
-fn server_dies_mid_run(extra: &[&str], name: &str) {
-    let mut server = plug_conformance::Spawned::start(&broken("none", "rpc"), false).unwrap();
-    let endpoint = server.endpoint.clone();
-    let json = temp(name);
-    let mut args = vec![endpoint.as_str(), "-d", "3000", "--timeout-ms", "300", "-q"];
-    args.extend_from_slice(extra);
-    // Let the server bind before the run starts.
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let addr = endpoint.trim_start_matches("tcp://").to_owned();
-    while std::net::TcpStream::connect(&addr).is_err() {
-        assert!(Instant::now() < deadline, "server did not start");
-        std::thread::sleep(Duration::from_millis(50));
+/// A child process killed if a failed assertion leaves it running.
+struct KillOnDrop(Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
     }
+}
+
+/// Kills the server once it is answering the run, early in a five-second
+/// run: the requests in flight then and those sent afterwards end as
+/// timeouts or errors, and the count still adds up.
+fn server_dies_mid_run(extra: &[&str], name: &str) {
+    let endpoint = plug_conformance::free_endpoint().unwrap();
+    let mut server = KillOnDrop(
+        Command::new(BROKEN)
+            .args(["--break", "none", "--mode", "rpc", "--bind", &endpoint])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    // Its one stdout line says it is bound.
+    let mut line = String::new();
+    BufReader::new(server.0.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    assert!(line.contains("listening on"), "{line:?}");
+    let port: u16 = endpoint.rsplit(':').next().unwrap().parse().unwrap();
+    let json = temp(name);
+    let mut args = vec![endpoint.as_str(), "-d", "5000", "--timeout-ms", "300", "-q"];
+    args.extend_from_slice(extra);
     let child = start(&args, &json);
-    std::thread::sleep(Duration::from_secs(1));
-    // SAFETY: kill(2) on the process group of a child we started.
-    unsafe { libc::kill(-(server.pid() as libc::pid_t), libc::SIGKILL) };
+    // The run is under way: replies, not only handshakes, have reached the
+    // harness.
+    wait_for_bytes_acked(port, 4096);
+    server.0.kill().unwrap();
+    let status = server.0.wait().unwrap();
     let (code, stdout, report) = finish(child, &json, Duration::from_secs(30));
-    assert!(server.exited().is_some(), "the server was killed");
+    assert!(!status.success(), "the server was killed");
     check_count(&report);
     assert!(n(&report, "replies_ok") > 0, "{stdout}");
     assert!(

@@ -139,16 +139,18 @@ fn a_frozen_server_gets_a_verdict() {
         .spawn()
         .unwrap();
     let pid = server.id() as i32;
+    let port: u16 = endpoint.rsplit(':').next().unwrap().parse().unwrap();
     let freezer = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(1500));
+        // Frozen once it is answering the harness, past its first replies.
+        plug_test_support::tcp::wait_for_bytes_acked(port, 4096);
         // SAFETY: signals our own child process.
         unsafe { libc::kill(pid, libc::SIGSTOP) };
     });
     let run = harness(&["check", &endpoint, "--timeout-ms", "500"], 2 * MINUTE);
-    freezer.join().unwrap();
     // SAFETY: as above.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     let _ = server.wait();
+    freezer.join().unwrap();
     assert!(run.code == 1 || run.code == 2, "{}", run.stdout);
     if run.code == 1 {
         assert!(run.summary("failed") > 0);

@@ -1,13 +1,16 @@
-//! The real `echo-server` binary: the stdout line, `--help`, and graceful
-//! shutdown on SIGTERM and SIGINT with a request in flight.
+//! The real `echo-server` binary: the stdout line, `--help`, graceful
+//! shutdown on SIGTERM and SIGINT with a request in flight, and the JSON
+//! line of counters it prints on stderr as it exits.
 
 mod common;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::*;
+use plug::server::Stats;
+use plug_test_support::process::stopped_stats;
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_echo-server");
@@ -17,7 +20,7 @@ fn start(mode: &str) -> (Child, String) {
     let mut child = Command::new(BIN)
         .args(["--bind", "tcp://127.0.0.1:*", "--mode", mode])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("echo-server starts");
     let stdout = child.stdout.take().unwrap();
@@ -68,6 +71,18 @@ fn wait_exit(child: &mut Child) -> std::process::ExitStatus {
     }
 }
 
+/// The counters of the `{"event":"stopped",...}` line of an exited child.
+fn stopped(child: &mut Child) -> Stats {
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    stopped_stats(&stderr).unwrap_or_else(|| panic!("no stopped line in:\n{stderr}"))
+}
+
 #[test]
 fn sigterm_finishes_the_request_in_flight_and_exits_zero() {
     let (mut child, endpoint) = start("rpc");
@@ -75,15 +90,21 @@ fn sigterm_finishes_the_request_in_flight_and_exits_zero() {
     still_serves(&c);
     send(
         &c,
-        &[br#"{"id":"last","method":"sleep","params":{"ms":500}}"#],
+        &[br#"{"id":"last","method":"sleep","params":{"ms":1000}}"#],
     );
-    std::thread::sleep(Duration::from_millis(100));
-    let asked = Instant::now();
+    // One peer's requests are received in the order sent: once this ping
+    // is answered, the sleep has arrived and is in flight.
+    still_serves(&c);
     signal(&child, "-TERM");
-    assert_eq!(one_json(&c), json!({"id":"last","result":{"ms":500}}));
+    assert_eq!(one_json(&c), json!({"id":"last","result":{"ms":1000}}));
     let status = wait_exit(&mut child);
     assert!(status.success(), "{status}");
-    assert!(asked.elapsed() >= Duration::from_millis(300));
+    let stats = stopped(&mut child);
+    assert_eq!(
+        (stats.received, stats.replied, stats.error_replies),
+        (3, 3, 0),
+        "{stats:?}"
+    );
 }
 
 #[test]
@@ -95,6 +116,8 @@ fn sigint_stops_a_raw_server_with_exit_zero() {
     signal(&child, "-INT");
     let status = wait_exit(&mut child);
     assert!(status.success(), "{status}");
+    let stats = stopped(&mut child);
+    assert_eq!((stats.received, stats.replied), (1, 1), "{stats:?}");
 }
 
 #[test]

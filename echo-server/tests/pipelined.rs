@@ -40,11 +40,9 @@ fn pipeline(total: usize, clients: usize) {
                     seen[id] = true;
                     got += 1;
                 }
+                // No reply missing; none extra either: the server's count
+                // of replies is checked below.
                 assert!(seen.iter().all(|s| *s));
-                assert!(
-                    nothing_within(&s, std::time::Duration::from_millis(50)),
-                    "extra reply"
-                );
             })
         })
         .collect();

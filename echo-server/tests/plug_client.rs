@@ -1,7 +1,7 @@
 //! The echo server through the plug client, in both modes and both
 //! envelopes, with the server run in-process as the harness runs it.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use echo_server::Mode;
 use futures_util::future::join_all;
@@ -13,6 +13,7 @@ use tokio::sync::oneshot;
 const DEADLINE: Duration = Duration::from_secs(30);
 
 /// Starts the echo server in this runtime; returns its endpoint and stopper.
+/// On stop it waits at most 100 ms for requests still in flight.
 fn start(
     mode: Mode,
 ) -> (
@@ -23,7 +24,10 @@ fn start(
     let (socket, endpoint) = plug::server::bind("tcp://127.0.0.1:*").unwrap();
     let (stop, stopped) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        echo_server::run(socket, mode, async move {
+        let config = mode
+            .default_config()
+            .drain_timeout(Duration::from_millis(100));
+        echo_server::run_with(socket, mode, config, async move {
             let _ = stopped.await;
         })
         .await
@@ -67,22 +71,20 @@ async fn rpc_plug_requests_and_errors() {
                 Some(codes::INVALID_PARAMS),
                 "{e}"
             );
-            // Slow and fast together: the fast one is not held up.
-            let started = Instant::now();
-            let slow = p.request(json!({"method": "sleep", "params": {"ms": 300}}));
-            let fast = async {
-                p.request(json!({"method": "sleep", "params": {"ms": 1}}))
-                    .await
-                    .unwrap();
-                started.elapsed()
-            };
-            let (slow, fast_took) = tokio::join!(slow, fast);
-            slow.unwrap();
-            assert!(fast_took < Duration::from_millis(250), "{fast_took:?}");
+            // Slow and fast together: the fast one is not held up. The
+            // slow one would take longer than the test; once the fast one
+            // is answered it is dropped, and left to the server's drain.
+            let slow = p.request(json!({"method": "sleep", "params": {"ms": 60_000}}));
+            tokio::pin!(slow);
+            // One poll hands it to the socket: the slow one goes first.
+            assert!(futures_util::poll!(slow.as_mut()).is_pending());
+            let fast = p.request(json!({"method": "sleep", "params": {"ms": 1}}));
+            tokio::select! {
+                biased;
+                r = fast => assert_eq!(r.unwrap().result(), &json!({"ms": 1})),
+                r = &mut slow => panic!("the slow request ended first: {r:?}"),
+            }
         }
-        // Plugs first, then the server: a plug whose server goes away while
-        // it is being dropped can block in libzmq's connection monitor.
-        tokio::time::sleep(Duration::from_millis(200)).await;
         let _ = stop.send(());
         task.await.unwrap();
     })
@@ -109,9 +111,6 @@ async fn ten_thousand_concurrent_requests_through_one_plug() {
             assert_eq!(r.unwrap().result(), &json!(i));
         }
         drop(p);
-        // Plugs first, then the server: a plug whose server goes away while
-        // it is being dropped can block in libzmq's connection monitor.
-        tokio::time::sleep(Duration::from_millis(200)).await;
         let _ = stop.send(());
         let stats = task.await.unwrap();
         assert_eq!((stats.replied, stats.error_replies), (10_000, 0), "{stats}");
@@ -152,9 +151,6 @@ async fn raw_plug_messages_come_back_frame_for_frame() {
                 ]
             );
         }
-        // Plugs first, then the server: a plug whose server goes away while
-        // it is being dropped can block in libzmq's connection monitor.
-        tokio::time::sleep(Duration::from_millis(200)).await;
         let _ = stop.send(());
         task.await.unwrap();
     })
@@ -169,16 +165,20 @@ async fn dropping_the_serving_future_stops_the_server() {
         // The serving loop runs in a task of its own; dropping (here:
         // aborting) the future that awaits it must stop that task too.
         let serving = tokio::spawn(echo_server::run(socket, Mode::Rpc, std::future::pending()));
-        let p = PlugBuilder::new("echo")
-            .connect_to(&ep)
-            .timeout(Duration::from_millis(300))
-            .rpc()
-            .unwrap();
+        let plug = |timeout_ms| {
+            PlugBuilder::new("echo")
+                .connect_to(&ep)
+                .timeout(Duration::from_millis(timeout_ms))
+                .rpc()
+                .unwrap()
+        };
         let ping = json!({"method": "ping"});
-        assert_eq!(p.request(ping.clone()).await.unwrap().result(), "pong");
+        let before = plug(5000).request(ping.clone()).await;
+        assert_eq!(before.unwrap().result(), "pong");
         serving.abort();
         assert!(serving.await.unwrap_err().is_cancelled());
-        let e = p.request(ping).await.unwrap_err();
+        // Nobody answers any more, whatever the wait.
+        let e = plug(300).request(ping).await.unwrap_err();
         assert!(matches!(e, plug::Error::Timeout { .. }), "{e}");
     })
     .await

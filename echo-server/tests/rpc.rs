@@ -3,7 +3,7 @@
 
 mod common;
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use common::*;
 use echo_server::Mode;
@@ -61,23 +61,32 @@ fn ids_come_back_as_the_same_text() {
     }
 }
 
+/// A server whose stop waits at most 100 ms for the requests in flight:
+/// for tests that leave a request parked on it.
+fn start_parking(config: ServerConfig) -> Server {
+    Server::start_with(Mode::Rpc, config.drain_timeout(Duration::from_millis(100)))
+}
+
+/// A `sleep` that lasts longer than any test: in flight until the server
+/// stops and abandons it.
+fn parked(id: &str) -> String {
+    format!(r#"{{"id":"{id}","method":"sleep","params":{{"ms":60000}}}}"#)
+}
+
 #[test]
 fn slow_requests_do_not_hold_up_fast_ones() {
-    let server = Server::start(Mode::Rpc);
+    let server = start_parking(ServerConfig::rpc());
     let c = dealer(&server.endpoint);
-    let started = Instant::now();
-    send(
-        &c,
-        &[br#"{"id":"slow","method":"sleep","params":{"ms":400}}"#],
-    );
+    send(&c, &[parked("slow").as_bytes()]);
     send(
         &c,
         &[br#"{"id":"fast","method":"sleep","params":{"ms":0}}"#],
     );
+    // Sent second, answered first: the slow one cannot end before the test.
     assert_eq!(one_json(&c)["id"], "fast");
-    assert!(started.elapsed() < Duration::from_millis(300));
-    assert_eq!(one_json(&c)["id"], "slow");
-    assert!(started.elapsed() >= Duration::from_millis(400));
+    still_serves(&c);
+    let stats = server.stop();
+    assert_eq!((stats.received, stats.replied), (3, 2), "{stats}");
 }
 
 #[test]
@@ -172,9 +181,10 @@ fn notifications_get_no_reply_even_when_they_fail() {
         send(&c, &[body.as_bytes()]);
     }
     still_serves(&c);
-    assert!(nothing_within(&c, Duration::from_millis(200)));
     let stats = server.stop();
     assert_eq!(stats.notifications, 4);
+    // The ping of `still_serves` is the only reply.
+    assert_eq!((stats.received, stats.replied), (5, 1), "{stats}");
 }
 
 #[test]
@@ -233,41 +243,41 @@ fn huge_messages_get_too_large_with_their_id() {
 
 #[test]
 fn too_many_in_flight_gets_overloaded_and_others_are_served() {
-    let server = Server::start_with(Mode::Rpc, ServerConfig::rpc().max_in_flight(4));
+    let server = start_parking(ServerConfig::rpc().max_in_flight(4));
     let greedy = dealer(&server.endpoint);
+    // Four requests that stay in flight, then two more: refused in order.
     for i in 0..6 {
-        send(
-            &greedy,
-            &[format!(r#"{{"id":{i},"method":"sleep","params":{{"ms":300}}}}"#).as_bytes()],
+        send(&greedy, &[parked(&i.to_string()).as_bytes()]);
+    }
+    for i in 4..6 {
+        let r = one_json(&greedy);
+        assert_eq!(
+            (code(&r), &r["id"]),
+            (codes::OVERLOADED, &json!(i.to_string()))
+        );
+        assert!(
+            r["error"]["message"].as_str().unwrap().contains("limit 4"),
+            "{r}"
         );
     }
     let other = dealer(&server.endpoint);
     still_serves(&other);
-    let mut overloaded = Vec::new();
-    let mut done = Vec::new();
-    for _ in 0..6 {
-        let r = one_json(&greedy);
-        if r.get("error").is_some() {
-            assert_eq!(code(&r), codes::OVERLOADED, "{r}");
-            overloaded.push(r["id"].as_i64().unwrap());
-        } else {
-            done.push(r["id"].as_i64().unwrap());
-        }
-    }
-    overloaded.sort();
-    done.sort();
-    assert_eq!(overloaded, vec![4, 5]);
-    assert_eq!(done, vec![0, 1, 2, 3]);
-    still_serves(&greedy);
+    // The greedy peer's limit is still full.
+    let r = call(&greedy, r#"{"id":"more","method":"ping"}"#);
+    assert_eq!((code(&r), &r["id"]), (codes::OVERLOADED, &json!("more")));
+    let stats = server.stop();
+    // The four parked requests are the only ones without a reply.
+    assert_eq!((stats.received, stats.replied), (8, 4), "{stats}");
 }
 
 #[test]
 fn a_peer_that_does_not_read_loses_no_reply_and_blocks_no_one() {
+    let logs = plug_test_support::logs::capture();
     // More replies than every queue between server and client holds: with
     // ROUTER_MANDATORY the server waits for room instead of dropping.
     let n = 40_000;
     let server = Server::start_with(Mode::Rpc, ServerConfig::rpc().max_in_flight(n));
-    let slow = slow_reader(&server.endpoint, n);
+    let slow = slow_reader_named(&server.endpoint, n, b"rpc-slow-reader");
     for i in 0..n {
         send(
             &slow,
@@ -278,7 +288,8 @@ fn a_peer_that_does_not_read_loses_no_reply_and_blocks_no_one() {
             .as_bytes()],
         );
     }
-    std::thread::sleep(Duration::from_millis(300));
+    // Replies to it wait for room now; another peer is served meanwhile.
+    logs.wait_for(&[QUEUE_FULL, &hex(b"rpc-slow-reader")]);
     let other = dealer(&server.endpoint);
     still_serves(&other);
     let mut seen = vec![false; n];
@@ -291,23 +302,30 @@ fn a_peer_that_does_not_read_loses_no_reply_and_blocks_no_one() {
     assert!(seen.iter().all(|s| *s));
     let stats = server.stop();
     assert_eq!(stats.dropped_full + stats.dropped_gone, 0, "{stats}");
+    assert_eq!(stats.replied, n as u64 + 1, "{stats}");
 }
 
 #[test]
 fn a_vanished_peer_costs_one_logged_reply() {
+    let logs = plug_test_support::logs::capture();
     let server = Server::start(Mode::Rpc);
-    let gone = dealer(&server.endpoint);
+    let gone = connect_with(zmq::DEALER, &server.endpoint, |s| {
+        s.set_identity(b"rpc-vanished").unwrap()
+    });
+    // Still running when the peer goes, moments after the evidence that
+    // the server has it: the ping behind it is answered.
     send(
         &gone,
-        &[br#"{"id":1,"method":"sleep","params":{"ms":200}}"#],
+        &[br#"{"id":1,"method":"sleep","params":{"ms":1000}}"#],
     );
-    std::thread::sleep(Duration::from_millis(50));
+    still_serves(&gone);
     drop(gone);
-    std::thread::sleep(Duration::from_millis(400));
+    logs.wait_for(&["reply dropped: the peer is gone", &hex(b"rpc-vanished")]);
     let c = dealer(&server.endpoint);
     still_serves(&c);
     let stats = server.stop();
     assert_eq!(stats.dropped_gone, 1, "{stats}");
+    assert_eq!((stats.received, stats.replied), (3, 2), "{stats}");
 }
 
 #[test]
@@ -316,14 +334,13 @@ fn shutdown_finishes_requests_in_flight() {
     let c = dealer(&server.endpoint);
     send(
         &c,
-        &[br#"{"id":"inflight","method":"sleep","params":{"ms":300}}"#],
+        &[br#"{"id":"inflight","method":"sleep","params":{"ms":1000}}"#],
     );
-    std::thread::sleep(Duration::from_millis(50));
-    let started = Instant::now();
+    // The ping behind it is answered: the sleep is in flight.
+    still_serves(&c);
     let stats = server.stop();
-    assert!(started.elapsed() >= Duration::from_millis(200));
-    assert_eq!(one_json(&c), json!({"id":"inflight","result":{"ms":300}}));
-    assert_eq!(stats.replied, 1);
+    assert_eq!(one_json(&c), json!({"id":"inflight","result":{"ms":1000}}));
+    assert_eq!(stats.replied, 2);
 }
 
 #[test]
@@ -350,8 +367,8 @@ fn a_burst_beyond_the_limit_gets_a_reply_for_every_request() {
             results += 1;
         }
     }
-    assert!(nothing_within(&c, Duration::from_millis(100)));
     eprintln!("{results} results, {overloaded} overloaded");
     let stats = server.stop();
+    // One reply each, none more.
     assert_eq!(stats.replied, n as u64, "{stats}");
 }

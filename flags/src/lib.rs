@@ -8,10 +8,14 @@
 //!   `#[command(flatten)]` into its own;
 //! - `logging`: [`init_logging`], the one `tracing` set-up of every binary:
 //!   stderr, `RUST_LOG` over a default level, colour only on a terminal and
-//!   never with `NO_COLOR`.
+//!   never with `NO_COLOR`;
+//! - `stopped`: [`stopped_line`], the JSON line a server binary prints on
+//!   stderr with its final counters (`{"event":"stopped",...}`).
 
 mod curve;
 mod logging;
+mod stopped;
 
 pub use curve::CurveFlags;
 pub use logging::{init_logging, use_colour};
+pub use stopped::stopped_line;

@@ -15,7 +15,8 @@ use plug::server::{self, ServerConfig, SocketOptions};
 /// ENDPOINT` on stdout once bound (with the real port when ENDPOINT asks for
 /// `*` or 0). Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) for
 /// more. SIGINT or SIGTERM stops it gracefully: no new requests, those in
-/// flight are answered, exit 0.
+/// flight are answered, its counters go to stderr as one JSON line
+/// ({"event":"stopped","received":...}), exit 0.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
@@ -123,6 +124,7 @@ fn serve(args: Args) -> anyhow::Result<()> {
     })?;
     drop(runtime);
     drop(ctx);
-    tracing::info!("game-server stopped: {stats}");
+    // One JSON line, whatever RUST_LOG says: what tests and scripts read.
+    eprintln!("{}", plug_flags::stopped_line(&stats));
     Ok(())
 }

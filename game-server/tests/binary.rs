@@ -1,10 +1,12 @@
 //! The real `game-server` binary on the wire: its stdout line, bad input
-//! with raw zmq sockets (REQ included), and SIGTERM with exit 0.
+//! with raw zmq sockets (REQ included), and SIGTERM with exit 0 and its
+//! counters as one JSON line on stderr.
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use plug_test_support::process::stopped_stats;
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_game-server");
@@ -14,7 +16,7 @@ fn start() -> (Child, String) {
     let mut child = Command::new(BIN)
         .args(["--bind", "tcp://127.0.0.1:*"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
     let stdout = child.stdout.take().unwrap();
@@ -88,6 +90,21 @@ fn bad_input_then_the_game_still_answers_and_sigterm_exits_zero() {
         assert!(started.elapsed() < DEADLINE, "game-server did not exit");
         std::thread::sleep(Duration::from_millis(10));
     }
+    // Its counters, as the JSON line it prints on exit: the seven bad
+    // messages, the join and the REQ's request, every one answered.
+    let mut stderr = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    let stats = stopped_stats(&stderr).unwrap_or_else(|| panic!("no stopped line:\n{stderr}"));
+    assert_eq!(
+        (stats.received, stats.replied, stats.error_replies),
+        (9, 9, 7),
+        "{stats:?}"
+    );
 }
 
 #[test]

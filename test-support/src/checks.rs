@@ -120,8 +120,22 @@ pub fn client_reply(data: &[u8]) {
             return;
         }
     };
-    if let Some(n) = reply.counter_id() {
-        assert_eq!(reply.id(), Some(&Value::from(n)));
+    // The id: its exact text, as the object's `id` member, and the plug's
+    // counter value only for a plain integer.
+    match reply.id() {
+        Some(id) => {
+            let text = std::str::from_utf8(frame).expect("a parsed reply is UTF-8");
+            assert!(text.contains(id.json()), "the id's text is in the reply");
+            let member: Value = serde_json::from_str(id.json()).expect("an id is JSON");
+            assert_eq!(reply.object().get("id"), Some(&member));
+            if let Some(n) = reply.counter_id() {
+                assert_eq!(id.json(), n.to_string());
+            }
+        }
+        None => {
+            assert!(!reply.object().contains_key("id"));
+            assert_eq!(reply.counter_id(), None);
+        }
     }
     let has = |k| reply.object().contains_key(k);
     match reply.outcome() {

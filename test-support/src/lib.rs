@@ -13,6 +13,10 @@
 //!   their own (or on distinct loopback addresses) and a real DNS server
 //!   ([`testbed::Dns`], dnsmasq) serving their addresses under one name;
 //! - [`kubernetes`]: checks of the manifests in `deploy/kubernetes/`;
+//! - [`logs`]: this process's `tracing` output, captured, so a test can wait
+//!   for the line an in-process server logs when it reaches a state;
+//! - [`tcp`]: the kernel's TCP table, evidence that a side of a connection
+//!   is open or closed;
 //! - [`checks`]: what the fuzz targets check, one function per target, also
 //!   replayed over the stored corpus by `client/tests/props.rs`;
 //! - [`terminal`]: what a program writes on a terminal and on a pipe (log
@@ -21,7 +25,9 @@
 pub mod checks;
 pub mod kubernetes;
 pub mod load;
+pub mod logs;
 pub mod process;
 pub mod router;
+pub mod tcp;
 pub mod terminal;
 pub mod testbed;

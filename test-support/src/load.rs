@@ -19,7 +19,9 @@ use futures_util::stream::{self, StreamExt};
 use plug::{PlugBuilder, RpcPlug};
 use serde_json::Value;
 
-use crate::process::{peak_memory_kib, raise_nofile, ServerCounts, ServerProcess};
+use plug::server::Stats;
+
+use crate::process::{peak_memory_kib, raise_nofile, ServerProcess};
 
 /// Client processes the connections are spread over.
 pub const CHILDREN: usize = 4;
@@ -55,7 +57,7 @@ pub struct Report {
     pub elapsed: Duration,
     pub client_peak_kib: u64,
     pub server_peak_kib: u64,
-    pub server: ServerCounts,
+    pub server: Stats,
 }
 
 /// Runs the load: `connections` plugs in [`CHILDREN`] processes (each the

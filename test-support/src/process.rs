@@ -1,6 +1,6 @@
 //! A server binary run as a child process for fault and load tests: its
-//! `listening on` line, signals, its counters from the stderr line it logs
-//! on exit, and its peak memory.
+//! `listening on` line, signals, its counters from the JSON line it prints
+//! on stderr as it exits (`{"event":"stopped",...}`), and its peak memory.
 //!
 //! Used by `echo-server/tests/{faults,load}.rs` and
 //! `game-server/tests/load.rs`.
@@ -9,6 +9,9 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+use plug::server::Stats;
+use serde_json::Value;
 
 /// How long a server may take to start, or to exit after SIGTERM.
 pub const PROCESS_DEADLINE: Duration = Duration::from_secs(20);
@@ -20,24 +23,20 @@ pub struct ServerProcess {
     stderr: Arc<Mutex<String>>,
 }
 
-/// The counters a serving loop logs when it stops (`plug::server::Stats`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct ServerCounts {
-    pub received: u64,
-    pub replied: u64,
-    pub error_replies: u64,
-    pub notifications: u64,
-    pub dropped_gone: u64,
-    pub dropped_full: u64,
-    pub dropped_incoming: u64,
-    pub dropped_other: u64,
-}
-
 impl ServerProcess {
     /// Starts `bin --bind BIND ARGS...` and waits for its `listening on` line.
     pub fn start(bin: &str, bind: &str, args: &[&str]) -> ServerProcess {
+        ServerProcess::start_logging(bin, bind, args, "info")
+    }
+
+    /// Like [`ServerProcess::start`], with `RUST_LOG` set to `rust_log`, for a
+    /// test that waits for a log line ([`ServerProcess::wait_for_log`]).
+    pub fn start_logging(bin: &str, bind: &str, args: &[&str], rust_log: &str) -> ServerProcess {
         let mut command = Command::new(bin);
-        command.args(["--bind", bind]).args(args);
+        command
+            .args(["--bind", bind])
+            .args(args)
+            .env("RUST_LOG", rust_log);
         let server = ServerProcess::spawn(command);
         let endpoint = &server.endpoint;
         assert!(endpoint.starts_with("tcp://127.0.0.1:"), "{endpoint}");
@@ -46,16 +45,19 @@ impl ServerProcess {
 
     /// Runs `command` (a server binary with its flags, or a command that
     /// runs one, such as [`crate::testbed::Host::command`]) and waits for
-    /// its `listening on` line.
+    /// its `listening on` line. `RUST_LOG` is `info` unless `command` sets it.
     pub fn spawn(mut command: Command) -> ServerProcess {
         let args: Vec<_> = command
             .get_args()
             .map(|a| a.to_string_lossy().into_owned())
             .collect();
         let bin = format!("{:?} {}", command.get_program(), args.join(" "));
+        let logs_set = command.get_envs().any(|(k, _)| k == "RUST_LOG");
+        if !logs_set {
+            command.env("RUST_LOG", "info");
+        }
         let mut child = command
             .env("NO_COLOR", "1")
-            .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -110,6 +112,55 @@ impl ServerProcess {
         assert_eq!(rc, 0, "kill({}, {sig})", self.pid());
     }
 
+    /// Waits until a line of the server's stderr contains `needle`: the
+    /// evidence that it reached a state it logs.
+    pub fn wait_for_log(&self, needle: &str) {
+        let started = Instant::now();
+        while !self.stderr.lock().unwrap().contains(needle) {
+            assert!(
+                started.elapsed() < PROCESS_DEADLINE,
+                "no {needle:?} in the server's stderr:\n{}",
+                self.stderr.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// SIGSTOP, and wait until the kernel reports the process stopped.
+    pub fn freeze(&self) {
+        self.signal(libc::SIGSTOP);
+        self.wait_for_state(|state| state == 'T', "stopped");
+    }
+
+    /// SIGCONT, and wait until the kernel reports the process running again.
+    pub fn thaw(&self) {
+        self.signal(libc::SIGCONT);
+        self.wait_for_state(|state| state != 'T', "running");
+    }
+
+    /// Waits until the state letter of `/proc/PID/stat` passes `check`.
+    fn wait_for_state(&self, check: impl Fn(char) -> bool, what: &str) {
+        let started = Instant::now();
+        loop {
+            let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid()))
+                .expect("/proc stat of the server");
+            // `PID (COMM) STATE ...`: the state follows the last `)`.
+            let state = stat[stat.rfind(')').expect("a comm field") + 1..]
+                .trim_start()
+                .chars()
+                .next()
+                .expect("a state letter");
+            if check(state) {
+                return;
+            }
+            assert!(
+                started.elapsed() < PROCESS_DEADLINE,
+                "the server is not {what} (state {state})"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+
     /// SIGKILL, and wait until the process is gone.
     pub fn kill(mut self) {
         self.signal(libc::SIGKILL);
@@ -121,8 +172,8 @@ impl ServerProcess {
         peak_memory_kib(self.pid())
     }
 
-    /// SIGTERM, wait for a clean exit, and read the counters it logged.
-    pub fn terminate(mut self) -> ServerCounts {
+    /// SIGTERM, wait for a clean exit, and read the counters it printed.
+    pub fn terminate(mut self) -> Stats {
         self.signal(libc::SIGCONT);
         self.signal(libc::SIGTERM);
         let started = Instant::now();
@@ -140,12 +191,12 @@ impl ServerProcess {
         // The stderr reader sees end-of-file right after the exit.
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            if let Some(counts) = parse_counts(&self.stderr.lock().unwrap()) {
-                return counts;
+            if let Some(stats) = stopped_stats(&self.stderr.lock().unwrap()) {
+                return stats;
             }
             assert!(
                 Instant::now() < deadline,
-                "no `stopped:` line in the server's stderr:\n{}",
+                "no {{\"event\":\"stopped\",...}} line in the server's stderr:\n{}",
                 self.stderr.lock().unwrap()
             );
             std::thread::sleep(Duration::from_millis(10));
@@ -162,33 +213,15 @@ impl Drop for ServerProcess {
     }
 }
 
-/// Reads `received 3, replied 3 (1 errors), notifications 0, dropped: gone
-/// 0, full 0, incoming 0, other 0` from the line logged on exit.
-pub fn parse_counts(stderr: &str) -> Option<ServerCounts> {
-    let line = stderr
-        .lines()
-        .rev()
-        .find(|l| l.contains(" stopped: received "))?;
-    let tail = &line[line.find(" stopped: ")?..];
-    let n: Vec<u64> = tail
-        .split(|c: char| !c.is_ascii_digit())
-        .filter(|s| !s.is_empty())
-        .map(|s| s.parse().unwrap())
-        .collect();
-    let [received, replied, error_replies, notifications, dropped_gone, dropped_full, dropped_incoming, dropped_other] =
-        n[..]
-    else {
-        panic!("unexpected stats line {line:?}");
-    };
-    Some(ServerCounts {
-        received,
-        replied,
-        error_replies,
-        notifications,
-        dropped_gone,
-        dropped_full,
-        dropped_incoming,
-        dropped_other,
+/// The counters of the `{"event":"stopped",...}` line a server binary
+/// prints on stderr as it exits, if that line is there.
+pub fn stopped_stats(stderr: &str) -> Option<Stats> {
+    stderr.lines().rev().find_map(|line| {
+        let value: Value = serde_json::from_str(line).ok()?;
+        if value.get("event")? != "stopped" {
+            return None;
+        }
+        Some(serde_json::from_value(value).expect("a stopped line holds the counters"))
     })
 }
 

@@ -1,6 +1,10 @@
-//! Replies in rpc mode (PROTOCOL.md §5.3, §7.3).
+//! Replies in rpc mode (PROTOCOL.md §5.3, §7.3): built by servers, read by
+//! plugs.
 
-use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -63,31 +67,42 @@ pub enum ReplyError {
 }
 
 /// A reply body as the plug reads it: the whole object, as the callback of
-/// SocketStream received it.
+/// SocketStream received it, and its `id` as the exact JSON text that came
+/// back ([`Id`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ReplyBody {
+    id: Option<Id>,
     object: Map<String, Value>,
 }
 
 impl ReplyBody {
-    /// Parses a reply body; the id and outcome are checked separately so a
-    /// broken reply can still be matched to its request.
+    /// Parses a reply body in one pass, keeping the id's exact text; the id
+    /// and outcome are checked separately so a broken reply can still be
+    /// matched to its request.
     pub fn parse(bytes: &[u8]) -> Result<ReplyBody, ReplyError> {
-        match serde_json::from_slice::<Value>(bytes) {
-            Ok(Value::Object(object)) => Ok(ReplyBody { object }),
-            Ok(other) => Err(ReplyError::NotObject(kind_of(&other))),
-            Err(e) => Err(ReplyError::NotJson(e.to_string())),
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        match de.deserialize_map(BodyVisitor).and_then(|body| {
+            de.end()?;
+            Ok(body)
+        }) {
+            Ok(body) => Ok(body),
+            // Only on the way to an error: tell a JSON value that is not an
+            // object from something that is not JSON at all.
+            Err(e) => match serde_json::from_slice::<Value>(bytes) {
+                Ok(Value::Object(_)) | Err(_) => Err(ReplyError::NotJson(e.to_string())),
+                Ok(other) => Err(ReplyError::NotObject(kind_of(&other))),
+            },
         }
+    }
+
+    /// The `id` member as its exact JSON text.
+    pub fn id(&self) -> Option<&Id> {
+        self.id.as_ref()
     }
 
     /// The id as an integer from the plug's counter, if it is one.
     pub fn counter_id(&self) -> Option<u64> {
-        self.object.get("id").and_then(Value::as_u64)
-    }
-
-    /// The `id` member.
-    pub fn id(&self) -> Option<&Value> {
-        self.object.get("id")
+        self.id.as_ref().and_then(Id::as_u64)
     }
 
     /// `Ok(result)`, `Err(Ok(error))` for an error reply, or the protocol
@@ -100,7 +115,7 @@ impl ReplyBody {
         }
     }
 
-    /// The whole reply object.
+    /// The whole reply object, `id` included.
     pub fn object(&self) -> &Map<String, Value> {
         &self.object
     }
@@ -108,6 +123,49 @@ impl ReplyBody {
     /// The whole reply object, by value.
     pub fn into_object(self) -> Map<String, Value> {
         self.object
+    }
+
+    /// The exact id and the whole object, by value.
+    pub fn into_parts(self) -> (Option<Id>, Map<String, Value>) {
+        (self.id, self.object)
+    }
+}
+
+/// The map key serde_json uses to carry a `RawValue` through `Value`.
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
+/// Builds a [`ReplyBody`] from a JSON object, reading the `id` member as raw
+/// text on the way.
+struct BodyVisitor;
+
+impl<'de> Visitor<'de> for BodyVisitor {
+    type Value = ReplyBody;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<ReplyBody, A::Error> {
+        let mut object = Map::new();
+        let mut id = None;
+        while let Some(key) = members.next_key::<String>()? {
+            if key == RAW_VALUE_TOKEN {
+                // serde_json's `Value` gives this key a meaning of its own;
+                // refused here so a reply reads as `Value` would read it
+                // (and as the server side reads a request).
+                return Err(de::Error::custom("reserved key"));
+            }
+            if key == "id" {
+                let raw: Box<RawValue> = members.next_value()?;
+                // The id alone, a few bytes, for the object's `id` member.
+                let value = serde_json::from_str(raw.get()).map_err(de::Error::custom)?;
+                object.insert(key, value);
+                id = Some(Id::from_raw(raw));
+            } else {
+                object.insert(key, members.next_value()?);
+            }
+        }
+        Ok(ReplyBody { id, object })
     }
 }
 
@@ -146,6 +204,8 @@ mod tests {
     fn outcomes() {
         let ok = ReplyBody::parse(br#"{"id":1,"result":[1]}"#).unwrap();
         assert_eq!(ok.counter_id(), Some(1));
+        assert_eq!(ok.id().map(Id::json), Some("1"));
+        assert_eq!(ok.object()["id"], json!(1));
         assert_eq!(ok.outcome().unwrap().unwrap(), &json!([1]));
         let e = ReplyBody::parse(br#"{"id":2,"error":{"code":-32601,"message":"no"}}"#).unwrap();
         assert_eq!(
@@ -166,5 +226,31 @@ mod tests {
             ReplyBody::parse(b"\xff"),
             Err(ReplyError::NotJson(_))
         ));
+        assert!(matches!(
+            ReplyBody::parse(br#"{"id":1} trailing"#),
+            Err(ReplyError::NotJson(_))
+        ));
+    }
+
+    #[test]
+    fn the_id_keeps_its_exact_text() {
+        for id in [
+            "7",
+            "1.50",
+            "123456789012345678901234567890",
+            "\"7\"",
+            "null",
+            "[1]",
+        ] {
+            let body = format!(r#"{{"result":0, "id" : {id} }}"#);
+            let reply = ReplyBody::parse(body.as_bytes()).unwrap();
+            assert_eq!(reply.id().map(Id::json), Some(id), "{body}");
+            assert_eq!(reply.object()["result"], json!(0));
+        }
+        let push = ReplyBody::parse(br#"{"method":"tick"}"#).unwrap();
+        assert_eq!(push.id(), None);
+        let last = ReplyBody::parse(br#"{"id":1,"id":2,"result":0}"#).unwrap();
+        assert_eq!(last.counter_id(), Some(2));
+        assert_eq!(last.object()["id"], json!(2));
     }
 }

@@ -9,83 +9,10 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::ErrorObject;
+use super::{ErrorObject, Id};
 use crate::Frame;
 
-/// A request id exactly as it arrived: its JSON text.
-///
-/// The server copies this text into the reply, so the id keeps its type and
-/// value whatever the JSON library would have done with it (§5.2): integers
-/// beyond 64 bits and numbers like `1.50` come back as they were sent.
-#[derive(Clone)]
-pub struct Id(Box<RawValue>);
-
-impl Id {
-    /// An integer id, as the plug's counter makes them.
-    pub fn from_u64(n: u64) -> Id {
-        Id(RawValue::from_string(n.to_string()).expect("an integer is JSON"))
-    }
-
-    /// The id's JSON text, e.g. `7` or `"abc"`.
-    pub fn json(&self) -> &str {
-        self.0.get()
-    }
-
-    /// The id as a raw JSON value, for serializing it verbatim.
-    pub fn raw(&self) -> &RawValue {
-        &self.0
-    }
-
-    /// The id parsed as a `Value`. Numbers beyond what `Value` holds exactly
-    /// may lose precision: use [`Id::json`] to compare or copy ids.
-    pub fn to_value(&self) -> Value {
-        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
-    }
-
-    /// The id as an integer, if it is one that fits in 64 bits (the plug's
-    /// counter ids are).
-    pub fn as_u64(&self) -> Option<u64> {
-        self.json().parse().ok()
-    }
-
-    /// An id from its JSON text, checked: a string, a number or `null`
-    /// (§5.2); anything else is the -32600 error a server answers.
-    pub fn from_json(text: &str) -> Result<Id, ErrorObject> {
-        let raw: Box<RawValue> =
-            serde_json::from_str(text).map_err(|e| ErrorObject::parse_error(format!("id: {e}")))?;
-        Id::checked(raw)
-    }
-
-    fn checked(raw: Box<RawValue>) -> Result<Id, ErrorObject> {
-        match raw.get().as_bytes().first() {
-            Some(b'"' | b'-' | b'0'..=b'9' | b'n') => Ok(Id(raw)),
-            _ => Err(ErrorObject::invalid_request(format!(
-                "`id` must be a number, a string or null, got {}",
-                kind_of_text(raw.get())
-            ))),
-        }
-    }
-}
-
-impl fmt::Debug for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Id({})", self.json())
-    }
-}
-
-impl fmt::Display for Id {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.json())
-    }
-}
-
-impl PartialEq for Id {
-    fn eq(&self, other: &Id) -> bool {
-        self.json() == other.json()
-    }
-}
-
-/// A rpc-mode request as a server reads it.
+/// An rpc-mode request as a server reads it.
 ///
 /// Reading one finds its members without building them: the `id` is kept
 /// as its exact JSON text, `method` as a string, `params` as the JSON text
@@ -192,7 +119,7 @@ impl Request {
     }
 }
 
-/// Reads the body of a rpc-mode request (§5.1, §5.5).
+/// Reads the body of an rpc-mode request (§5.1, §5.5).
 ///
 /// On error, the returned object is what the server answers, with `"id":
 /// null`: -32700 for a body that is not UTF-8 JSON, -32600 for anything
@@ -224,7 +151,7 @@ pub fn parse_request(body: &[Frame]) -> Result<Request, ErrorObject> {
     };
     let id = match fields.id {
         None => None,
-        Some(raw) => Some(Id::checked(raw.to_owned())?),
+        Some(raw) => Some(checked_id(raw.to_owned())?),
     };
     let method = match fields.method {
         None => Method::Absent,
@@ -254,6 +181,18 @@ pub fn parse_request(body: &[Frame]) -> Result<Request, ErrorObject> {
         params_value: OnceLock::new(),
         object: OnceLock::new(),
     })
+}
+
+/// The id of a request, checked: a string, a number or `null` (§5.2);
+/// anything else is the -32600 error a server answers.
+fn checked_id(raw: Box<RawValue>) -> Result<Id, ErrorObject> {
+    match raw.get().as_bytes().first() {
+        Some(b'"' | b'-' | b'0'..=b'9' | b'n') => Ok(Id::from_raw(raw)),
+        _ => Err(ErrorObject::invalid_request(format!(
+            "`id` must be a number, a string or null, got {}",
+            kind_of_text(raw.get())
+        ))),
+    }
 }
 
 fn first_byte(bytes: &[u8]) -> Option<u8> {
@@ -418,7 +357,7 @@ pub fn peek_id(body: &[Frame]) -> Peeked {
     let jsonrpc = fields.jsonrpc.map(RawValue::get) == Some("\"2.0\"");
     match fields.id {
         None => Peeked::Notification,
-        Some(raw) => Peeked::Id(Id::checked(raw.to_owned()).ok(), jsonrpc),
+        Some(raw) => Peeked::Id(checked_id(raw.to_owned()).ok(), jsonrpc),
     }
 }
 

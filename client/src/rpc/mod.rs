@@ -13,7 +13,7 @@ use crate::config::Backpressure;
 use crate::connection::{start, Connection, Dispatch, Handle};
 use crate::link::{Ending, InFlight, Link, LinkError};
 use crate::message::{Message, MessageKind, Messages};
-use crate::protocol::{codes, encode_request, ReplyBody};
+use crate::protocol::{codes, encode_request, Id, ReplyBody};
 use crate::raw::attach_handler;
 use crate::stats::{Counters, PlugStats};
 use crate::{Error, Frame, PlugConfig, Reply};
@@ -90,26 +90,26 @@ impl RpcState {
                 return Some(Message::new(body, MessageKind::Invalid(e.to_string())));
             }
         };
-        let (id, slot) = match reply
-            .counter_id()
+        // `Ok(None)` for a result, `Ok(Some(error))` for an error reply.
+        let checked = reply.outcome().map(Result::err);
+        let (reply_id, object) = reply.into_parts();
+        let Some(reply_id) = reply_id else {
+            self.conn.log("in", None, &body);
+            return Some(Message::new(body, MessageKind::Push));
+        };
+        let Some((id, slot)) = reply_id
+            .as_u64()
             .and_then(|id| Some((id, self.pending.take(id)?)))
-        {
-            Some(found) => found,
-            None => {
-                self.conn.log("in", None, &body);
-                let kind = match reply.id() {
-                    None => MessageKind::Push,
-                    Some(id) => MessageKind::UnknownId(id.clone()),
-                };
-                return Some(Message::new(body, kind));
-            }
+        else {
+            self.conn.log("in", None, &body);
+            return Some(Message::new(body, MessageKind::UnknownId(reply_id)));
         };
         self.conn.log("in", Some(id), &body);
-        let outcome = match reply.outcome() {
-            Ok(Ok(_)) => Ok(Reply::new(reply)),
-            Ok(Err(error)) => Err(Error::Remote {
+        let outcome = match checked {
+            Ok(None) => Ok(Reply::new(reply_id, object)),
+            Ok(Some(error)) => Err(Error::Remote {
                 error,
-                reply: Box::new(Reply::new(reply)),
+                reply: Box::new(Reply::new(reply_id, object)),
             }),
             Err(error) => Err(Error::Protocol { id, error }),
         };
@@ -121,7 +121,7 @@ impl RpcState {
             // The caller gave up between `take` and now: the reply is late,
             // and goes to the handler like any unknown id.
             self.conn.counters.replies.fetch_sub(1, Ordering::Relaxed);
-            Some(Message::new(body, MessageKind::UnknownId(Value::from(id))))
+            Some(Message::new(body, MessageKind::UnknownId(Id::from_u64(id))))
         }
     }
 }

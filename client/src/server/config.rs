@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-/// The largest message a rpc-mode server accepts by default: 16 MiB.
+/// The largest message an rpc-mode server accepts by default: 16 MiB.
 pub const DEFAULT_RPC_MAX_MESSAGE: usize = 16 * 1024 * 1024;
 /// The largest message a raw-mode server accepts by default: 256 MiB.
 pub const DEFAULT_RAW_MAX_MESSAGE: usize = 256 * 1024 * 1024;

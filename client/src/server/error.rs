@@ -15,7 +15,7 @@ pub enum ServerError {
         source: zmq::Error,
     },
     /// The native transport could not listen on the endpoint.
-    #[error("cannot bind {endpoint}: {source}")]
+    #[error("cannot bind {endpoint}: {}", system_text(.source))]
     Listen {
         /// The endpoint that was asked for.
         endpoint: String,
@@ -41,4 +41,14 @@ pub enum ServerError {
     /// A CURVE key or key file is unusable.
     #[error("CURVE: {0}")]
     Curve(String),
+}
+
+/// What the system said, without the error number std appends ("Address
+/// already in use", as libzmq words it, not "... (os error 98)").
+fn system_text(e: &io::Error) -> String {
+    let text = e.to_string();
+    match text.rfind(" (os error ") {
+        Some(at) if e.raw_os_error().is_some() => text[..at].to_owned(),
+        _ => text,
+    }
 }

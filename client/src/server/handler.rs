@@ -1,4 +1,4 @@
-//! What a rpc-mode server calls for each request.
+//! What an rpc-mode server calls for each request.
 
 use std::future::Future;
 

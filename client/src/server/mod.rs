@@ -45,6 +45,8 @@
 //! - `config`: [`ServerConfig`], the limits;
 //! - `handler` and `methods`: [`Handler`], [`Call`] and [`Methods`];
 //! - `rpc`: [`run_rpc`]; `raw`: [`run_raw`], [`RawHandler`], [`Echo`];
+//! - `receive`: the loops' receiving step, the next message split into
+//!   envelope and body;
 //! - `outbox`: [`Outbox`], replies and pushes with full/gone handling;
 //! - `peers`: requests in flight per peer; `shutdown`: [`shutdown_signal`]
 //!   and waiting for the requests in flight; `stats`: [`Stats`].

@@ -33,7 +33,7 @@ use crate::Frame;
 
 use super::drain::QUIET;
 use super::handler::panic_message;
-use super::outbox::{peer_name, Peers};
+use super::outbox::{log_full, peer_name, Peers};
 use super::raw::RawHandler;
 use super::rpc::{answer, refuse, Answer};
 use super::stats::{bump, Counters};
@@ -270,8 +270,10 @@ where
     let mut queued: Vec<Vec<Frame>> = Vec::new();
     let mut last_request = Instant::now();
     let mut tick = tokio::time::interval(DRAIN_TICK);
+    let mut stalled = false;
     loop {
         let draining = shared.draining.is_cancelled();
+        stalled = note_stalled(&peer, stalled);
         if draining
             && waiting.load(Ordering::Acquire) == 0
             && peer.out.len() == 0
@@ -319,9 +321,18 @@ where
                             waiting.fetch_add(1, Ordering::AcqRel);
                             let waiting = waiting.clone();
                             let outbox = shared.outbox.clone();
+                            let stop = shared.stop.clone();
                             shared.tracker.spawn(async move {
-                                if let Some(a) = job.await {
-                                    outbox.reply(a.envelope, a.body, a.is_error).await;
+                                let work = async {
+                                    if let Some(a) = job.await {
+                                        outbox.reply(a.envelope, a.body, a.is_error).await;
+                                    }
+                                };
+                                // Past the drain timeout the server stops
+                                // and abandons what is still running.
+                                tokio::select! {
+                                    _ = work => {}
+                                    _ = stop.cancelled() => {}
                                 }
                                 waiting.fetch_sub(1, Ordering::AcqRel);
                             });
@@ -352,6 +363,16 @@ where
     );
 }
 
+/// Whether the peer's replies wait for room (it is not reading, and so its
+/// requests are not read either); the first time, says so at debug level.
+fn note_stalled<R, W: AsyncWrite + Unpin>(peer: &Joined<R, W>, was: bool) -> bool {
+    let stalled = peer.writer.queued() >= WRITE_HIGH;
+    if stalled && !was {
+        log_full(&hex(&peer.identity));
+    }
+    stalled
+}
+
 /// One raw peer: its messages one after another, in order (§4.3).
 async fn raw_peer<T, H>(stream: T, shared: Arc<Shared>, handler: Arc<H>)
 where
@@ -368,8 +389,10 @@ where
     let mut queued: Vec<Vec<Frame>> = Vec::new();
     let mut last_message = Instant::now();
     let mut tick = tokio::time::interval(DRAIN_TICK);
+    let mut stalled = false;
     loop {
         let draining = shared.draining.is_cancelled();
+        stalled = note_stalled(&peer, stalled);
         if draining
             && peer.out.len() == 0
             && peer.writer.is_empty()

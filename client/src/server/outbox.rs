@@ -164,10 +164,22 @@ impl Outbox {
     /// full.
     pub async fn send(&self, envelope: &Envelope, body: Vec<Frame>) -> Result<(), Undelivered> {
         match &self.route {
-            Route::Zmq { .. } => self.send_frames(envelope.wrap(body)).await,
+            Route::Zmq { socket, .. } => match socket.try_send(envelope.wrap(body)) {
+                Ok(()) => Ok(()),
+                Err((frames, SendError::Full)) => self.send_frames(frames).await,
+                Err((_, SendError::Unroutable)) => Err(Undelivered::Gone),
+                Err((_, SendError::Zmq(e))) => Err(Undelivered::Failed(e)),
+            },
             Route::Native(peers) => {
                 let out = peer_of(peers, envelope)?;
-                let frames = native_frames(envelope, body);
+                let frames = match out.try_push(native_frames(envelope, body)) {
+                    Ok(()) => return Ok(()),
+                    Err((_, Refused::Closed)) => return Err(Undelivered::Gone),
+                    Err((frames, Refused::Full)) => frames,
+                };
+                if out.mark_stalled() {
+                    log_full(&peer_name(envelope));
+                }
                 match tokio::time::timeout(self.send_timeout, out.push(frames)).await {
                     Ok(Ok(())) => Ok(()),
                     Ok(Err(_)) => Err(Undelivered::Gone),
@@ -205,7 +217,13 @@ impl Outbox {
         let key = frames.first().map(|f| f.to_vec()).unwrap_or_default();
         let gate = {
             let mut gates = gates.lock().unwrap_or_else(|p| p.into_inner());
-            gates.entry(key.clone()).or_default().clone()
+            gates
+                .entry(key.clone())
+                .or_insert_with(|| {
+                    log_full(&name_of(&frames, true));
+                    Arc::default()
+                })
+                .clone()
         };
         let queued = async {
             let _turn = gate.lock().await;
@@ -317,6 +335,15 @@ impl Outbox {
         bump(counter);
         tracing::warn!(peer, "reply dropped: {e}");
     }
+}
+
+/// The first reply that finds a peer's queue full says so (at debug level):
+/// the evidence a test or an operator looks for that a peer stopped reading.
+pub(crate) fn log_full(peer: &str) {
+    tracing::debug!(
+        peer,
+        "the peer's queue is full: replies to it wait for room"
+    );
 }
 
 /// A short printable name for the peer of an envelope: its identity in hex.

@@ -8,7 +8,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// Every message that did not get a reply is in one of the `dropped_*`
 /// counters or in `notifications`, and was logged at `warn` level (except
 /// notifications, which never get a reply).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+///
+/// It serializes to a flat JSON object of counters (`{"received":3,...}`),
+/// which is how the kit's server binaries report it when they stop; a
+/// counter missing from such an object reads as 0.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 #[non_exhaustive]
 pub struct Stats {
     /// Messages received.
@@ -78,5 +83,28 @@ impl Counters {
             dropped_incoming: get(&self.dropped_incoming),
             dropped_other: get(&self.dropped_other),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stats_round_trip_through_json() {
+        let counters = Counters::default();
+        bump(&counters.received);
+        bump(&counters.received);
+        bump(&counters.replied);
+        bump(&counters.dropped_gone);
+        let stats = counters.snapshot();
+        let text = serde_json::to_string(&stats).unwrap();
+        assert_eq!(
+            text,
+            r#"{"received":2,"replied":1,"error_replies":0,"notifications":0,"dropped_gone":1,"dropped_full":0,"dropped_incoming":0,"dropped_other":0}"#
+        );
+        assert_eq!(serde_json::from_str::<Stats>(&text).unwrap(), stats);
+        let older: Stats = serde_json::from_str(r#"{"received":5}"#).unwrap();
+        assert_eq!((older.received, older.replied), (5, 0));
     }
 }

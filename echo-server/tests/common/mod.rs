@@ -109,12 +109,29 @@ pub fn dealer(endpoint: &str) -> zmq::Socket {
 /// A DEALER that reads slowly: tiny receive queue and kernel buffer, and
 /// room to pipeline `n` requests.
 pub fn slow_reader(endpoint: &str, n: usize) -> zmq::Socket {
+    slow_reader_named(endpoint, n, b"")
+}
+
+/// Like [`slow_reader`], with a ROUTER identity of its own (when not empty),
+/// which the server's log lines name in hex ([`hex`]).
+pub fn slow_reader_named(endpoint: &str, n: usize, identity: &[u8]) -> zmq::Socket {
     connect_with(zmq::DEALER, endpoint, |s| {
         s.set_rcvhwm(100).unwrap();
         s.set_rcvbuf(4096).unwrap();
         s.set_sndhwm(n as i32).unwrap();
+        if !identity.is_empty() {
+            s.set_identity(identity).unwrap();
+        }
     })
 }
+
+/// A peer identity as the server's logs print it.
+pub fn hex(identity: &[u8]) -> String {
+    identity.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The line the server logs (debug) once replies to a peer wait for room.
+pub const QUEUE_FULL: &str = "the peer's queue is full: replies to it wait for room";
 
 /// Sends a multipart message.
 pub fn send(s: &zmq::Socket, frames: &[&[u8]]) {
@@ -125,11 +142,6 @@ pub fn send(s: &zmq::Socket, frames: &[&[u8]]) {
 pub fn recv(s: &zmq::Socket) -> Vec<Vec<u8>> {
     s.recv_multipart(0)
         .unwrap_or_else(|e| panic!("no message within {DEADLINE:?}: {e}"))
-}
-
-/// Whether a message arrives within `wait`.
-pub fn nothing_within(s: &zmq::Socket, wait: Duration) -> bool {
-    s.poll(zmq::POLLIN, wait.as_millis() as i64).unwrap() == 0
 }
 
 /// Sends one bare JSON body and parses the one-frame reply.

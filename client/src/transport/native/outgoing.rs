@@ -33,6 +33,8 @@ pub(crate) struct Outgoing {
 struct State {
     queue: Vec<Vec<Frame>>,
     open: bool,
+    /// A sender found the queue full since it last had room.
+    stalled: bool,
 }
 
 impl Outgoing {
@@ -42,6 +44,7 @@ impl Outgoing {
             state: Mutex::new(State {
                 queue: Vec::new(),
                 open,
+                stalled: false,
             }),
             work: Notify::new(),
             room: Notify::new(),
@@ -96,6 +99,7 @@ impl Outgoing {
             return;
         }
         let was_full = state.queue.len() >= self.limit;
+        state.stalled = false;
         if into.is_empty() {
             std::mem::swap(into, &mut state.queue);
         } else {
@@ -128,6 +132,12 @@ impl Outgoing {
         };
         self.room.notify_waiters();
         dropped
+    }
+
+    /// Marks the queue as having turned a sender away; true the first time
+    /// since it last had room (so a caller can log a full queue once).
+    pub(crate) fn mark_stalled(&self) -> bool {
+        !std::mem::replace(&mut self.lock().stalled, true)
     }
 
     /// Messages queued now.

@@ -1,0 +1,133 @@
+//! [`Id`]: a request id as its exact JSON text, in both directions
+//! (PROTOCOL.md §5.2).
+
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+use serde_json::value::RawValue;
+use serde_json::Value;
+
+/// A request id exactly as it arrived: its JSON text.
+///
+/// A server copies this text into its reply, so the id keeps its type and
+/// value whatever the JSON library would have done with it (§5.2): integers
+/// beyond 64 bits and numbers like `1.50` come back as they were sent. A
+/// plug reads the id of each reply into the same type, matches it to its
+/// request with [`Id::as_u64`], and hands the exact text of an id it did not
+/// send to the message handler ([`crate::MessageKind::UnknownId`]).
+///
+/// ```
+/// use plug::protocol::Id;
+/// let id = Id::from_u64(7);
+/// assert_eq!(id.json(), "7");
+/// assert_eq!(id.as_u64(), Some(7));
+/// assert_eq!(Id::from_json("1.50").unwrap().json(), "1.50");
+/// assert_eq!(Id::from_json("\"7\"").unwrap().as_u64(), None);
+/// ```
+#[derive(Clone)]
+pub struct Id(Box<RawValue>);
+
+impl Id {
+    /// An integer id, as the plug's counter makes them.
+    pub fn from_u64(n: u64) -> Id {
+        Id(RawValue::from_string(n.to_string()).expect("an integer is JSON"))
+    }
+
+    /// An id from its JSON text, kept as given (surrounding whitespace
+    /// aside). Fails when `text` is not one JSON value.
+    pub fn from_json(text: &str) -> Result<Id, serde_json::Error> {
+        RawValue::from_string(text.trim().to_owned()).map(Id)
+    }
+
+    pub(crate) fn from_raw(raw: Box<RawValue>) -> Id {
+        Id(raw)
+    }
+
+    /// The id's JSON text, e.g. `7` or `"abc"`.
+    pub fn json(&self) -> &str {
+        self.0.get()
+    }
+
+    /// The id as a raw JSON value, for serializing it verbatim.
+    pub fn raw(&self) -> &RawValue {
+        &self.0
+    }
+
+    /// The id as an unsigned integer when its text is one (`7`, not `7.0`,
+    /// `"7"` or `-7`): how a plug matches a reply to its counter's ids.
+    pub fn as_u64(&self) -> Option<u64> {
+        let text = self.json();
+        // JSON integers have no sign, no leading zero and no exponent, so
+        // the digits alone decide; `parse` checks the range.
+        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        text.parse().ok()
+    }
+
+    /// The id parsed as a `Value`. Numbers beyond what `Value` holds exactly
+    /// may lose precision: use [`Id::json`] to compare or copy ids.
+    pub fn to_value(&self) -> Value {
+        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+    }
+}
+
+impl From<u64> for Id {
+    fn from(n: u64) -> Id {
+        Id::from_u64(n)
+    }
+}
+
+impl fmt::Debug for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Id({})", self.json())
+    }
+}
+
+impl fmt::Display for Id {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.json())
+    }
+}
+
+/// Two ids are equal when their JSON texts are: `1` and `1.0` differ, as
+/// they do on the wire.
+impl PartialEq for Id {
+    fn eq(&self, other: &Id) -> bool {
+        self.json() == other.json()
+    }
+}
+
+impl Eq for Id {}
+
+impl Hash for Id {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.json().hash(state);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn as_u64_reads_plain_integers_only() {
+        for (text, want) in [
+            ("0", Some(0)),
+            ("7", Some(7)),
+            ("18446744073709551615", Some(u64::MAX)),
+            ("18446744073709551616", None),
+            ("-1", None),
+            ("7.0", None),
+            ("1e3", None),
+            ("\"7\"", None),
+            ("null", None),
+        ] {
+            assert_eq!(Id::from_json(text).unwrap().as_u64(), want, "{text}");
+        }
+        assert!(Id::from_json("not json").is_err());
+        assert_eq!(Id::from_json(" 1.50 ").unwrap().json(), "1.50");
+        assert_eq!(Id::from(5u64), Id::from_json("5").unwrap());
+        assert_ne!(Id::from_json("1").unwrap(), Id::from_json("1.0").unwrap());
+    }
+}
