@@ -2,7 +2,7 @@
 //! and on which paths, how binding it is, and the function that runs it.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -113,8 +113,6 @@ pub(crate) enum Verdict {
     Fail(Box<Failure>),
     Unimplemented { method: String },
     Info { detail: String },
-    /// The case does not apply to this server (a freedom it uses).
-    NotApplicable { reason: String },
 }
 
 /// A broken rule, as the report shows it.
@@ -324,9 +322,6 @@ impl Ctx {
         ((5.0 / per) as u64).clamp(min, max)
     }
 
-    pub fn leave_behind(&self, n: u64) {
-        self.left_behind.fetch_add(n, Ordering::Relaxed);
-    }
 }
 
 /// How long a case may take: `waits` reply timeouts, `bulk` requests at
@@ -355,6 +350,9 @@ pub struct Case {
     pub summary: &'static str,
     /// Needs two peers connected at once (not applicable to a DEALER server).
     pub several_peers: bool,
+    /// Uses a REQ socket, which talks only to ROUTER and REP sockets (not
+    /// applicable to a DEALER server).
+    pub req_client: bool,
     pub(crate) budget: Budget,
     pub(crate) run: fn(&Ctx) -> Step<Verdict>,
 }

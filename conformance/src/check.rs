@@ -188,7 +188,10 @@ pub fn check(opts: &CheckOptions, out: &mut dyn Write) -> Result<Report, CheckEr
         })
         .collect();
 
-    let total: usize = plan.iter().map(|(_, c, _)| c.len()).sum();
+    let total: usize = plan
+        .iter()
+        .map(|(_, c, probe)| c.len() + usize::from(*probe))
+        .sum();
     let mut term = Terminal::new(out, opts.color, opts.verbose, total);
     term.header(&endpoints, spawned.as_ref().map(|s| s.command.as_str()));
     for w in &warnings {

@@ -133,33 +133,38 @@ impl Conn {
     /// The next message, or `None` when nothing arrives within `wait`.
     pub fn recv_within(&self, wait: Duration) -> Step<Option<Vec<Vec<u8>>>> {
         let deadline = Instant::now() + wait;
-        loop {
+        let mut first = loop {
             let left = deadline.saturating_duration_since(Instant::now());
             let ms = i64::try_from(left.as_millis()).unwrap_or(i64::MAX);
             match self.sock.poll(zmq::POLLIN, ms) {
                 Ok(0) if left.is_zero() => return Ok(None),
                 Ok(0) => continue,
-                Ok(_) => break,
+                Ok(_) => {}
                 Err(zmq::Error::EINTR) => continue,
                 Err(e) => return Err(fail("a message", format!("libzmq error on poll: {e}"))),
             }
+            let mut msg = zmq::Message::new();
+            match self.sock.recv(&mut msg, zmq::DONTWAIT) {
+                Ok(()) => break msg,
+                // A REQ socket drops a message without the delimiter (and
+                // says EAGAIN): nothing for us yet.
+                Err(zmq::Error::EAGAIN) if left.is_zero() => return Ok(None),
+                Err(zmq::Error::EAGAIN) => continue,
+                Err(e) => return Err(fail("a message", format!("libzmq error on receive: {e}"))),
+            }
+        };
+        if let Some(t) = first.gets("Socket-Type") {
+            *self.peer_type.borrow_mut() = Some(t.to_owned());
         }
-        let mut frames = Vec::new();
-        loop {
+        let mut more = first.get_more();
+        let mut frames = vec![first.to_vec()];
+        while more {
             let mut msg = zmq::Message::new();
             self.sock
                 .recv(&mut msg, zmq::DONTWAIT)
                 .map_err(|e| fail("a message", format!("libzmq error on receive: {e}")))?;
-            if frames.is_empty() {
-                if let Some(t) = msg.gets("Socket-Type") {
-                    *self.peer_type.borrow_mut() = Some(t.to_owned());
-                }
-            }
-            let more = msg.get_more();
+            more = msg.get_more();
             frames.push(msg.to_vec());
-            if !more {
-                break;
-            }
         }
         self.trace.received(self.name, &frames);
         self.received.set(self.received.get() + 1);

@@ -68,15 +68,6 @@ impl RawConn {
         Ok(())
     }
 
-    /// Sends if there is room now; `false` when the queue is full.
-    pub fn try_send(&self, msg: &[Vec<u8>]) -> Step<bool> {
-        if !self.conn.try_send(msg)? {
-            return Ok(false);
-        }
-        self.track(msg);
-        Ok(true)
-    }
-
     fn track(&self, msg: &[Vec<u8>]) {
         let n = self.sent.get();
         self.sent.set(n + 1);

@@ -109,13 +109,18 @@ pub(crate) fn run(
             results.push(r);
             continue;
         }
-        if case.several_peers && facts.socket == crate::case::SocketKind::Dealer {
+        let dealer = facts.socket == crate::case::SocketKind::Dealer;
+        if dealer && (case.several_peers || case.req_client) {
             let mut r = result(case, Outcome::Info, Duration::ZERO, Vec::new());
-            r.detail = Some(
+            r.detail = Some(if case.several_peers {
                 "not applicable: the server uses a DEALER socket, which serves one plug at a \
                  time (§2.1-c)"
-                    .into(),
-            );
+                    .into()
+            } else {
+                "not applicable: the server uses a DEALER socket, and a REQ socket talks only \
+                 to ROUTER and REP sockets (§2.1-c)"
+                    .into()
+            });
             progress(&r);
             results.push(r);
             continue;
@@ -303,11 +308,6 @@ fn grade(
         Verdict::Info { detail } => {
             let mut r = result(case, Outcome::Info, took, trace);
             r.detail = Some(detail);
-            r
-        }
-        Verdict::NotApplicable { reason } => {
-            let mut r = result(case, Outcome::Info, took, trace);
-            r.detail = Some(format!("not applicable: {reason}"));
             r
         }
         Verdict::Unimplemented { method } => {

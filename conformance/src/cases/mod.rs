@@ -76,6 +76,7 @@ pub(crate) const fn case(
         paths: &[],
         summary,
         several_peers: false,
+        req_client: false,
         budget: Budget {
             waits: 4,
             bulk: 0,
@@ -95,6 +96,12 @@ impl Case {
     /// The case needs several peers at once.
     pub(crate) const fn several(mut self) -> Case {
         self.several_peers = true;
+        self
+    }
+
+    /// The case uses a REQ socket.
+    pub(crate) const fn req(mut self) -> Case {
+        self.req_client = true;
         self
     }
 

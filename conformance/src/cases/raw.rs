@@ -129,11 +129,12 @@ pub(super) fn cases() -> Vec<Case> {
             "raw.envelope.req-socket",
             Raw,
             Must,
-            &["3.3-b", "4.3-a"],
+            &["3.3-b", "4.3-a", "7.1-c"],
             "a REQ socket gets its messages back",
             req_socket,
         )
-        .on(&[Req]),
+        .on(&[Req])
+        .req(),
         case(
             "raw.envelope.routing-id",
             Raw,

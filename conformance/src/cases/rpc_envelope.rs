@@ -32,11 +32,12 @@ pub(super) fn cases() -> Vec<Case> {
             "rpc.envelope.req-socket",
             Rpc,
             Must,
-            &["3.3-b", "5.3-a", "5.3-d"],
+            &["3.3-b", "5.3-a", "5.3-d", "7.1-c"],
             "a real REQ socket gets its replies, on success and error",
             |c| paths(c, RpcConn::req(c, "REQ")?),
         )
-        .on(&[Req, Success, Error]),
+        .on(&[Req, Success, Error])
+        .req(),
         case(
             "rpc.envelope.mixed",
             Rpc,
@@ -59,11 +60,12 @@ pub(super) fn cases() -> Vec<Case> {
             "rpc.envelope.deferred-req",
             Rpc,
             Must,
-            &["3.3-b", "5.3-d", "6.3-a"],
+            &["3.3-b", "5.3-d", "6.3-a", "7.1-c"],
             "a reply sent later (`sleep`) reaches a REQ socket",
             |c| deferred(c, RpcConn::req(c, "REQ")?),
         )
-        .on(&[Deferred, Req]),
+        .on(&[Deferred, Req])
+        .req(),
         case(
             "rpc.envelope.routing-id",
             Rpc,

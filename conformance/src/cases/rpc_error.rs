@@ -131,11 +131,12 @@ pub(super) fn cases() -> Vec<Case> {
             "rpc.error.on-req",
             Rpc,
             Must,
-            &["5.5-a", "5.5-b", "5.5-e", "5.5-f", "3.3-b", "5.3-d"],
+            &["5.5-a", "5.5-b", "5.5-e", "5.5-f", "3.3-b", "5.3-d", "7.1-c"],
             "a REQ socket gets every error reply",
             |c| every_error(c, RpcConn::req(c, "REQ")?),
         )
-        .on(&[Error, Req]),
+        .on(&[Error, Req])
+        .req(),
     ]
 }
 

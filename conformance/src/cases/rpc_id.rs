@@ -171,14 +171,15 @@ pub(super) fn cases() -> Vec<Case> {
             "rpc.id.on-req",
             Rpc,
             Must,
-            &["5.2-a", "3.3-b", "5.3-a", "5.3-d"],
+            &["5.2-a", "3.3-b", "5.3-a", "5.3-d", "7.1-c"],
             "every id above comes back to a REQ socket, on success and error replies",
             |c| {
                 let conn = RpcConn::req(c, "REQ")?;
                 both(c, conn)
             },
         )
-        .on(&[Req, Success, Error]),
+        .on(&[Req, Success, Error])
+        .req(),
         case(
             "rpc.id.on-routing-id",
             Rpc,

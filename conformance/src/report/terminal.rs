@@ -84,8 +84,10 @@ impl<'a> Terminal<'a> {
         if r.outcome.is_failure() || (r.outcome == Outcome::Pass && r.expected_failure) {
             let _ = writeln!(
                 self.out,
-                "{pad}§{} {}: {}",
-                r.section, r.requirement, r.summary
+                "{pad}{} {}: {}",
+                r.rules.join(" "),
+                r.requirement,
+                r.summary
             );
             if let Some(e) = &r.expected {
                 let _ = writeln!(self.out, "{pad}expected: {e}");
