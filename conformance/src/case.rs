@@ -316,10 +316,10 @@ impl Ctx {
     }
 
     /// A bulk count: `max`, or fewer (not below `min`) when the server is
-    /// slow, so that a case's bulk takes about 5 s of the server's time.
+    /// slow, so that a case's bulk takes about 3 s of the server's time.
     pub fn bulk(&self, max: u64, min: u64) -> u64 {
         let per = self.server.service.as_secs_f64().max(1e-7);
-        ((5.0 / per) as u64).clamp(min, max)
+        ((3.0 / per) as u64).clamp(min, max)
     }
 
 }

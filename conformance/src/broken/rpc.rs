@@ -161,6 +161,11 @@ impl Rpc {
             Err(Outcome::Error(c, msg)) => Outcome::Error(*c, msg),
             Err(Outcome::Result(_)) => unreachable!("errors only"),
             Ok(_) if matches!(id, Id::Text(_)) && self.overloaded(in_flight) => {
+                let id = if r == Break::OverloadWithoutId {
+                    Id::Text("null".into())
+                } else {
+                    id
+                };
                 let out = self.reply(&id, Outcome::Error(-32002, "overloaded"), jsonrpc, false);
                 return vec![out];
             }
