@@ -52,7 +52,7 @@ pub(super) fn cases() -> Vec<Case> {
             "raw.clients.own-messages",
             Raw,
             Must,
-            &["2.5-a", "3.3-a", "4.3-b"],
+            &["2.5-a", "3.3-a", "4.3-b", "4.3-a"],
             "4 clients at once each get back only their own messages, in order",
             clients,
         )

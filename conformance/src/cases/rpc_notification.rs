@@ -14,7 +14,7 @@ pub(super) fn cases() -> Vec<Case> {
             "rpc.notification.no-reply",
             Rpc,
             Must,
-            &["5.4-a", "5.3-d"],
+            &["5.4-a", "5.3-d", "7.1-b"],
             "notifications get no reply: calls, unknown methods, bad params, later replies",
             |c| notifications(c, Style::Bare),
         )

@@ -13,7 +13,7 @@ pub(super) fn cases() -> Vec<Case> {
             "rpc.reply.one-of-result-error",
             Rpc,
             Must,
-            &["5.3-a", "5.3-b", "5.3-d"],
+            &["5.3-a", "5.3-b", "5.3-d", "7.1-b"],
             "success and error replies carry the id and exactly one of `result` and a valid `error`",
             shape,
         )
