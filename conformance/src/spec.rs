@@ -79,9 +79,12 @@ pub(crate) fn parse(text: &str) -> Vec<Rule> {
             }
             let text = body
                 .trim_start_matches([':', ' '])
+                .replace("**", "")
                 .split_whitespace()
                 .collect::<Vec<_>>()
-                .join(" ");
+                .join(" ")
+                .trim_end_matches(['(', ' '])
+                .to_owned();
             let level = level_of(&text).unwrap_or(if table_row {
                 Requirement::Must
             } else {

@@ -77,7 +77,8 @@ fn usage_errors_exit_2_and_name_the_option() {
         ("--min-throughput", "-5"),
     ] {
         let start = Instant::now();
-        let run = harness(&["check", "tcp://127.0.0.1:1", flag, value], MINUTE);
+        let arg = format!("{flag}={value}");
+        let run = harness(&["check", "tcp://127.0.0.1:1", &arg], MINUTE);
         assert_eq!(run.code, 2, "{flag} {value}: {}", run.stderr);
         assert!(run.stderr.contains(flag), "{flag} {value}: {}", run.stderr);
         assert!(start.elapsed() < Duration::from_secs(10), "{flag} {value}");
