@@ -321,7 +321,6 @@ impl Ctx {
         let per = self.server.service.as_secs_f64().max(1e-7);
         ((3.0 / per) as u64).clamp(min, max)
     }
-
 }
 
 /// How long a case may take: `waits` reply timeouts, `bulk` requests at

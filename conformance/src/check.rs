@@ -336,9 +336,7 @@ fn start(
     opts: &CheckOptions,
     curve: Option<&plug::CurveClient>,
 ) -> Result<Option<Spawned>, CheckError> {
-    let public = curve
-        .and_then(|c| c.public_key.clone())
-        .unwrap_or_default();
+    let public = curve.and_then(|c| c.public_key.clone()).unwrap_or_default();
     // Z85 has shell metacharacters but no single quote.
     let with_key = |cmd: &str| cmd.replace("{client_public_key}", &format!("'{public}'"));
     let Target::Spawn(cmd) = &opts.target else {

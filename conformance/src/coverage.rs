@@ -38,7 +38,10 @@ pub const PATHS: &[(&str, &[Path])] = &[
             SeveralPeers,
         ],
     ),
-    ("3.3-a", &[Success, Error, Deferred, RoutingId, SeveralPeers]),
+    (
+        "3.3-a",
+        &[Success, Error, Deferred, RoutingId, SeveralPeers],
+    ),
     ("3.3-b", &[Success, Error, Deferred, Bare, Delimited, Req]),
     ("5.4-a", &[Bare, Delimited]),
     ("5.5-a", &[Bare, Delimited, Req]),
@@ -110,7 +113,11 @@ pub fn gaps(cases: &[Case]) -> Vec<String> {
         }
         for path in paths_for(&rule.id) {
             if !covering.iter().any(|c| c.paths.contains(path)) {
-                gaps.push(format!("{} has no case on the {} path", rule.id, path.as_str()));
+                gaps.push(format!(
+                    "{} has no case on the {} path",
+                    rule.id,
+                    path.as_str()
+                ));
             }
         }
     }
@@ -120,7 +127,9 @@ pub fn gaps(cases: &[Case]) -> Vec<String> {
         .chain(ELSEWHERE.iter().map(|(r, _, _)| *r));
     for r in listed {
         if spec::rule(r).is_none() {
-            gaps.push(format!("{r} is listed here but PROTOCOL.md has no such number"));
+            gaps.push(format!(
+                "{r} is listed here but PROTOCOL.md has no such number"
+            ));
         }
     }
     gaps

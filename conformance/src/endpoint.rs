@@ -41,7 +41,9 @@ pub fn check(endpoint: &str) -> Result<(), String> {
             let name_ok = host.split('.').all(|label| {
                 !label.is_empty()
                     && label.len() <= 63
-                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
                     && !label.starts_with('-')
             });
             if !name_ok {

@@ -10,15 +10,28 @@ pub(crate) fn changed_id(sent_text: &str, sent: &IdValue, got_text: &str, got: &
         (_, Null) => "the reply has \"id\": null: this path of the server does not copy the \
                       request's id (error replies and replies sent later are the usual places)"
             .into(),
-        (Number { integer: true, value }, Number { integer: false, value: v }) if value == v => {
+        (
+            Number {
+                integer: true,
+                value,
+            },
+            Number {
+                integer: false,
+                value: v,
+            },
+        ) if value == v => {
             format!(
                 "the integer id {sent_text} came back as {got_text}: the JSON library read it as \
                  a floating-point number; copy the id's JSON text, or read integers exactly"
             )
         }
-        (Number { integer: true, value }, Number { value: v, .. })
-            if value.to_f64() == v.to_f64() =>
-        {
+        (
+            Number {
+                integer: true,
+                value,
+            },
+            Number { value: v, .. },
+        ) if value.to_f64() == v.to_f64() => {
             format!(
                 "the id went through a double and lost digits ({sent_text} -> {got_text}): \
                  JavaScript numbers, PHP floats beyond PHP_INT_MAX, and JSON libraries that read \
@@ -97,7 +110,8 @@ pub(crate) const RAW_ECHO: &str = "the reply is the request itself: this looks l
 pub(crate) const BATCH: &str = "a JSON-RPC 2.0 batch answer: plug has no batches; an array body \
      gets one -32600 error object with \"id\": null (§5.5-b)";
 
-pub(crate) const NO_ID: &str = "a message with `result` or `error` but no `id`: a reply must carry \
+pub(crate) const NO_ID: &str =
+    "a message with `result` or `error` but no `id`: a reply must carry \
      the request's id (error replies too), and a push carries neither (§7.1-b)";
 
 pub(crate) const BOTH: &str = "`result` and `error` together: JSON-RPC 1.0 style replies carry \

@@ -97,7 +97,10 @@ pub(crate) fn kind_of(text: &str) -> &'static str {
 pub(crate) enum IdValue {
     Null,
     /// A number; `integer` when written with no fraction or exponent.
-    Number { integer: bool, value: Decimal },
+    Number {
+        integer: bool,
+        value: Decimal,
+    },
     /// A string, as UTF-16 code units.
     String(Vec<u16>),
     /// Any other JSON value; its kind ("a boolean", "an object", ...).
@@ -124,7 +127,10 @@ impl IdValue {
     pub fn same_as(&self, sent: &IdValue) -> bool {
         match (sent, self) {
             (
-                IdValue::Number { integer: true, value: a },
+                IdValue::Number {
+                    integer: true,
+                    value: a,
+                },
                 IdValue::Number { integer, value: b },
             ) => *integer && a == b,
             (IdValue::Number { value: a, .. }, IdValue::Number { value: b, .. }) => a == b,
@@ -204,6 +210,9 @@ pub(crate) fn code_units(literal: &str) -> Vec<u16> {
         .strip_prefix('"')
         .and_then(|s| s.strip_suffix('"'))
         .unwrap_or(literal);
+    if inner.is_ascii() && !inner.contains('\\') {
+        return inner.bytes().map(u16::from).collect();
+    }
     let mut out = Vec::with_capacity(inner.len());
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {
@@ -305,7 +314,10 @@ mod tests {
         assert!(!p("\"7\"").same_as(&p("7")));
         assert!(p("18446744073709551615").same_as(&p("18446744073709551615")));
         assert!(!p("1.8446744073709552e19").same_as(&p("18446744073709551615")));
-        assert!(!p("1.0").same_as(&p("1")), "an integer comes back as an integer");
+        assert!(
+            !p("1.0").same_as(&p("1")),
+            "an integer comes back as an integer"
+        );
         assert!(p("1.5").same_as(&p("1.50")), "fractions by value");
         assert!(p("15e-1").same_as(&p("1.50")));
         assert!(p("0").same_as(&p("-0")));
@@ -326,7 +338,9 @@ mod tests {
     fn escapes_decode_to_code_units() {
         assert_eq!(
             code_units(r#""a\"\\\/\b\f\n\r\t\u0000é""#),
-            "a\"\\/\u{8}\u{c}\n\r\t\0é".encode_utf16().collect::<Vec<_>>()
+            "a\"\\/\u{8}\u{c}\n\r\t\0é"
+                .encode_utf16()
+                .collect::<Vec<_>>()
         );
         assert_eq!(show_units(&[0x41, 0xd800]), "A\\ud800");
     }

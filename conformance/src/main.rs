@@ -123,7 +123,9 @@ struct ListArgs {
 fn positive_rate(s: &str) -> Result<f64, String> {
     match s.parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 && v <= 1e9 => Ok(v),
-        _ => Err(format!("`{s}` is not a rate from 0 to 1e9 round trips per second")),
+        _ => Err(format!(
+            "`{s}` is not a rate from 0 to 1e9 round trips per second"
+        )),
     }
 }
 

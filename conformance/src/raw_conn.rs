@@ -153,12 +153,15 @@ impl RawConn {
             .hint("the server sent a message back twice")),
             None => {
                 self.pushes.set(self.pushes.get() + 1);
-                self.conn.note(
-                    "matches nothing sent: taken for a server push (§4.4-a)",
-                );
+                self.conn
+                    .note("matches nothing sent: taken for a server push (§4.4-a)");
                 let mut u = self.unmatched.borrow_mut();
                 if u.len() < 4 {
-                    u.push(got.iter().map(|f| f[..f.len().min(1 << 16)].to_vec()).collect());
+                    u.push(
+                        got.iter()
+                            .map(|f| f[..f.len().min(1 << 16)].to_vec())
+                            .collect(),
+                    );
                 }
                 Ok(None)
             }

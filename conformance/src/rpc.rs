@@ -69,15 +69,22 @@ pub(crate) struct Request {
 impl Request {
     /// `{"id":ID,"method":"METHOD"}` with the id's JSON text as given.
     pub fn call(id: &str, method: &str) -> Request {
-        Request::text(format!(r#"{{"id":{id},"method":"{method}"}}"#), id)
+        Request {
+            frames: vec![format!(r#"{{"id":{id},"method":"{method}"}}"#).into_bytes()],
+            expect: Expect::Id(id.to_owned()),
+            jsonrpc: false,
+        }
     }
 
     /// `{"id":ID,"method":"METHOD","params":PARAMS}`.
     pub fn with_params(id: &str, method: &str, params: &str) -> Request {
-        Request::text(
-            format!(r#"{{"id":{id},"method":"{method}","params":{params}}}"#),
-            id,
-        )
+        Request {
+            frames: vec![
+                format!(r#"{{"id":{id},"method":"{method}","params":{params}}}"#).into_bytes(),
+            ],
+            expect: Expect::Id(id.to_owned()),
+            jsonrpc: false,
+        }
     }
 
     /// A whole body whose reply must carry `id` (its JSON text).
@@ -192,6 +199,8 @@ struct Pending {
     ticket: Ticket,
     expect: Expect,
     want: Option<IdValue>,
+    /// The id's text as sent: a reply with the same text matches at once.
+    want_text: Option<String>,
     style: Style,
     jsonrpc: bool,
     size: usize,
@@ -321,6 +330,10 @@ impl RpcConn {
             Expect::Null | Expect::MaybeNull => Some(IdValue::Null),
             Expect::Nothing => None,
         };
+        let want_text = match &req.expect {
+            Expect::Id(t) | Expect::IdOrNull(t) => Some(t.trim().to_owned()),
+            _ => None,
+        };
         if matches!(req.expect, Expect::Nothing) {
             return ticket;
         }
@@ -335,6 +348,7 @@ impl RpcConn {
             ticket,
             expect: req.expect.clone(),
             want,
+            want_text,
             style,
             jsonrpc: req.jsonrpc,
             size: req.size(),
@@ -435,9 +449,9 @@ impl RpcConn {
             }
             // Whatever it says, it answers the one request waiting.
             self.pending.borrow_mut().clear();
-            self.answered
-                .borrow_mut()
-                .push(IdValue::parse(members.get("id").map_or("null", |v| v.get())));
+            self.answered.borrow_mut().push(IdValue::parse(
+                members.get("id").map_or("null", |v| v.get()),
+            ));
             return Ok(Some((members, style)));
         }
     }
@@ -451,9 +465,8 @@ impl RpcConn {
             let n = SENTINELS.fetch_add(1, Ordering::Relaxed);
             let sentinel = Request::call(&format!("\"plug-conformance-sentinel-{n}\""), "ping");
             let t = self.send(&sentinel)?;
-            self.wait(t).map_err(|v| {
-                v.hint("the last request of a connection (a ping) got no reply")
-            })?;
+            self.wait(t)
+                .map_err(|v| v.hint("the last request of a connection (a ping) got no reply"))?;
         }
         let left = self
             .pending
@@ -529,9 +542,7 @@ impl RpcConn {
                  (§3.3-b, §5.3-a)",
                 format!("{} frames: {}", frames.len(), shown(frames)),
             )
-            .hint(
-                "reply with exactly the request's envelope frames followed by one body frame",
-            )),
+            .hint("reply with exactly the request's envelope frames followed by one body frame")),
         }
     }
 
@@ -643,14 +654,16 @@ impl RpcConn {
     fn file(&self, mut reply: Reply, style: Style, frames: &[Vec<u8>]) -> Step<()> {
         let mut pending = self.pending.borrow_mut();
         let code = reply.code();
+        let same = |p: &Pending| {
+            p.want_text.as_deref() == Some(reply.id_text.as_str())
+                || p.want.as_ref().is_some_and(|w| reply.id.same_as(w))
+        };
         let pick = |p: &Pending| -> u8 {
             match (&p.expect, &reply.id) {
                 (Expect::Null | Expect::MaybeNull, IdValue::Null) => 1,
-                (Expect::Id(_), _) if p.want.as_ref().is_some_and(|w| reply.id.same_as(w)) => 1,
+                (Expect::Id(_), _) if same(p) => 1,
                 (Expect::IdOrNull(_), IdValue::Null) => 2,
-                (Expect::IdOrNull(_), _) if p.want.as_ref().is_some_and(|w| reply.id.same_as(w)) => {
-                    1
-                }
+                (Expect::IdOrNull(_), _) if same(p) => 1,
                 (Expect::Id(_), IdValue::Null)
                     if code == Some(TOO_LARGE) && p.size > SIZE_FLOOR =>
                 {
@@ -708,7 +721,11 @@ impl RpcConn {
             Some(TOO_LARGE) => {
                 return Err(fail(
                     "no -32001 for a request of 64 KiB or less (§8.1-b)",
-                    format!("-32001 for a request of {} bytes: {}", p.size, reply.short()),
+                    format!(
+                        "-32001 for a request of {} bytes: {}",
+                        p.size,
+                        reply.short()
+                    ),
                 ))
             }
             Some(OVERLOADED) if p.in_flight > IN_FLIGHT_FLOOR => {
@@ -757,7 +774,11 @@ impl RpcConn {
             };
             return fail(
                 "exactly one reply per request (§5.3-d)",
-                format!("a second reply with id {}: {}", reply.id_text, shown(frames)),
+                format!(
+                    "a second reply with id {}: {}",
+                    reply.id_text,
+                    shown(frames)
+                ),
             )
             .hint(hint);
         }
@@ -772,10 +793,7 @@ impl RpcConn {
         let waiting: Vec<&Pending> = pending.iter().filter(|p| !p.sync).collect();
         let expected = match waiting.as_slice() {
             [] => "no reply: every request of this connection was answered".to_owned(),
-            [p] => format!(
-                "the reply with id {} (§5.2-a)",
-                expect_text(&p.expect)
-            ),
+            [p] => format!("the reply with id {} (§5.2-a)", expect_text(&p.expect)),
             many => format!(
                 "a reply with one of the {} ids waiting, e.g. {} (§5.2-a)",
                 many.len(),
@@ -866,7 +884,8 @@ fn invalid(frames: &[Vec<u8>], e: &NotObject) -> Verdict {
 
 fn error_object(text: &str, frames: &[Vec<u8>]) -> Step<ErrorObj> {
     let expected = "an error object {\"code\": integer, \"message\": string} (§5.3-a)";
-    let bad = |what: String, hint: &str| fail(expected, format!("{what}: {}", shown(frames))).hint(hint);
+    let bad =
+        |what: String, hint: &str| fail(expected, format!("{what}: {}", shown(frames))).hint(hint);
     let members = json::object(text.as_bytes()).map_err(|_| {
         bad(
             format!("`error` is {}", json::kind_of(text)),
@@ -875,7 +894,12 @@ fn error_object(text: &str, frames: &[Vec<u8>]) -> Step<ErrorObj> {
         )
     })?;
     let code = match members.get("code").map(|c| c.get()) {
-        None => return Err(bad("no `code`".into(), "give every error an integer `code` (§5.5)")),
+        None => {
+            return Err(bad(
+                "no `code`".into(),
+                "give every error an integer `code` (§5.5)",
+            ))
+        }
         Some(c) if c.starts_with('"') => {
             return Err(bad(
                 format!("`code` is a string ({c})"),

@@ -79,7 +79,8 @@ pub(crate) fn run(
         facts = f;
     }
     let answered = learned.as_ref().is_some_and(|f| f.answered);
-    let crashed = first.outcome == Outcome::Fail && first.trace.iter().any(|l| l.contains("the server exited"));
+    let crashed = first.outcome == Outcome::Fail
+        && first.trace.iter().any(|l| l.contains("the server exited"));
     if !answered || crashed {
         let why = if crashed {
             format!("the server exited during {}", probe.id)

@@ -106,7 +106,6 @@ fn launch(command: &str, echo_output: bool, tail: &Arc<Mutex<Output>>) -> std::i
 }
 
 impl Spawned {
-
     /// How the server exited, if it has.
     pub fn exited(&mut self) -> Option<String> {
         if self.exit.is_none() {

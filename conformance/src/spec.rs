@@ -184,7 +184,8 @@ mod tests {
 
     #[test]
     fn rules_are_read_with_their_level() {
-        let text = "2.1. **2.1-a** A server MUST bind. **2.1-b** It SHOULD x (**2.1-c**: it MAY y).\n\n\
+        let text =
+            "2.1. **2.1-a** A server MUST bind. **2.1-b** It SHOULD x (**2.1-c**: it MAY y).\n\n\
                     | rule | c |\n| --- | --- |\n| **5.5-a** | not JSON | `null` |\n";
         let rules = parse(text);
         let got: Vec<(&str, Requirement)> =

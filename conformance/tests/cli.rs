@@ -31,8 +31,9 @@ fn list_coverage_maps_every_requirement_to_its_cases() {
     let run = harness(&["list", "--coverage"], MINUTE);
     assert_eq!(run.code, 0);
     assert!(
-        run.stdout
-            .contains("Every MUST is checked by a case (or, for the plug's own, by the plug's tests)"),
+        run.stdout.contains(
+            "Every MUST is checked by a case (or, for the plug's own, by the plug's tests)"
+        ),
         "{}",
         run.stdout
     );
@@ -98,7 +99,9 @@ fn invalid_endpoints_are_said_to_be_invalid() {
         let run = harness(&["check", endpoint], MINUTE);
         assert_eq!(run.code, 2, "{endpoint}");
         assert!(
-            run.stderr.contains(&format!("invalid endpoint `{endpoint}`")) && run.stderr.contains(why),
+            run.stderr
+                .contains(&format!("invalid endpoint `{endpoint}`"))
+                && run.stderr.contains(why),
             "{endpoint}: {}",
             run.stderr
         );
@@ -120,8 +123,16 @@ fn report_paths_are_checked_before_the_run() {
         MINUTE,
     );
     assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("/nonexistent/dir/report.html"), "{}", run.stderr);
-    assert!(!run.stdout.contains("rpc.id."), "the run started: {}", run.stdout);
+    assert!(
+        run.stderr.contains("/nonexistent/dir/report.html"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stdout.contains("rpc.id."),
+        "the run started: {}",
+        run.stdout
+    );
     assert!(start.elapsed() < Duration::from_secs(10));
 }
 
@@ -142,7 +153,12 @@ fn no_zeromq_peer_exits_2() {
         std::thread::sleep(Duration::from_secs(3));
     });
     let run = harness(
-        &["check", &format!("tcp://127.0.0.1:{port}"), "--timeout-ms", "300"],
+        &[
+            "check",
+            &format!("tcp://127.0.0.1:{port}"),
+            "--timeout-ms",
+            "300",
+        ],
         MINUTE,
     );
     accepting.join().unwrap();
@@ -210,7 +226,11 @@ fn a_rep_socket_is_named() {
         MINUTE,
     );
     assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("looks like a REP socket"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("looks like a REP socket"),
+        "{}",
+        run.stdout
+    );
 }
 
 #[test]

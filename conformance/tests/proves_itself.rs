@@ -56,7 +56,11 @@ fn correct_variants_pass_strict() {
         ("dealer", "raw"),
         ("jsonrpc2", "rpc"),
     ] {
-        let run = check(&broken(rule, mode), mode, &["--strict", "--timeout-ms", "2000"]);
+        let run = check(
+            &broken(rule, mode),
+            mode,
+            &["--strict", "--timeout-ms", "2000"],
+        );
         assert_strict_pass(&format!("{rule} {mode}"), &run);
         let details = run.stdout.clone();
         match rule {
@@ -111,12 +115,19 @@ fn a_server_on_ipc_passes() {
 /// §8.2 and passes.
 #[test]
 fn the_echo_server_with_small_bounds_passes_strict() {
-    let server = plug_conformance::bundled::Bundled::start_with(plug_conformance::Profile::Rpc, |c| {
-        c.max_message_bytes(524_288).max_in_flight(64)
-    })
-    .unwrap();
+    let server =
+        plug_conformance::bundled::Bundled::start_with(plug_conformance::Profile::Rpc, |c| {
+            c.max_message_bytes(524_288).max_in_flight(64)
+        })
+        .unwrap();
     let run = harness(
-        &["check", &server.endpoint, "--strict", "--timeout-ms", "2000"],
+        &[
+            "check",
+            &server.endpoint,
+            "--strict",
+            "--timeout-ms",
+            "2000",
+        ],
         4 * MINUTE,
     );
     assert_strict_pass("echo-server with small bounds", &run);
@@ -135,7 +146,12 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
         "rpc.id.str-numeric",
     ),
     ("id-concat", "rpc", "rpc.id", "rpc.id.str-escapes"),
-    ("id-falsy-as-notification", "rpc", "rpc.id", "rpc.id.int-zero"),
+    (
+        "id-falsy-as-notification",
+        "rpc",
+        "rpc.id",
+        "rpc.id.int-zero",
+    ),
     ("id-null-as-notification", "rpc", "rpc.id", "rpc.id.null"),
     (
         "id-lone-surrogate-replaced",
@@ -146,11 +162,21 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
     ("id-truncated", "rpc", "rpc.id", "rpc.id.str-long"),
     ("nul-truncate", "rpc", "rpc.id", "rpc.id.str-escapes"),
     ("error-id-null", "rpc", "rpc.id", "rpc.id.on-error"),
-    ("error-without-id", "rpc", "rpc.error", "rpc.error.unknown-method"),
+    (
+        "error-without-id",
+        "rpc",
+        "rpc.error",
+        "rpc.error.unknown-method",
+    ),
     ("deferred-id-lost", "rpc", "rpc.id", "rpc.id.on-deferred"),
     ("latin1-reply", "rpc", "rpc.id", "rpc.id.str-non-bmp"),
     ("cesu8-reply", "rpc", "rpc.id", "rpc.id.str-non-bmp"),
-    ("drop-delimiter", "rpc", "rpc.envelope", "rpc.envelope.delimited"),
+    (
+        "drop-delimiter",
+        "rpc",
+        "rpc.envelope",
+        "rpc.envelope.delimited",
+    ),
     ("add-delimiter", "rpc", "rpc.envelope", "rpc.envelope.bare"),
     ("rep-socket", "rpc", "rpc.socket", "rpc.socket.answers"),
     (
@@ -160,7 +186,12 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
         "rpc.envelope.deferred-delimited",
     ),
     // Libzmq's own routing ids are not UTF-8: no reply reaches anyone.
-    ("routing-id-as-text", "rpc", "rpc.envelope", "rpc.socket.answers"),
+    (
+        "routing-id-as-text",
+        "rpc",
+        "rpc.envelope",
+        "rpc.socket.answers",
+    ),
     (
         "deferred-to-last-peer",
         "rpc",
@@ -181,8 +212,18 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
         "rpc.reply",
         "rpc.reply.one-of-result-error",
     ),
-    ("error-code-string", "rpc", "rpc.error", "rpc.error.unknown-method"),
-    ("error-as-string", "rpc", "rpc.error", "rpc.error.unknown-method"),
+    (
+        "error-code-string",
+        "rpc",
+        "rpc.error",
+        "rpc.error.unknown-method",
+    ),
+    (
+        "error-as-string",
+        "rpc",
+        "rpc.error",
+        "rpc.error.unknown-method",
+    ),
     (
         "error-no-message",
         "rpc",
@@ -202,7 +243,12 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
         "rpc.reply",
         "rpc.reply.one-of-result-error",
     ),
-    ("second-reply", "rpc", "rpc.error", "rpc.error.unknown-method"),
+    (
+        "second-reply",
+        "rpc",
+        "rpc.error",
+        "rpc.error.unknown-method",
+    ),
     (
         "reply-to-notifications",
         "rpc",
@@ -221,7 +267,12 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
         "rpc.notification",
         "rpc.notification.no-reply",
     ),
-    ("no-parse-error-reply", "rpc", "rpc.error", "rpc.error.parse-error"),
+    (
+        "no-parse-error-reply",
+        "rpc",
+        "rpc.error",
+        "rpc.error.parse-error",
+    ),
     (
         "accept-trailing-data",
         "rpc",
@@ -229,7 +280,12 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
         "rpc.error.parse-trailing-data",
     ),
     ("accept-nan", "rpc", "rpc.error", "rpc.error.parse-non-json"),
-    ("lenient-json", "rpc", "rpc.error", "rpc.error.parse-non-json"),
+    (
+        "lenient-json",
+        "rpc",
+        "rpc.error",
+        "rpc.error.parse-non-json",
+    ),
     ("wrong-codes", "rpc", "rpc.error", "rpc.error.not-an-object"),
     (
         "method-missing-as-unknown",
@@ -243,16 +299,36 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
         "rpc.error",
         "rpc.error.id-wrong-type",
     ),
-    ("multi-frame-last", "rpc", "rpc.error", "rpc.error.multi-frame-body"),
+    (
+        "multi-frame-last",
+        "rpc",
+        "rpc.error",
+        "rpc.error.multi-frame-body",
+    ),
     (
         "multi-frame-joined",
         "rpc",
         "rpc.error",
         "rpc.error.multi-frame-body",
     ),
-    ("crash-on-garbage", "rpc", "rpc.robust", "rpc.robust.invalid-utf8"),
-    ("hang-on-garbage", "rpc", "rpc.robust", "rpc.robust.invalid-utf8"),
-    ("crash-on-empty-frame", "rpc", "rpc.robust", "rpc.robust.empty-frame"),
+    (
+        "crash-on-garbage",
+        "rpc",
+        "rpc.robust",
+        "rpc.robust.invalid-utf8",
+    ),
+    (
+        "hang-on-garbage",
+        "rpc",
+        "rpc.robust",
+        "rpc.robust.invalid-utf8",
+    ),
+    (
+        "crash-on-empty-frame",
+        "rpc",
+        "rpc.robust",
+        "rpc.robust.empty-frame",
+    ),
     (
         "crash-on-deep-nesting",
         "rpc",
@@ -265,28 +341,48 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
         "rpc.robust",
         "rpc.robust.deep-nesting",
     ),
-    ("crash-on-huge", "rpc", "rpc.robust", "rpc.robust.huge-frame"),
+    (
+        "crash-on-huge",
+        "rpc",
+        "rpc.robust",
+        "rpc.robust.huge-frame",
+    ),
     (
         "early-overload",
         "rpc",
         "rpc.limits",
         "rpc.limits.in-flight-floor",
     ),
-    ("small-size-limit", "rpc", "rpc.limits", "rpc.limits.size-floor"),
+    (
+        "small-size-limit",
+        "rpc",
+        "rpc.limits",
+        "rpc.limits.size-floor",
+    ),
     (
         "overload-without-id",
         "rpc",
         "rpc.limits",
         "rpc.limits.in-flight-above",
     ),
-    ("lose-replies", "rpc", "rpc.concurrency", "rpc.concurrency.many"),
+    (
+        "lose-replies",
+        "rpc",
+        "rpc.concurrency",
+        "rpc.concurrency.many",
+    ),
     (
         "no-router-mandatory",
         "rpc",
         "rpc.concurrency",
         "rpc.concurrency.burst",
     ),
-    ("blocking-send", "rpc", "rpc.concurrency", "rpc.concurrency.burst"),
+    (
+        "blocking-send",
+        "rpc",
+        "rpc.concurrency",
+        "rpc.concurrency.burst",
+    ),
     (
         "blocking-sleep",
         "rpc",
@@ -302,7 +398,12 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
         "rpc.method",
         "rpc.method.sleep-bad-params",
     ),
-    ("reorder-frames", "raw", "raw.frames", "raw.frames.multipart-order"),
+    (
+        "reorder-frames",
+        "raw",
+        "raw.frames",
+        "raw.frames.multipart-order",
+    ),
     ("truncate-big", "raw", "raw.size", "raw.size.1mib"),
     ("drop-empty-frames", "raw", "raw.frames", "raw.frames.empty"),
     ("mangle-bytes", "raw", "raw.bytes", "raw.bytes.all-256"),
@@ -312,8 +413,18 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
         "raw.frames",
         "raw.frames.leading-empty",
     ),
-    ("merge-frames", "raw", "raw.frames", "raw.frames.multipart-order"),
-    ("split-frames", "raw", "raw.frames", "raw.frames.multipart-order"),
+    (
+        "merge-frames",
+        "raw",
+        "raw.frames",
+        "raw.frames.multipart-order",
+    ),
+    (
+        "split-frames",
+        "raw",
+        "raw.frames",
+        "raw.frames.multipart-order",
+    ),
     (
         "first-frame-only",
         "raw",
@@ -325,11 +436,26 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
     ("echo-twice", "raw", "raw.bytes", "raw.bytes.all-256"),
     ("reorder-messages", "raw", "raw.order", "raw.order.10k"),
     ("drop-over-64k", "raw", "raw.size", "raw.size.1mib"),
-    ("drop-delimiter", "raw", "raw.envelope", "raw.envelope.delimited"),
+    (
+        "drop-delimiter",
+        "raw",
+        "raw.envelope",
+        "raw.envelope.delimited",
+    ),
     ("rep-socket", "raw", "raw.socket", "raw.socket.answers"),
-    ("mix-clients", "raw", "raw.clients", "raw.clients.own-messages"),
+    (
+        "mix-clients",
+        "raw",
+        "raw.clients",
+        "raw.clients.own-messages",
+    ),
     ("lose-replies", "raw", "raw.order", "raw.order.10k"),
-    ("routing-id-as-text", "raw", "raw.envelope", "raw.socket.answers"),
+    (
+        "routing-id-as-text",
+        "raw",
+        "raw.envelope",
+        "raw.socket.answers",
+    ),
 ];
 
 /// Every break mode, run on two workers, only its family: the case named
@@ -381,7 +507,11 @@ fn every_break_mode_is_caught_by_its_family() {
         w.join().unwrap();
     }
     let misses = misses.lock().unwrap();
-    assert!(misses.is_empty(), "break modes not caught:\n{}", misses.join("\n"));
+    assert!(
+        misses.is_empty(),
+        "break modes not caught:\n{}",
+        misses.join("\n")
+    );
     // At least 40 distinct ways to break a server, and every family of the
     // suite catches one. The curve.* families need a CURVE server, which
     // the default build cannot run (.ci/curve checks them).
@@ -398,9 +528,16 @@ fn every_break_mode_is_caught_by_its_family() {
         .collect();
     let missing: Vec<_> = all
         .iter()
-        .filter(|f| !families.iter().any(|g| g == *f || g.starts_with(&format!("{f}."))))
+        .filter(|f| {
+            !families
+                .iter()
+                .any(|g| g == *f || g.starts_with(&format!("{f}.")))
+        })
         .collect();
-    assert!(missing.is_empty(), "families no break mode shows failing: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "families no break mode shows failing: {missing:?}"
+    );
 }
 
 #[test]
@@ -476,7 +613,11 @@ fn a_server_that_crashes_mid_run_is_reported_with_its_output() {
     assert_eq!(crashed["outcome"], "fail");
     assert!(crashed["hint"].as_str().unwrap().contains("exited"));
     assert!(run.summary("not_run") > 5);
-    assert!(run.stdout.contains("server crashed during"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("server crashed during"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("failed: "), "{}", run.stdout);
 }
 

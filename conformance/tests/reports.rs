@@ -231,8 +231,14 @@ fn html_report_renders_in_a_headless_browser() {
     let failures = dom.find(r#"id="failures""#).expect("a failures section");
     let first_family = dom.find(r#"id="family-"#).expect("families");
     assert!(failures < first_family, "failures first");
-    assert!(failed.contains("hint:</b> the numeric id came back as a string"), "{failed}");
+    assert!(
+        failed.contains("hint:</b> the numeric id came back as a string"),
+        "{failed}"
+    );
     assert!(failed.contains("handled ping &lt;7&gt;"), "{failed}");
-    assert!(dom.contains(r#"id="server-output">Traceback: boom"#), "{dom}");
+    assert!(
+        dom.contains(r#"id="server-output">Traceback: boom"#),
+        "{dom}"
+    );
     assert!(dom.contains(r#"data-count="not run">1<"#), "{dom}");
 }

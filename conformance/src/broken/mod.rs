@@ -140,7 +140,11 @@ pub const RULES: &[(&str, Break, &str)] = &[
         Break::JsonRpc2,
         "correct: JSON-RPC 2.0 style, jsonrpc in every reply, \\u escapes, error data",
     ),
-    ("id-as-string", Break::IdAsString, "numeric ids come back as strings"),
+    (
+        "id-as-string",
+        Break::IdAsString,
+        "numeric ids come back as strings",
+    ),
     (
         "id-via-float",
         Break::IdViaFloat,
@@ -186,7 +190,11 @@ pub const RULES: &[(&str, Break, &str)] = &[
         Break::NulTruncate,
         "strings and raw frames are cut at NUL (C strings)",
     ),
-    ("error-id-null", Break::ErrorIdNull, "error replies carry id null"),
+    (
+        "error-id-null",
+        Break::ErrorIdNull,
+        "error replies carry id null",
+    ),
     (
         "error-without-id",
         Break::ErrorWithoutId,
@@ -217,7 +225,11 @@ pub const RULES: &[(&str, Break, &str)] = &[
         Break::AddDelimiter,
         "replies always start with a delimiter frame",
     ),
-    ("rep-socket", Break::RepSocket, "a REP socket, as in the tutorials"),
+    (
+        "rep-socket",
+        Break::RepSocket,
+        "a REP socket, as in the tutorials",
+    ),
     (
         "deferred-drops-delimiter",
         Break::DeferredDropsDelimiter,
@@ -283,7 +295,11 @@ pub const RULES: &[(&str, Break, &str)] = &[
         Break::ReplyExtraFrame,
         "replies end with an extra empty frame",
     ),
-    ("second-reply", Break::SecondReply, "error replies are sent twice"),
+    (
+        "second-reply",
+        Break::SecondReply,
+        "error replies are sent twice",
+    ),
     (
         "reply-to-notifications",
         Break::ReplyToNotifications,
@@ -385,7 +401,11 @@ pub const RULES: &[(&str, Break, &str)] = &[
         Break::OverloadWithoutId,
         "-32002 above 16 in flight, with id null",
     ),
-    ("lose-replies", Break::LoseReplies, "one reply in 997 is dropped"),
+    (
+        "lose-replies",
+        Break::LoseReplies,
+        "one reply in 997 is dropped",
+    ),
     (
         "no-router-mandatory",
         Break::NoRouterMandatory,
@@ -407,11 +427,7 @@ pub const RULES: &[(&str, Break, &str)] = &[
         "echo replaces non-ASCII characters with ?",
     ),
     ("ping-wrong", Break::PingWrong, "ping answers \"PONG\""),
-    (
-        "sleep-no-wait",
-        Break::SleepNoWait,
-        "sleep answers at once",
-    ),
+    ("sleep-no-wait", Break::SleepNoWait, "sleep answers at once"),
     (
         "sleep-lenient",
         Break::SleepLenient,
@@ -462,7 +478,11 @@ pub const RULES: &[(&str, Break, &str)] = &[
         Break::RawText,
         "raw frames go through a lossy UTF-8 string",
     ),
-    ("echo-twice", Break::EchoTwice, "raw messages are echoed twice"),
+    (
+        "echo-twice",
+        Break::EchoTwice,
+        "raw messages are echoed twice",
+    ),
     (
         "reorder-messages",
         Break::ReorderMessages,
@@ -549,10 +569,7 @@ mod tests {
             assert_eq!(rule.to_string(), name);
         }
         assert!("nope".parse::<Break>().is_err());
-        let breaks = RULES
-            .iter()
-            .filter(|(_, b, _)| !b.is_correct())
-            .count();
+        let breaks = RULES.iter().filter(|(_, b, _)| !b.is_correct()).count();
         assert!(breaks >= 40, "{breaks} break modes");
     }
 }

@@ -134,9 +134,7 @@ impl Rpc {
         let r = self.rule;
         let id = match m.get("id").map(|v| v.get().to_owned()) {
             None => Id::Absent,
-            Some(t) if r == Break::IdFalsyAsNotification && (t == "0" || t == "\"\"") => {
-                Id::Absent
-            }
+            Some(t) if r == Break::IdFalsyAsNotification && (t == "0" || t == "\"\"") => Id::Absent,
             Some(t) if r == Break::IdNullAsNotification && t == "null" => Id::Absent,
             Some(t) => Id::Text(t),
         };
@@ -148,8 +146,12 @@ impl Rpc {
         }
         let jsonrpc = m.get("jsonrpc").is_some_and(|v| v.get() == "\"2.0\"");
         let method = match m.get("method").map(RawValue::get) {
-            Some(t) if t.starts_with('"') => Ok(serde_json::from_str::<String>(t).unwrap_or_default()),
-            _ if r == Break::MethodMissingAsUnknown => Err(Outcome::Error(-32601, "method not found")),
+            Some(t) if t.starts_with('"') => {
+                Ok(serde_json::from_str::<String>(t).unwrap_or_default())
+            }
+            _ if r == Break::MethodMissingAsUnknown => {
+                Err(Outcome::Error(-32601, "method not found"))
+            }
             Some(_) => Err(Outcome::Error(-32600, "method is not a string")),
             None => Err(Outcome::Error(-32600, "no method")),
         };
@@ -335,9 +337,8 @@ impl Rpc {
         let integer = number && !t.contains(['.', 'e', 'E']);
         let string = t.starts_with('"');
         let units = || code_units(t);
-        let reencode = |u: &[u16]| {
-            serde_json::to_string(&String::from_utf16_lossy(u)).unwrap_or_default()
-        };
+        let reencode =
+            |u: &[u16]| serde_json::to_string(&String::from_utf16_lossy(u)).unwrap_or_default();
         match self.rule {
             Break::IdAsString if number => format!("\"{t}\""),
             Break::IdViaFloat if number => {
@@ -590,6 +591,8 @@ mod tests {
         assert_eq!(out[0].body, br#"{"id":1.50,"result":"pong"}"#);
         let out = rpc.handle(&[br#"{"id":"\ud800","method":"ping"}"#.to_vec()], 0);
         assert_eq!(out[0].body, br#"{"id":"\ud800","result":"pong"}"#);
-        assert!(rpc.handle(&[br#"{"method":"ping"}"#.to_vec()], 0).is_empty());
+        assert!(rpc
+            .handle(&[br#"{"method":"ping"}"#.to_vec()], 0)
+            .is_empty());
     }
 }

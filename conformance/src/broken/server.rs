@@ -260,7 +260,9 @@ impl Server<'_> {
                 }
             }
             Break::FirstPeerOnly => peer = self.first_peer.clone().unwrap_or(peer),
-            Break::RoutingIdAsText => peer = String::from_utf8_lossy(&peer).into_owned().into_bytes(),
+            Break::RoutingIdAsText => {
+                peer = String::from_utf8_lossy(&peer).into_owned().into_bytes()
+            }
             _ => {}
         }
         let delimited = match self.rule {

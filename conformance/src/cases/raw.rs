@@ -83,9 +83,7 @@ pub(super) fn cases() -> Vec<Case> {
             |c| {
                 echo(
                     c,
-                    &[(0..1000u32)
-                        .map(|i| i.to_be_bytes().to_vec())
-                        .collect()],
+                    &[(0..1000u32).map(|i| i.to_be_bytes().to_vec()).collect()],
                 )
             },
         )
@@ -164,8 +162,7 @@ fn req_socket(ctx: &Ctx) -> Step<Verdict> {
         vec![b"a".to_vec(), Vec::new(), b"c".to_vec()],
         vec![vec![0xff, 0]],
     ] {
-        conn.round_trip(&m)
-            .map_err(|v| v.hint(hints::REQ_SILENT))?;
+        conn.round_trip(&m).map_err(|v| v.hint(hints::REQ_SILENT))?;
     }
     conn.finish()?;
     Ok(Verdict::Pass)

@@ -72,7 +72,12 @@ fn pattern(len: usize, seed: u8) -> Vec<u8> {
 fn echo_big(ctx: &Ctx, size: usize) -> Step<Verdict> {
     let conn = RawConn::dealer(ctx, "A")?;
     conn.send(&[pattern(size, 0)])?;
-    let wait = ctx.timeout * if size > crate::raw_conn::SIZE_FLOOR { 3 } else { 2 };
+    let wait = ctx.timeout
+        * if size > crate::raw_conn::SIZE_FLOOR {
+            3
+        } else {
+            2
+        };
     match conn.expect_next(wait) {
         Ok(()) => {}
         Err(v) if size > crate::raw_conn::SIZE_FLOOR && !conn.changed_echo_seen() => {
@@ -105,7 +110,11 @@ fn interleaved(ctx: &Ctx) -> Step<Verdict> {
         vec![Vec::new()],
         vec![pattern((1 << 20) - 1, 3)],
         vec![b"t".to_vec(), b"u".to_vec()],
-        vec![pattern(300 << 10, 4), pattern(300 << 10, 5), pattern(300 << 10, 6)],
+        vec![
+            pattern(300 << 10, 4),
+            pattern(300 << 10, 5),
+            pattern(300 << 10, 6),
+        ],
         vec![b"v".to_vec()],
     ];
     for m in &messages {

@@ -6,9 +6,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 
 use super::case;
-use crate::case::{
-    ensure, fail, Case, Ctx, Path::*, Profile::Rpc, Requirement::*, Step, Verdict,
-};
+use crate::case::{ensure, fail, Case, Ctx, Path::*, Profile::Rpc, Requirement::*, Step, Verdict};
 use crate::conn::Options;
 use crate::hints;
 use crate::rpc::{call_optional, Request, RpcConn, Style};
@@ -60,13 +58,13 @@ pub(super) fn cases() -> Vec<Case> {
             Rpc,
             Must,
             &["5.3-d", "2.4-a", "2.4-b", "2.5-a", "5.5-j"],
-            "1500 requests of 4 KB while the client does not read: each gets one reply (or \
+            "2500 requests of 8 KB while the client does not read: each gets one reply (or \
              -32002), and another peer is served meanwhile",
             burst,
         )
         .on(&[Success, Bare, SeveralPeers])
         .waits(8)
-        .bulk(3000)
+        .bulk(5000)
         .slow(10),
         case(
             "rpc.concurrency.deferred-peers",
@@ -217,7 +215,8 @@ fn many(ctx: &Ctx) -> Step<Verdict> {
 fn burst(ctx: &Ctx) -> Step<Verdict> {
     // Small buffers on our side, so that the replies pile up in the
     // server's queues (its high-water mark, 1000 messages by default)
-    // rather than in our kernel: 1500 replies of 4 KB overflow them.
+    // rather than in our kernel: 2500 replies of 8 KB overflow them and the
+    // 4 MB a server's kernel buffers (Linux's tcp_wmem maximum).
     let a = RpcConn::open(
         ctx,
         "A",
@@ -229,18 +228,18 @@ fn burst(ctx: &Ctx) -> Step<Verdict> {
             ..Options::default()
         },
     )?;
-    let pad = "x".repeat(4000);
+    let pad = "x".repeat(8000);
     let request = |i: u64| Request::call(&format!("\"burst-{i}-{pad}\""), "ping");
     // How long the server takes per request of this size.
     let start = Instant::now();
-    for i in 0..32 {
+    for i in 0..64 {
         a.send(&request(i))?;
     }
-    drain(&a, 32, None)?;
-    let per = start.elapsed() / 32;
-    // A server too slow to answer 1500 requests in 3 s cannot fill its
+    drain(&a, 64, None)?;
+    let per = start.elapsed() / 64;
+    // A server too slow to answer 2500 requests in 5 s cannot fill its
     // queues in the time it has anyway: fewer then.
-    let total = (3.0 / per.as_secs_f64().max(1e-6)).clamp(100.0, 1500.0) as u64;
+    let total = (5.0 / per.as_secs_f64().max(1e-6)).clamp(200.0, 2500.0) as u64;
     let mut sent = 0u64;
     let mut stuck_since: Option<Instant> = None;
     let mut stopped_reading = false;
@@ -264,7 +263,7 @@ fn burst(ctx: &Ctx) -> Step<Verdict> {
         .saturating_mul(total as u32)
         .clamp(Duration::from_millis(300), Duration::from_secs(3));
     a.conn.note(format!(
-        "sent {sent} requests of 4 KB on A without reading its replies{}; waiting {} ms",
+        "sent {sent} requests of 8 KB on A without reading its replies{}; waiting {} ms",
         if stopped_reading {
             " (then the server stopped reading A)"
         } else {

@@ -283,8 +283,14 @@ fn every_error(ctx: &Ctx, conn: RpcConn) -> Step<Verdict> {
     let checks: [(Request, i64); 5] = [
         (Request::null_id(&b"{nope"[..]), PARSE_ERROR),
         (Request::null_id(&b"[1]"[..]), INVALID_REQUEST),
-        (Request::null_id(&br#"{"id":true,"method":"ping"}"#[..]), INVALID_REQUEST),
-        (Request::text(&br#"{"id":"m"}"#[..], r#""m""#), INVALID_REQUEST),
+        (
+            Request::null_id(&br#"{"id":true,"method":"ping"}"#[..]),
+            INVALID_REQUEST,
+        ),
+        (
+            Request::text(&br#"{"id":"m"}"#[..], r#""m""#),
+            INVALID_REQUEST,
+        ),
         (
             Request::call("\"u\"", "plug.conformance.no-such-method"),
             METHOD_NOT_FOUND,

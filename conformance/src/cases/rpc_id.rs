@@ -5,9 +5,7 @@
 use std::time::Duration;
 
 use super::case;
-use crate::case::{
-    ensure, fail, Case, Ctx, Path::*, Profile::Rpc, Requirement::*, Step, Verdict,
-};
+use crate::case::{ensure, fail, Case, Ctx, Path::*, Profile::Rpc, Requirement::*, Step, Verdict};
 use crate::conn::Options;
 use crate::hints;
 use crate::json::IdValue;
@@ -37,9 +35,11 @@ const ID: &[&str] = &["5.2-a", "5.3-a", "5.3-d"];
 
 pub(super) fn cases() -> Vec<Case> {
     vec![
-        id_case("rpc.id.int-zero", "integer id 0 comes back unchanged", |c| {
-            round_trip(c, "0")
-        }),
+        id_case(
+            "rpc.id.int-zero",
+            "integer id 0 comes back unchanged",
+            |c| round_trip(c, "0"),
+        ),
         id_case(
             "rpc.id.int-negative",
             "negative integer id -42 comes back unchanged",
@@ -53,12 +53,16 @@ pub(super) fn cases() -> Vec<Case> {
             "id 2^53+1 (not a double) comes back unchanged",
             |c| round_trip(c, "9007199254740993"),
         ),
-        id_case("rpc.id.int-i64-max", "id 2^63-1 comes back unchanged", |c| {
-            round_trip(c, "9223372036854775807")
-        }),
-        id_case("rpc.id.int-u64-max", "id 2^64-1 comes back unchanged", |c| {
-            round_trip(c, "18446744073709551615")
-        }),
+        id_case(
+            "rpc.id.int-i64-max",
+            "id 2^63-1 comes back unchanged",
+            |c| round_trip(c, "9223372036854775807"),
+        ),
+        id_case(
+            "rpc.id.int-u64-max",
+            "id 2^64-1 comes back unchanged",
+            |c| round_trip(c, "18446744073709551615"),
+        ),
         case(
             "rpc.id.int-beyond-64-bits",
             Rpc,
@@ -257,20 +261,24 @@ fn exact_text(ctx: &Ctx, id: &str) -> Step<Verdict> {
     } else {
         "a different id"
     };
-    Err(
-        fail(format!("id {id} back as the same text (§5.2-b)"), format!("id {got}: {what}"))
-            .hint(hints::changed_id(id, &sent, &got, &back)),
+    Err(fail(
+        format!("id {id} back as the same text (§5.2-b)"),
+        format!("id {got}: {what}"),
     )
+    .hint(hints::changed_id(id, &sent, &got, &back)))
 }
 
 fn lone_surrogate(ctx: &Ctx) -> Step<Verdict> {
     let conn = RpcConn::bare(ctx, "A")?;
     let id = r#""\ud800""#;
-    let reply = conn.call(
-        &Request::call(id, "ping").expecting(crate::rpc::Expect::IdOrNull(id.to_owned())),
-    )?;
+    let reply = conn
+        .call(&Request::call(id, "ping").expecting(crate::rpc::Expect::IdOrNull(id.to_owned())))?;
     if reply.id == IdValue::Null {
-        check_code(&reply, crate::rpc::PARSE_ERROR, "§5.2-c: -32700 with id null")?;
+        check_code(
+            &reply,
+            crate::rpc::PARSE_ERROR,
+            "§5.2-c: -32700 with id null",
+        )?;
         ctx.notes
             .detail("the lone surrogate was refused with -32700 and id null (allowed, §5.2-c)");
     }

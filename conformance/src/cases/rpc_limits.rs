@@ -58,7 +58,13 @@ fn sleeps(ctx: &Ctx, n: usize) -> Step<Verdict> {
         "sleep",
     )?;
     let tickets: Vec<_> = (1..=n)
-        .map(|i| conn.send(&Request::with_params(&i.to_string(), "sleep", r#"{"ms":200}"#)))
+        .map(|i| {
+            conn.send(&Request::with_params(
+                &i.to_string(),
+                "sleep",
+                r#"{"ms":200}"#,
+            ))
+        })
         .collect::<Step<_>>()?;
     let wait = ctx.timeout + std::time::Duration::from_millis(200);
     let mut limited = 0;

@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 use super::case;
 use crate::case::{fail, Case, Ctx, Path::*, Profile::Rpc, Requirement::*, Step, Verdict};
 use crate::json::IdValue;
-use crate::rpc::{
-    alive_after, check_code, Expect, Request, RpcConn, INVALID_REQUEST, PARSE_ERROR,
-};
+use crate::rpc::{alive_after, check_code, Expect, Request, RpcConn, INVALID_REQUEST, PARSE_ERROR};
 
 pub(super) fn cases() -> Vec<Case> {
     vec![
@@ -110,13 +108,14 @@ fn invalid_utf8(ctx: &Ctx) -> Step<Verdict> {
         &b"{\"id\":2,\"method\":\"\xc0\xaf\"}"[..],
         &b"{\"id\":3,\"method\":\"\xed\xa0\x80\"}"[..],
     ] {
-        error_then_alive(ctx, Request::null_id(body), PARSE_ERROR, "invalid UTF-8")
-            .map_err(|v| {
+        error_then_alive(ctx, Request::null_id(body), PARSE_ERROR, "invalid UTF-8").map_err(
+            |v| {
                 v.hint(
                     "invalid UTF-8 must be refused as a parse error: decode the body strictly \
                      (no replacement characters, no CESU-8 or Java's modified UTF-8)",
                 )
-            })?;
+            },
+        )?;
     }
     Ok(Verdict::Pass)
 }
@@ -195,7 +194,8 @@ fn deep_nesting(ctx: &Ctx) -> Step<Verdict> {
                  json raises RecursionError, which a handler for JSONDecodeError misses)",
             )
         })?;
-    conn.conn.note(format!("reply to the deep request: {}", reply.short()));
+    conn.conn
+        .note(format!("reply to the deep request: {}", reply.short()));
     alive_after(ctx, &conn, "JSON nested 30000 levels deep")?;
     conn.finish()?;
     Ok(Verdict::Pass)
@@ -224,7 +224,10 @@ fn huge_frame(ctx: &Ctx) -> Step<Verdict> {
             ctx.notes.soft_fail(
                 crate::case::fail(
                     "a reply to a 32 MiB request: its echo, or -32001 (§8.1-c SHOULD)",
-                    format!("nothing within {} ms (the server dropped it?)", wait.as_millis()),
+                    format!(
+                        "nothing within {} ms (the server dropped it?)",
+                        wait.as_millis()
+                    ),
                 )
                 .hint(
                     "a message above the server's bound should get -32001, not silence (a \
