@@ -287,12 +287,12 @@ pub fn check(opts: &CheckOptions, out: &mut dyn Write) -> Result<Report, CheckEr
     Ok(report)
 }
 
-/// The cases of each profile, the probe case apart: (profile, cases,
-/// whether the probe itself was selected).
-fn plan(
-    opts: &CheckOptions,
-    curve: bool,
-) -> Result<Vec<(Profile, Vec<&'static Case>, bool)>, CheckError> {
+/// One profile's part of a run: its cases (the probe case apart), and
+/// whether the probe itself was selected.
+type Part = (Profile, Vec<&'static Case>, bool);
+
+/// The cases of each profile.
+fn plan(opts: &CheckOptions, curve: bool) -> Result<Vec<Part>, CheckError> {
     let all = crate::cases::all();
     let pool: Vec<_> = all
         .iter()

@@ -336,7 +336,7 @@ fn two_clients(ctx: &Ctx) -> Step<Verdict> {
         ensure(
             got == Some(serde_json::Value::from(mine)),
             format!("the client that sent {mine:?} gets its own reply (§3.3-a)"),
-            || format!("{}", reply.short()),
+            || reply.short(),
         )
         .map_err(|v| v.hint(hints::WRONG_PEER))?;
     }
