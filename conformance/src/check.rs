@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use crate::case::{Case, Profile, Thresholds};
 use crate::expected::ExpectedFailures;
-use crate::probe::handshake;
+use crate::probe::{handshake, Handshake};
 use crate::report::{terminal::Terminal, ProfileEndpoint, Report, ServerInfo};
 use crate::runner::{run, RunConfig, Server};
 use crate::spawn::Spawned;
@@ -208,22 +208,37 @@ pub fn check(opts: &CheckOptions, out: &mut dyn Write) -> Result<Report, CheckEr
             opts.timeout.max(Duration::from_secs(2))
         };
         let mut exited = || spawned.as_mut().and_then(Spawned::exited);
-        if let Err(e) = handshake(&ep.endpoint, curve.as_ref(), limit, &mut exited) {
-            return Err(CheckError::Unreachable {
-                endpoint: ep.endpoint.clone(),
-                reason: e.0,
-                output_tail: spawned
-                    .as_ref()
-                    .map(Spawned::output_tail)
-                    .unwrap_or_default(),
-            });
-        }
+        let reached = handshake(&ep.endpoint, curve.as_ref(), limit, &mut exited);
+        let no_peer = |reason: String, spawned: &Option<Spawned>| CheckError::Unreachable {
+            endpoint: ep.endpoint.clone(),
+            reason,
+            output_tail: spawned
+                .as_ref()
+                .map(Spawned::output_tail)
+                .unwrap_or_default(),
+        };
         let cfg = RunConfig {
             endpoint: ep.endpoint.clone(),
             timeout: opts.timeout,
             thresholds: opts.thresholds,
             curve: curve.clone(),
         };
+        match reached {
+            Err(e) => return Err(no_peer(e.0, &spawned)),
+            Ok(Handshake::Done) => {}
+            Ok(Handshake::Unconfirmed) => {
+                // An older ZMTP peer proves itself by answering.
+                if let Err(why) = crate::runner::wait_answer(&cfg, *profile, limit) {
+                    return Err(no_peer(
+                        format!(
+                            "a connection was accepted but no ZeroMQ handshake was reported, and \
+                             nothing answered ({why})"
+                        ),
+                        &spawned,
+                    ));
+                }
+            }
+        }
         let startup = if spawned.is_some() {
             opts.startup_timeout
         } else {

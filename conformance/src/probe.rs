@@ -28,6 +28,17 @@ const WATCHED: [E; 8] = [
     E::HANDSHAKE_FAILED_AUTH,
 ];
 
+/// What the socket monitor saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Handshake {
+    /// `ZMQ_EVENT_HANDSHAKE_SUCCEEDED`: a ZMTP 3 peer.
+    Done,
+    /// A connection that stays up without that event: a peer speaking an
+    /// older ZMTP (JeroMQ 0.3, for one) or something silent; only an
+    /// answer tells them apart.
+    Unconfirmed,
+}
+
 /// Waits until a ZeroMQ handshake with `endpoint` succeeds, for at most
 /// `limit`; `exited` says whether a spawned server has already exited.
 pub(crate) fn handshake(
@@ -35,7 +46,7 @@ pub(crate) fn handshake(
     curve: Option<&plug::CurveClient>,
     limit: Duration,
     exited: &mut dyn FnMut() -> Option<String>,
-) -> Result<(), NoPeer> {
+) -> Result<Handshake, NoPeer> {
     static N: AtomicU64 = AtomicU64::new(1);
     let ctx = plug::socket::context();
     let err = |e: zmq::Error| NoPeer(format!("libzmq: {e}"));
@@ -57,7 +68,12 @@ pub(crate) fn handshake(
         .map_err(|e| NoPeer(format!("libzmq refuses the endpoint {endpoint}: {e}")))?;
     let deadline = Instant::now() + limit;
     let mut last = "no connection was made".to_owned();
+    let mut connected: Option<Instant> = None;
     loop {
+        // ZMTP 3 completes its handshake in milliseconds once connected.
+        if connected.is_some_and(|at| at.elapsed() > Duration::from_secs(1)) {
+            return Ok(Handshake::Unconfirmed);
+        }
         if let Some(status) = exited() {
             return Err(NoPeer(format!(
                 "the server exited before a ZeroMQ handshake: {status}"
@@ -82,8 +98,13 @@ pub(crate) fn handshake(
         };
         let event = u16::from_ne_bytes([head[0], head[1]]);
         let is = |e: E| event == e.to_raw();
+        if is(E::CONNECTED) {
+            connected = Some(Instant::now());
+        } else if !is(E::HANDSHAKE_SUCCEEDED) {
+            connected = None;
+        }
         last = if is(E::HANDSHAKE_SUCCEEDED) {
-            return Ok(());
+            return Ok(Handshake::Done);
         } else if is(E::CONNECT_RETRIED) {
             "the connection was refused (nothing listening there yet)".to_owned()
         } else if is(E::CONNECTED) {
@@ -234,7 +255,9 @@ pub(crate) fn socket_type(ctx: &Ctx) -> Step<Verdict> {
                 .into(),
         }),
         SocketKind::Unknown => Ok(Verdict::Info {
-            detail: "the server's messages carry no Socket-Type metadata (a ZMTP 3.0 peer?)".into(),
+            detail: "the server's messages carry no Socket-Type metadata (an older ZMTP peer, \
+                     such as JeroMQ 0.3): its socket type is not known"
+                .into(),
         }),
         SocketKind::Other(t) => {
             let v = fail(

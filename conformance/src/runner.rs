@@ -347,6 +347,12 @@ fn grade(
     r
 }
 
+/// Whether any message comes back within `limit` (a peer whose handshake
+/// the monitor did not report).
+pub(crate) fn wait_answer(cfg: &RunConfig, profile: Profile, limit: Duration) -> Result<(), String> {
+    still_answers(&cfg.ctx(&ServerFacts::default()), profile, limit)
+}
+
 /// Waits until the server completes a ZeroMQ handshake and answers one
 /// message, or `limit` passes (for `bench`, which measures a server it
 /// knows answers).

@@ -33,8 +33,17 @@ pub(super) fn cases() -> Vec<Case> {
             Rpc,
             Must,
             &["5.5-a", "5.3-d"],
-            "NaN, Infinity, single quotes, comments, bare keys, leading zeros, raw tabs get -32700",
+            "NaN, Infinity, single quotes, bare keys, leading zeros, raw tabs get -32700",
             |c| bad_bodies(c, PARSE_ERROR, PARSE_EXTENSIONS, Some(EXTENSION_HINT)),
+        )
+        .on(&[Error, Bare]),
+        case(
+            "rpc.error.parse-comments",
+            Rpc,
+            Must,
+            &["5.5-a", "5.3-d"],
+            "JSON with comments (/* */, //) is not JSON: -32700",
+            |c| bad_bodies(c, PARSE_ERROR, PARSE_COMMENTS, Some(COMMENT_HINT)),
         )
         .on(&[Error, Bare]),
         case(
@@ -163,8 +172,6 @@ const PARSE_EXTENSIONS: &[&[u8]] = &[
     br#"{"id":1,"method":"echo","params":NaN}"#,
     br#"{"id":2,"method":"echo","params":[Infinity,-Infinity]}"#,
     br#"{'id':3,'method':'ping'}"#,
-    br#"{"id":4,/* comment */"method":"ping"}"#,
-    b"{\"id\":5,\"method\":\"ping\"} // comment",
     br#"{id:6,method:"ping"}"#,
     br#"{"id":07,"method":"ping"}"#,
     b"{\"id\":8,\"method\":\"ping\",\"params\":\"a\tb\"}",
@@ -174,7 +181,17 @@ const PARSE_EXTENSIONS: &[&[u8]] = &[
 
 const EXTENSION_HINT: &str = "the JSON parser accepts something JSON (RFC 8259) does not: NaN \
      and Infinity (Python's json.loads does: pass parse_constant to refuse them), single quotes, \
-     comments, bare keys, leading zeros or raw control characters; use a strict parser";
+     bare keys, leading zeros, trailing commas or raw control characters; use a strict parser";
+
+const PARSE_COMMENTS: &[&[u8]] = &[
+    br#"{"id":4,/* comment */"method":"ping"}"#,
+    b"{\"id\":5,\"method\":\"ping\"} // comment",
+    b"{\"id\":6,\n// comment\n\"method\":\"ping\"}",
+];
+
+const COMMENT_HINT: &str = "the JSON parser skips comments, which JSON (RFC 8259) does not have: \
+     Ruby's JSON.parse ignores /* */ and // comments, as do JSON5 and Jackson with \
+     ALLOW_COMMENTS; refuse them (-32700)";
 
 const NOT_OBJECTS: &[&[u8]] = &[b"[1,2,3]", b"42", br#""ping""#, b"null", b"true", b"[]"];
 
