@@ -349,7 +349,11 @@ fn grade(
 
 /// Whether any message comes back within `limit` (a peer whose handshake
 /// the monitor did not report).
-pub(crate) fn wait_answer(cfg: &RunConfig, profile: Profile, limit: Duration) -> Result<(), String> {
+pub(crate) fn wait_answer(
+    cfg: &RunConfig,
+    profile: Profile,
+    limit: Duration,
+) -> Result<(), String> {
     still_answers(&cfg.ctx(&ServerFacts::default()), profile, limit)
 }
 
