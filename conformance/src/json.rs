@@ -13,12 +13,15 @@ use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 
 /// A JSON object's members in the order they came, each value as its text.
-pub(crate) struct Members(pub Vec<(String, Box<RawValue>)>);
+pub(crate) struct Members(pub Vec<(String, String)>);
 
 impl Members {
-    /// The first member called `name`.
-    pub fn get(&self, name: &str) -> Option<&RawValue> {
-        self.0.iter().find(|(k, _)| k == name).map(|(_, v)| &**v)
+    /// The first member called `name`, as its JSON text.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// How many members are called `name`.
@@ -37,8 +40,8 @@ impl<'de> Deserialize<'de> for Members {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members, A::Error> {
                 let mut members = Vec::new();
-                while let Some(entry) = map.next_entry::<String, Box<RawValue>>()? {
-                    members.push(entry);
+                while let Some((k, v)) = map.next_entry::<String, Box<RawValue>>()? {
+                    members.push((k, v.get().to_owned()));
                 }
                 Ok(Members(members))
             }
@@ -71,13 +74,207 @@ impl fmt::Display for NotObject {
 /// Reads a body as one JSON object.
 pub(crate) fn object(body: &[u8]) -> Result<Members, NotObject> {
     let text = std::str::from_utf8(body).map_err(|e| NotObject::NotUtf8(e.valid_up_to()))?;
-    let raw: &RawValue =
-        serde_json::from_str(text).map_err(|e| NotObject::NotJson(e.to_string()))?;
+    let deep = |e: &serde_json::Error| e.to_string().contains("recursion limit");
+    let raw: &RawValue = match serde_json::from_str(text) {
+        Ok(raw) => raw,
+        // Valid JSON nested deeper than serde_json goes: read it here.
+        Err(e) if deep(&e) => return deep_object(text),
+        Err(e) => return Err(NotObject::NotJson(e.to_string())),
+    };
     let kind = kind_of(raw.get());
     if kind != "an object" {
         return Err(NotObject::Kind(kind));
     }
-    serde_json::from_str::<Members>(raw.get()).map_err(|e| NotObject::NotJson(e.to_string()))
+    match serde_json::from_str::<Members>(raw.get()) {
+        Ok(m) => Ok(m),
+        Err(e) if deep(&e) => deep_object(text),
+        Err(e) => Err(NotObject::NotJson(e.to_string())),
+    }
+}
+
+/// An object holding values nested too deep for serde_json, read with a
+/// loop instead of recursion.
+fn deep_object(text: &str) -> Result<Members, NotObject> {
+    let b = text.as_bytes();
+    let bad = |at: usize| NotObject::NotJson(format!("invalid JSON at byte {at}"));
+    let mut i = ws(b, 0);
+    let kind = kind_of(&text[i..]);
+    if kind != "an object" {
+        value_end(b, i).map_err(bad)?;
+        return Err(NotObject::Kind(kind));
+    }
+    let mut members = Vec::new();
+    i = ws(b, i + 1);
+    if b.get(i) == Some(&b'}') {
+        i += 1;
+    } else {
+        loop {
+            let key_end = string_end(b, i).map_err(bad)?;
+            let key: String = serde_json::from_str(&text[i..key_end]).map_err(|_| bad(i))?;
+            i = ws(b, key_end);
+            if b.get(i) != Some(&b':') {
+                return Err(bad(i));
+            }
+            let start = ws(b, i + 1);
+            let end = value_end(b, start).map_err(bad)?;
+            members.push((key, text[start..end].to_owned()));
+            i = ws(b, end);
+            match b.get(i) {
+                Some(b',') => i = ws(b, i + 1),
+                Some(b'}') => {
+                    i += 1;
+                    break;
+                }
+                _ => return Err(bad(i)),
+            }
+        }
+    }
+    if ws(b, i) != b.len() {
+        return Err(bad(i));
+    }
+    Ok(Members(members))
+}
+
+fn ws(b: &[u8], mut i: usize) -> usize {
+    while matches!(b.get(i), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        i += 1;
+    }
+    i
+}
+
+/// Where the JSON value starting at `i` ends; `Err(at)` where it breaks.
+fn value_end(b: &[u8], mut i: usize) -> Result<usize, usize> {
+    let mut stack: Vec<u8> = Vec::new();
+    loop {
+        i = ws(b, i);
+        match b.get(i) {
+            Some(b'{') => {
+                i = ws(b, i + 1);
+                if b.get(i) == Some(&b'}') {
+                    i += 1;
+                } else {
+                    stack.push(b'{');
+                    i = key(b, i)?;
+                    continue;
+                }
+            }
+            Some(b'[') => {
+                i = ws(b, i + 1);
+                if b.get(i) == Some(&b']') {
+                    i += 1;
+                } else {
+                    stack.push(b'[');
+                    continue;
+                }
+            }
+            Some(b'"') => i = string_end(b, i)?,
+            Some(b't') => i = literal(b, i, b"true")?,
+            Some(b'f') => i = literal(b, i, b"false")?,
+            Some(b'n') => i = literal(b, i, b"null")?,
+            Some(b'-' | b'0'..=b'9') => i = number_end(b, i)?,
+            _ => return Err(i),
+        }
+        // After a value: close what ends here, or go on to the next value.
+        loop {
+            let Some(&top) = stack.last() else {
+                return Ok(i);
+            };
+            i = ws(b, i);
+            match (top, b.get(i)) {
+                (_, Some(b',')) => {
+                    i += 1;
+                    if top == b'{' {
+                        i = key(b, ws(b, i))?;
+                    }
+                    break;
+                }
+                (b'{', Some(b'}')) | (b'[', Some(b']')) => {
+                    stack.pop();
+                    i += 1;
+                }
+                _ => return Err(i),
+            }
+        }
+    }
+}
+
+/// A member's key and its colon; where its value starts.
+fn key(b: &[u8], i: usize) -> Result<usize, usize> {
+    let end = ws(b, string_end(b, i)?);
+    if b.get(end) == Some(&b':') {
+        Ok(end + 1)
+    } else {
+        Err(end)
+    }
+}
+
+fn string_end(b: &[u8], i: usize) -> Result<usize, usize> {
+    if b.get(i) != Some(&b'"') {
+        return Err(i);
+    }
+    let mut j = i + 1;
+    loop {
+        match b.get(j) {
+            Some(b'"') => return Ok(j + 1),
+            Some(b'\\') => match b.get(j + 1) {
+                Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => j += 2,
+                Some(b'u')
+                    if b.len() > j + 5 && b[j + 2..j + 6].iter().all(u8::is_ascii_hexdigit) =>
+                {
+                    j += 6
+                }
+                _ => return Err(j),
+            },
+            Some(c) if *c < 0x20 => return Err(j),
+            Some(_) => j += 1,
+            None => return Err(j),
+        }
+    }
+}
+
+fn literal(b: &[u8], i: usize, word: &[u8]) -> Result<usize, usize> {
+    if b[i..].starts_with(word) {
+        Ok(i + word.len())
+    } else {
+        Err(i)
+    }
+}
+
+fn number_end(b: &[u8], mut i: usize) -> Result<usize, usize> {
+    let digits = |b: &[u8], mut i: usize| {
+        let start = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        (i, i > start)
+    };
+    if b.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => i = digits(b, i).0,
+        _ => return Err(i),
+    }
+    if b.get(i) == Some(&b'.') {
+        let (j, any) = digits(b, i + 1);
+        if !any {
+            return Err(j);
+        }
+        i = j;
+    }
+    if matches!(b.get(i), Some(b'e' | b'E')) {
+        i += 1;
+        if matches!(b.get(i), Some(b'+' | b'-')) {
+            i += 1;
+        }
+        let (j, any) = digits(b, i);
+        if !any {
+            return Err(j);
+        }
+        i = j;
+    }
+    Ok(i)
 }
 
 /// What kind of JSON value a (valid) text holds.
@@ -289,12 +486,40 @@ mod tests {
     #[test]
     fn members_keep_exact_text_and_lone_surrogates() {
         let m = object(br#"{"id": 1.50, "x": "\ud800", "id": 2}"#).unwrap();
-        assert_eq!(m.get("id").unwrap().get(), "1.50");
+        assert_eq!(m.get("id").unwrap(), "1.50");
         assert_eq!(m.count("id"), 2);
         assert_eq!(
-            IdValue::parse(m.get("x").unwrap().get()),
+            IdValue::parse(m.get("x").unwrap()),
             IdValue::String(vec![0xd800])
         );
+    }
+
+    #[test]
+    fn values_nested_deeper_than_serde_json_goes() {
+        let deep = format!(
+            r#"{{"id":1, "result": {}"x"{} , "z":{{"a":[1,-2.5e3,true,null,"\u0041"]}}}}"#,
+            "[{\"k\":".repeat(20_000),
+            "}]".repeat(20_000)
+        );
+        let m = object(deep.as_bytes()).unwrap();
+        assert_eq!(m.get("id"), Some("1"));
+        assert_eq!(m.get("result").unwrap().len(), 20_000 * 8 + 3);
+        assert_eq!(m.get("z"), Some(r#"{"a":[1,-2.5e3,true,null,"\u0041"]}"#));
+        let broken = deep.replacen("[{", "[{,", 1);
+        assert!(matches!(
+            object(broken.as_bytes()),
+            Err(NotObject::NotJson(_))
+        ));
+        let array = format!("{}{}", "[".repeat(20_000), "]".repeat(20_000));
+        assert_eq!(
+            object(array.as_bytes()).err(),
+            Some(NotObject::Kind("an array"))
+        );
+        let trailing = format!("{deep} x");
+        assert!(matches!(
+            object(trailing.as_bytes()),
+            Err(NotObject::NotJson(_))
+        ));
     }
 
     #[test]

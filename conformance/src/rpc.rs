@@ -141,7 +141,7 @@ fn has_jsonrpc(body: &[u8]) -> bool {
     }
     json::object(body)
         .ok()
-        .and_then(|m| m.get("jsonrpc").map(|v| v.get() == "\"2.0\""))
+        .and_then(|m| m.get("jsonrpc").map(|v| v == "\"2.0\""))
         .unwrap_or(false)
 }
 
@@ -449,9 +449,9 @@ impl RpcConn {
             }
             // Whatever it says, it answers the one request waiting.
             self.pending.borrow_mut().clear();
-            self.answered.borrow_mut().push(IdValue::parse(
-                members.get("id").map_or("null", |v| v.get()),
-            ));
+            self.answered
+                .borrow_mut()
+                .push(IdValue::parse(members.get("id").unwrap_or("null")));
             return Ok(Some((members, style)));
         }
     }
@@ -585,8 +585,8 @@ impl RpcConn {
                 ));
             }
         }
-        let result = members.get("result").map(|r| r.get().to_owned());
-        let error = members.get("error").map(|r| r.get().to_owned());
+        let result = members.get("result").map(str::to_owned);
+        let error = members.get("error").map(str::to_owned);
         let Some(id_raw) = members.get("id") else {
             if result.is_some() || error.is_some() {
                 return Err(fail(
@@ -598,7 +598,7 @@ impl RpcConn {
             }
             return Ok(Judged::Push);
         };
-        let id = IdValue::parse(id_raw.get());
+        let id = IdValue::parse(id_raw);
         if let IdValue::Other(kind) = id {
             return Err(fail(
                 "a reply whose id is a number, a string or null (§5.2-a)",
@@ -630,10 +630,10 @@ impl RpcConn {
         Ok(Judged::Reply(
             Reply {
                 id,
-                id_text: id_raw.get().to_owned(),
+                id_text: id_raw.to_owned(),
                 result,
                 error,
-                jsonrpc: members.get("jsonrpc").map(|v| v.get().to_owned()),
+                jsonrpc: members.get("jsonrpc").map(str::to_owned),
                 text: String::from_utf8_lossy(&body).into_owned(),
                 limited: false,
             },
@@ -893,7 +893,7 @@ fn error_object(text: &str, frames: &[Vec<u8>]) -> Step<ErrorObj> {
              bare string or number",
         )
     })?;
-    let code = match members.get("code").map(|c| c.get()) {
+    let code = match members.get("code") {
         None => {
             return Err(bad(
                 "no `code`".into(),
@@ -914,7 +914,7 @@ fn error_object(text: &str, frames: &[Vec<u8>]) -> Step<ErrorObj> {
         }
         Some(c) => c.parse::<i64>().unwrap_or(i64::MIN),
     };
-    match members.get("message").map(|m| m.get()) {
+    match members.get("message") {
         Some(m) if m.starts_with('"') => {}
         Some(m) => {
             return Err(bad(

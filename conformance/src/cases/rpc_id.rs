@@ -249,7 +249,7 @@ fn exact_text(ctx: &Ctx, id: &str) -> Step<Verdict> {
             format!("nothing within {} ms", ctx.timeout.as_millis()),
         ));
     };
-    let got = members.get("id").map_or("(none)", |v| v.get()).to_owned();
+    let got = members.get("id").unwrap_or("(none)").to_owned();
     conn.finish()?;
     if got == id {
         return Ok(Verdict::Pass);
