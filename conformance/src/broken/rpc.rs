@@ -92,20 +92,11 @@ impl Rpc {
         } else {
             serde_json::from_str(&text)
         };
-        let raw = match parsed {
-            Ok(raw) => raw,
-            // Deeper than serde_json goes: a parser without that limit.
-            Err(e) if e.to_string().contains("recursion limit") => {
-                return match crate::json::object(text.as_bytes()) {
-                    Ok(members) => self.request(&members, in_flight),
-                    Err(crate::json::NotObject::Kind(_)) => {
-                        self.error_null(-32600, "not an object")
-                    }
-                    Err(_) => self.error_null(-32700, "parse error"),
-                };
+        let Ok(raw) = parsed else {
+            if r == Break::NoParseErrorReply {
+                return Vec::new();
             }
-            Err(_) if r == Break::NoParseErrorReply => return Vec::new(),
-            Err(_) => return self.error_null(-32700, "parse error"),
+            return self.error_null(-32700, "parse error");
         };
         let value = raw.get().trim_start();
         if value.starts_with('[') && r == Break::BatchArray {
