@@ -85,6 +85,18 @@ pub(crate) fn object(body: &[u8]) -> Result<Members, NotObject> {
     serde_json::from_str::<Members>(raw.get()).map_err(|e| NotObject::NotJson(e.to_string()))
 }
 
+/// What kind of JSON value a (valid) text holds.
+pub(crate) fn kind_of(text: &str) -> &'static str {
+    match text.trim_start().as_bytes().first() {
+        Some(b'{') => "an object",
+        Some(b'[') => "an array",
+        Some(b'"') => "a string",
+        Some(b't' | b'f') => "a boolean",
+        Some(b'n') => "null",
+        _ => "a number",
+    }
+}
+
 /// An id as a JSON value (§5.2): what must come back.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum IdValue {
