@@ -132,7 +132,8 @@ pub(crate) const NOTIFICATION_REPLY: &str = "a reply to a notification (a reques
      sign of `reply['id'] = request.get('id')`";
 
 pub(crate) const REQ_SILENT: &str = "a REQ socket drops a reply that does not start with the \
-     empty delimiter frame: keep every envelope frame of the request (§3.3-b)";
+     empty delimiter frame (keep every envelope frame of the request, §3.3-b), and loses its \
+     reply to a push that arrives first (never push to a REQ peer, §7.1-c)";
 
 pub(crate) const HWM_DROP: &str = "replies were lost while the client was not reading: without \
      ZMQ_ROUTER_MANDATORY a ROUTER drops replies to a peer whose queue is full (§2.4); set it and \

@@ -222,7 +222,7 @@ fn bundled() -> ExitCode {
         "\nTo check your own server:\n  \
          plug-conformance check tcp://127.0.0.1:5555 --profile rpc     # a running rpc-mode server\n  \
          plug-conformance check --spawn \"./my-server {{endpoint}}\" --profile raw --json report.json\n  \
-         plug-conformance list                                         # every case and its section"
+         plug-conformance list --coverage                              # every requirement and its cases"
     );
     code
 }

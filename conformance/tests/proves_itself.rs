@@ -200,6 +200,7 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
     ),
     ("mix-clients", "rpc", "rpc.concurrency", "rpc.concurrency."),
     ("first-peer-only", "rpc", "rpc.id", "rpc.id."),
+    ("push-to-req", "rpc", "rpc.envelope", "rpc.envelope."),
     (
         "result-and-error",
         "rpc",

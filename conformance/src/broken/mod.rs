@@ -55,6 +55,7 @@ pub enum Break {
     DeferredToLastPeer,
     MixClients,
     FirstPeerOnly,
+    PushToReq,
     // Reply shape (§5.3, §5.4).
     ResultAndError,
     JsonRpc1Style,
@@ -254,6 +255,11 @@ pub const RULES: &[(&str, Break, &str)] = &[
         "first-peer-only",
         Break::FirstPeerOnly,
         "every reply goes to the first peer ever seen",
+    ),
+    (
+        "push-to-req",
+        Break::PushToReq,
+        "pushes go to every peer, REQ clients included (7.1-c)",
     ),
     (
         "result-and-error",

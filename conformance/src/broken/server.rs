@@ -139,7 +139,7 @@ impl Server<'_> {
         for (due, _) in self.held.values() {
             next = next.min(*due);
         }
-        if self.rule == Break::Push {
+        if matches!(self.rule, Break::Push | Break::PushToReq) {
             next = next.min(self.next_push);
         }
         next.saturating_duration_since(now).as_millis() as i64
@@ -325,7 +325,8 @@ impl Server<'_> {
     }
 
     fn push(&mut self) {
-        if self.rule != Break::Push || Instant::now() < self.next_push {
+        let push = matches!(self.rule, Break::Push | Break::PushToReq);
+        if !push || Instant::now() < self.next_push {
             return;
         }
         self.next_push = Instant::now() + Duration::from_millis(20);
@@ -338,7 +339,7 @@ impl Server<'_> {
         let plugs: Vec<Vec<u8>> = self
             .peers
             .iter()
-            .filter(|p| self.dealers.contains(*p))
+            .filter(|p| self.dealers.contains(*p) || self.rule == Break::PushToReq)
             .cloned()
             .collect();
         for peer in plugs {
