@@ -33,7 +33,7 @@ impl<'a> Terminal<'a> {
             self.out,
             "plug-conformance {}, PROTOCOL.md v{}",
             env!("CARGO_PKG_VERSION"),
-            plug::protocol::PROTOCOL_VERSION
+            crate::spec::version()
         );
         if let Some(cmd) = command {
             let _ = writeln!(self.out, "server: {cmd}");
