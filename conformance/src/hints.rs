@@ -153,6 +153,10 @@ pub(crate) const ROUTING_ID_TEXT: &str = "no reply to a client that chose its ow
      id: the identity frame was treated as text (decoded and re-encoded); keep it as bytes \
      (§3.3-a)";
 
+pub(crate) const SHUTTING_DOWN: &str = "-32003 tells a plug that the request was not handled \
+     and sends it to another endpoint: answer it only while the server shuts down; for a busy \
+     server the code is -32002 (overloaded), and only above 16 requests in flight (§8.2)";
+
 /// A code that is not the one the table of §5.5 gives.
 pub(crate) fn wrong_code(want: i64, got: i64) -> String {
     let name = |c: i64| match c {
@@ -163,6 +167,7 @@ pub(crate) fn wrong_code(want: i64, got: i64) -> String {
         -32603 => "internal error",
         -32001 => "too large",
         -32002 => "overloaded",
+        -32003 => "shutting down",
         _ => "an application code",
     };
     format!(

@@ -32,6 +32,8 @@ pub(crate) const METHOD_NOT_FOUND: i64 = -32601;
 pub(crate) const INVALID_PARAMS: i64 = -32602;
 pub(crate) const TOO_LARGE: i64 = -32001;
 pub(crate) const OVERLOADED: i64 = -32002;
+/// §5.5-l: only from a server that is draining, and no case drains one.
+pub(crate) const SHUTTING_DOWN: i64 = -32003;
 
 /// The envelope of a request (§3.1, §3.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -743,6 +745,13 @@ impl RpcConn {
                         reply.short()
                     ),
                 ))
+            }
+            Some(SHUTTING_DOWN) => {
+                return Err(fail(
+                    "no -32003 from a server that is not shutting down (§5.5-l)",
+                    format!("-32003 (shutting down): {}", reply.short()),
+                )
+                .hint(hints::SHUTTING_DOWN))
             }
             _ => {}
         }

@@ -367,6 +367,12 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
         "rpc.limits.in-flight-above",
     ),
     (
+        "rejected-as-shutting-down",
+        "rpc",
+        "rpc.limits",
+        "rpc.limits.in-flight-above",
+    ),
+    (
         "lose-replies",
         "rpc",
         "rpc.concurrency",

@@ -90,6 +90,7 @@ pub enum Break {
     EarlyOverload,
     SmallSizeLimit,
     OverloadWithoutId,
+    RejectedAsShuttingDown,
     LoseReplies,
     NoRouterMandatory,
     BlockingSend,
@@ -406,6 +407,11 @@ pub const RULES: &[(&str, Break, &str)] = &[
         "overload-without-id",
         Break::OverloadWithoutId,
         "-32002 above 16 in flight, with id null",
+    ),
+    (
+        "rejected-as-shutting-down",
+        Break::RejectedAsShuttingDown,
+        "-32003 (shutting down) above 16 in flight, as a Java pool's rejection maps it",
     ),
     (
         "lose-replies",

@@ -168,7 +168,12 @@ impl Rpc {
                 } else {
                     id
                 };
-                let out = self.reply(&id, Outcome::Error(-32002, "overloaded"), jsonrpc, false);
+                let busy = if r == Break::RejectedAsShuttingDown {
+                    Outcome::Error(-32003, "shutting down")
+                } else {
+                    Outcome::Error(-32002, "overloaded")
+                };
+                let out = self.reply(&id, busy, jsonrpc, false);
                 return vec![out];
             }
             Ok(name) => match self.dispatch(name, m.get("params")) {
@@ -191,7 +196,9 @@ impl Rpc {
 
     fn overloaded(&self, in_flight: usize) -> bool {
         match self.rule {
-            Break::Bounds | Break::OverloadWithoutId => in_flight >= 16,
+            Break::Bounds | Break::OverloadWithoutId | Break::RejectedAsShuttingDown => {
+                in_flight >= 16
+            }
             Break::EarlyOverload => in_flight >= 4,
             _ => false,
         }

@@ -57,7 +57,7 @@ pub(super) fn cases() -> Vec<Case> {
             "rpc.concurrency.burst",
             Rpc,
             Must,
-            &["5.3-d", "2.4-a", "2.4-b", "2.5-a", "5.5-j"],
+            &["5.3-d", "2.4-a", "2.4-b", "2.5-a", "5.5-j", "5.5-l"],
             "2500 requests of 8 KB while the client does not read: each gets one reply (or \
              -32002), and another peer is served meanwhile",
             burst,

@@ -30,7 +30,7 @@ pub(super) fn cases() -> Vec<Case> {
             "rpc.limits.in-flight-above",
             Rpc,
             Must,
-            &["5.5-j", "8.2-b", "5.3-d", "6.3-a"],
+            &["5.5-j", "5.5-l", "8.2-b", "5.3-d", "6.3-a"],
             "64 `sleep` requests in flight at once: each gets its result, or -32002 with its id",
             |c| sleeps(c, 64),
         )
