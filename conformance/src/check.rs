@@ -121,6 +121,13 @@ pub enum CheckError {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// A report path (`--json`, `--junit`, `--html`) that cannot be written.
+    #[error("{option} {path}: cannot write the report there: {source}")]
+    ReportPath {
+        option: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// An option that does not fit with the others.
     #[error("{0}")]
     Usage(String),
@@ -138,8 +145,14 @@ pub fn check(opts: &CheckOptions, out: &mut dyn Write) -> Result<Report, CheckEr
         })?,
         None => ExpectedFailures::default(),
     };
-    for path in [&opts.json, &opts.junit, &opts.html].into_iter().flatten() {
-        writable(path)?;
+    for (option, path) in [
+        ("--json", &opts.json),
+        ("--junit", &opts.junit),
+        ("--html", &opts.html),
+    ] {
+        if let Some(path) = path {
+            writable(option, path)?;
+        }
     }
     if opts.restart && !matches!(opts.target, Target::Spawn(_)) {
         return Err(CheckError::Usage(
@@ -395,8 +408,9 @@ fn curve_keys(opts: &CheckOptions) -> Result<Option<plug::CurveClient>, CheckErr
 
 /// Fails unless a report can be written at `path`, before the run (a file
 /// created by the check is removed again).
-fn writable(path: &Path) -> Result<(), CheckError> {
-    let err = |source| CheckError::File {
+fn writable(option: &'static str, path: &Path) -> Result<(), CheckError> {
+    let err = |source| CheckError::ReportPath {
+        option,
         path: path.to_owned(),
         source,
     };

@@ -124,7 +124,7 @@ fn report_paths_are_checked_before_the_run() {
     );
     assert_eq!(run.code, 2);
     assert!(
-        run.stderr.contains("/nonexistent/dir/report.html"),
+        run.stderr.contains("--html /nonexistent/dir/report.html"),
         "{}",
         run.stderr
     );
