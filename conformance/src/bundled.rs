@@ -4,7 +4,7 @@
 use std::sync::mpsc;
 use std::thread::JoinHandle;
 
-use plug::server::{bind_in, SocketOptions};
+use plug::server::{bind_in, ServerConfig, SocketOptions};
 use tokio::sync::oneshot;
 
 use crate::case::Profile;
@@ -20,6 +20,15 @@ pub struct Bundled {
 impl Bundled {
     /// Starts a correct `profile` echo server on `tcp://127.0.0.1:*`.
     pub fn start(profile: Profile) -> Result<Bundled, String> {
+        Bundled::start_with(profile, |c| c)
+    }
+
+    /// Like [`Bundled::start`], with the server's default configuration
+    /// changed by `configure` (smaller bounds, for example).
+    pub fn start_with(
+        profile: Profile,
+        configure: impl FnOnce(ServerConfig) -> ServerConfig + Send + 'static,
+    ) -> Result<Bundled, String> {
         let mode = match profile {
             Profile::Rpc => echo_server::Mode::Rpc,
             Profile::Raw => echo_server::Mode::Raw,
@@ -55,7 +64,8 @@ impl Bundled {
                 let shutdown = async {
                     let _ = stop_rx.await;
                 };
-                if let Err(e) = echo_server::run(socket, mode, shutdown).await {
+                let config = configure(mode.default_config());
+                if let Err(e) = echo_server::run_with(socket, mode, config, shutdown).await {
                     eprintln!("bundled {profile} echo server: {e}");
                 }
             });

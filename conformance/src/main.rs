@@ -35,14 +35,18 @@ enum Command {
 }
 
 #[derive(Args)]
-#[command(group = clap::ArgGroup::new("target").required(true).args(["endpoint", "spawn"]))]
+#[command(group = clap::ArgGroup::new("target").required(true).multiple(true).args(["endpoint", "spawn"]))]
 struct CheckArgs {
-    /// The server's endpoint, e.g. tcp://127.0.0.1:5555.
+    /// The server's endpoint, e.g. tcp://127.0.0.1:5555 or ipc:///tmp/s.sock.
     endpoint: Option<String>,
-    /// Start this command with `sh -c`, `{endpoint}` replaced by a free
-    /// loopback endpoint; stop it afterwards.
+    /// Start this command with `sh -c`, `{endpoint}` replaced by ENDPOINT or
+    /// else by a free loopback endpoint; stop it afterwards.
     #[arg(long, value_name = "COMMAND")]
     spawn: Option<String>,
+    /// With --spawn: start the server again after it crashes or stops
+    /// answering, and go on with the next case.
+    #[arg(long, requires = "spawn")]
+    restart: bool,
     /// The kind of server.
     #[arg(long, value_enum, default_value_t = Profile::Rpc)]
     profile: Profile,
@@ -52,11 +56,13 @@ struct CheckArgs {
     /// Skip cases matching PATTERN; repeatable.
     #[arg(long, value_name = "PATTERN")]
     skip: Vec<String>,
-    /// How long to wait for any one expected reply.
-    #[arg(long, value_name = "N", default_value_t = 5000)]
+    /// How long to wait for any one expected reply (10 to 600000).
+    #[arg(long, value_name = "N", default_value_t = 5000,
+          value_parser = clap::value_parser!(u64).range(10..=600_000))]
     timeout_ms: u64,
-    /// How long to wait for a spawned server to answer.
-    #[arg(long, value_name = "N", default_value_t = 15000)]
+    /// How long to wait for a spawned server's first answer (100 to 600000).
+    #[arg(long, value_name = "N", default_value_t = 15000,
+          value_parser = clap::value_parser!(u64).range(100..=600_000))]
     startup_timeout_ms: u64,
     /// Count non-strict outcomes (broken SHOULDs) as failures.
     #[arg(long)]
@@ -74,10 +80,12 @@ struct CheckArgs {
     #[arg(long, value_name = "FILE")]
     expected_failures: Option<PathBuf>,
     /// perf.*: fail below this many round trips per second.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = positive_rate)]
     min_throughput: Option<f64>,
-    /// perf.*: fail when the 99th percentile latency exceeds N microseconds.
-    #[arg(long, value_name = "N")]
+    /// perf.*: fail when the 99th percentile latency exceeds N microseconds
+    /// (1 to 60000000).
+    #[arg(long, value_name = "N",
+          value_parser = clap::value_parser!(u64).range(1..=60_000_000))]
     max_p99_us: Option<u64>,
     /// Talk CURVE to the server, whose public key (Z85) this is; also runs
     /// the curve.* cases. Needs the secure build (README).
@@ -106,6 +114,19 @@ struct ListArgs {
     /// Only this profile's cases.
     #[arg(long, value_enum)]
     profile: Option<Profile>,
+    /// Every numbered requirement of PROTOCOL.md with the cases that check
+    /// it, on each path.
+    #[arg(long, conflicts_with = "profile")]
+    coverage: bool,
+}
+
+fn positive_rate(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 1e9 => Ok(v),
+        _ => Err(format!(
+            "`{s}` is not a rate from 0 to 1e9 round trips per second"
+        )),
+    }
 }
 
 fn main() -> ExitCode {
@@ -114,6 +135,10 @@ fn main() -> ExitCode {
     // default, so the report stays readable (RUST_LOG=debug for more).
     plug_flags::init_logging("error");
     match cli.command {
+        Some(Command::List(args)) if args.coverage => {
+            print!("{}", plug_conformance::coverage::render(all_cases()));
+            ExitCode::SUCCESS
+        }
         Some(Command::List(args)) => {
             print!(
                 "{}",
@@ -128,11 +153,15 @@ fn main() -> ExitCode {
                 (None, None) => unreachable!("clap requires a target"),
             };
             let mut opts = CheckOptions::new(target, args.profile);
+            if args.spawn.is_some() {
+                opts.spawn_endpoint = args.endpoint;
+            }
             opts.only = args.only;
             opts.skip = args.skip;
             opts.timeout = Duration::from_millis(args.timeout_ms);
             opts.startup_timeout = Duration::from_millis(args.startup_timeout_ms);
             opts.strict = args.strict;
+            opts.restart = args.restart;
             opts.thresholds = Thresholds {
                 min_throughput: args.min_throughput,
                 max_p99_us: args.max_p99_us,
@@ -193,7 +222,7 @@ fn bundled() -> ExitCode {
         "\nTo check your own server:\n  \
          plug-conformance check tcp://127.0.0.1:5555 --profile rpc     # a running rpc-mode server\n  \
          plug-conformance check --spawn \"./my-server {{endpoint}}\" --profile raw --json report.json\n  \
-         plug-conformance list                                         # every case and its section"
+         plug-conformance list --coverage                              # every requirement and its cases"
     );
     code
 }

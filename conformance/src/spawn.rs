@@ -8,8 +8,10 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Lines of server output kept for the report.
+/// Lines of server output shown at the end of the report.
 const TAIL_LINES: usize = 20;
+/// Lines kept in memory, for the output of each failed case.
+const KEPT_LINES: usize = 5000;
 
 /// A free `tcp://127.0.0.1:PORT`: bind port 0, read the port, release it.
 pub fn free_endpoint() -> std::io::Result<String> {
@@ -25,40 +27,85 @@ pub struct Spawned {
     pub command: String,
     /// Where it was told to bind.
     pub endpoint: String,
-    tail: Arc<Mutex<VecDeque<String>>>,
+    tail: Arc<Mutex<Output>>,
     exit: Option<ExitStatus>,
+    echo_output: bool,
+}
+
+/// The server's output lines, numbered from the start.
+#[derive(Default)]
+struct Output {
+    lines: VecDeque<String>,
+    total: u64,
 }
 
 impl Spawned {
     /// Starts `template` with `{endpoint}` replaced by a free endpoint. With
     /// `echo_output` the server's output is copied to stderr.
     pub fn start(template: &str, echo_output: bool) -> std::io::Result<Spawned> {
-        let endpoint = free_endpoint()?;
+        Spawned::start_at(template, &free_endpoint()?, echo_output)
+    }
+
+    /// Starts `template` with `{endpoint}` replaced by `endpoint`.
+    pub fn start_at(template: &str, endpoint: &str, echo_output: bool) -> std::io::Result<Spawned> {
+        let endpoint = endpoint.to_owned();
         let command = template.replace("{endpoint}", &endpoint);
-        let mut child = Command::new("sh")
-            .arg("-c")
-            .arg(&command)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0)
-            .spawn()?;
-        let tail = Arc::new(Mutex::new(VecDeque::new()));
-        if let Some(out) = child.stdout.take() {
-            keep_tail(out, tail.clone(), echo_output);
-        }
-        if let Some(err) = child.stderr.take() {
-            keep_tail(err, tail.clone(), echo_output);
-        }
+        let tail = Arc::new(Mutex::new(Output::default()));
+        let child = launch(&command, echo_output, &tail)?;
         Ok(Spawned {
             child,
             command,
             endpoint,
             tail,
             exit: None,
+            echo_output,
         })
     }
 
+    /// Stops the server and starts the same command again, on the same
+    /// endpoint; its output continues the same numbering.
+    pub fn restart(&mut self) -> std::io::Result<()> {
+        self.stop(Duration::from_secs(3));
+        self.child = launch(&self.command, self.echo_output, &self.tail)?;
+        self.exit = None;
+        Ok(())
+    }
+
+    /// How many lines the server has printed so far.
+    pub fn output_seq(&self) -> u64 {
+        self.tail.lock().unwrap_or_else(|p| p.into_inner()).total
+    }
+
+    /// The lines printed since `seq` (those still kept).
+    pub fn output_since(&self, seq: u64) -> Vec<String> {
+        let out = self.tail.lock().unwrap_or_else(|p| p.into_inner());
+        let first = out.total - out.lines.len() as u64;
+        let skip = seq.saturating_sub(first) as usize;
+        out.lines.iter().skip(skip).cloned().collect()
+    }
+}
+
+fn launch(command: &str, echo_output: bool, tail: &Arc<Mutex<Output>>) -> std::io::Result<Child> {
+    {
+        let mut child = Command::new("sh")
+            .arg("-c")
+            .arg(command)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0)
+            .spawn()?;
+        if let Some(out) = child.stdout.take() {
+            keep_tail(out, tail.clone(), echo_output);
+        }
+        if let Some(err) = child.stderr.take() {
+            keep_tail(err, tail.clone(), echo_output);
+        }
+        Ok(child)
+    }
+}
+
+impl Spawned {
     /// How the server exited, if it has.
     pub fn exited(&mut self) -> Option<String> {
         if self.exit.is_none() {
@@ -71,12 +118,9 @@ impl Spawned {
     pub fn output_tail(&self) -> Vec<String> {
         // Give the reader threads a moment to catch up with a dying server.
         std::thread::sleep(Duration::from_millis(50));
-        self.tail
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .cloned()
-            .collect()
+        let out = self.tail.lock().unwrap_or_else(|p| p.into_inner());
+        let skip = out.lines.len().saturating_sub(TAIL_LINES);
+        out.lines.iter().skip(skip).cloned().collect()
     }
 
     /// Stops the server: SIGTERM to its process group, SIGKILL after
@@ -123,7 +167,7 @@ fn describe(status: ExitStatus) -> String {
     }
 }
 
-fn keep_tail(stream: impl Read + Send + 'static, tail: Arc<Mutex<VecDeque<String>>>, echo: bool) {
+fn keep_tail(stream: impl Read + Send + 'static, tail: Arc<Mutex<Output>>, echo: bool) {
     std::thread::spawn(move || {
         for line in BufReader::new(stream).lines() {
             let Ok(line) = line else { break };
@@ -131,10 +175,11 @@ fn keep_tail(stream: impl Read + Send + 'static, tail: Arc<Mutex<VecDeque<String
                 eprintln!("server| {line}");
             }
             let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
-            if t.len() == TAIL_LINES {
-                t.pop_front();
+            if t.lines.len() == KEPT_LINES {
+                t.lines.pop_front();
             }
-            t.push_back(line);
+            t.lines.push_back(line);
+            t.total += 1;
         }
     });
 }

@@ -1,15 +1,16 @@
-//! Exit statuses, selectors, expected failures and the no-argument run.
+//! Exit statuses, option bounds, selectors, expected failures, the
+//! coverage table and the no-argument run.
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::{broken, harness};
 
 const MINUTE: Duration = Duration::from_secs(60);
 
 #[test]
-fn list_prints_every_case_with_its_section() {
+fn list_prints_every_case_with_its_requirement() {
     let run = harness(&["list"], MINUTE);
     assert_eq!(run.code, 0);
     insta::assert_snapshot!("list", run.stdout);
@@ -26,7 +27,29 @@ fn list_prints_every_case_with_its_section() {
 }
 
 #[test]
-fn usage_errors_exit_2() {
+fn list_coverage_maps_every_requirement_to_its_cases() {
+    let run = harness(&["list", "--coverage"], MINUTE);
+    assert_eq!(run.code, 0);
+    assert!(
+        run.stdout.contains(
+            "Every MUST is checked by a case (or, for the plug's own, by the plug's tests)"
+        ),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("MISSING"), "{}", run.stdout);
+    for rule in plug_conformance::spec_rules() {
+        assert!(
+            run.stdout.contains(&format!("\n{} ", rule.id)),
+            "{} is not in the table",
+            rule.id
+        );
+    }
+    insta::assert_snapshot!("coverage", run.stdout);
+}
+
+#[test]
+fn usage_errors_exit_2_and_name_the_option() {
     let spawn = broken("none", "rpc");
     let no_match = harness(
         &["check", "--spawn", &spawn, "--only", "rpc.nothing.*"],
@@ -46,14 +69,102 @@ fn usage_errors_exit_2() {
     assert_eq!(no_target.code, 2);
     let bad_flag = harness(&["check", "tcp://127.0.0.1:1", "--profile", "soap"], MINUTE);
     assert_eq!(bad_flag.code, 2);
+    for (flag, value) in [
+        ("--timeout-ms", "18446744073709551615"),
+        ("--timeout-ms", "0"),
+        ("--startup-timeout-ms", "99999999999"),
+        ("--max-p99-us", "0"),
+        ("--min-throughput", "NaN"),
+        ("--min-throughput", "-5"),
+    ] {
+        let start = Instant::now();
+        let arg = format!("{flag}={value}");
+        let run = harness(&["check", "tcp://127.0.0.1:1", &arg], MINUTE);
+        assert_eq!(run.code, 2, "{flag} {value}: {}", run.stderr);
+        assert!(run.stderr.contains(flag), "{flag} {value}: {}", run.stderr);
+        assert!(start.elapsed() < Duration::from_secs(10), "{flag} {value}");
+    }
+    let restart = harness(&["check", "tcp://127.0.0.1:1", "--restart"], MINUTE);
+    assert_eq!(restart.code, 2);
+    assert!(restart.stderr.contains("--spawn"), "{}", restart.stderr);
 }
 
 #[test]
-fn an_unreachable_server_exits_2() {
+fn invalid_endpoints_are_said_to_be_invalid() {
+    for (endpoint, why) in [
+        ("tcp://nonsense", "no port"),
+        ("tcp://127.0.0.1:99999", "port 99999 is out of range"),
+        ("nonsense", "expected tcp://HOST:PORT"),
+    ] {
+        let run = harness(&["check", endpoint], MINUTE);
+        assert_eq!(run.code, 2, "{endpoint}");
+        assert!(
+            run.stderr
+                .contains(&format!("invalid endpoint `{endpoint}`"))
+                && run.stderr.contains(why),
+            "{endpoint}: {}",
+            run.stderr
+        );
+        assert!(run.json.is_none());
+    }
+}
+
+#[test]
+fn report_paths_are_checked_before_the_run() {
+    let start = Instant::now();
+    let run = harness(
+        &[
+            "check",
+            "--spawn",
+            &broken("none", "rpc"),
+            "--html",
+            "/nonexistent/dir/report.html",
+        ],
+        MINUTE,
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stderr.contains("--html /nonexistent/dir/report.html"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        !run.stdout.contains("rpc.id."),
+        "the run started: {}",
+        run.stdout
+    );
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn no_zeromq_peer_exits_2() {
+    // Nothing listening.
     let endpoint = plug_conformance::free_endpoint().unwrap();
     let run = harness(&["check", &endpoint, "--timeout-ms", "300"], MINUTE);
     assert_eq!(run.code, 2, "{}", run.stdout);
-    assert!(run.stderr.contains("unreachable"), "{}", run.stderr);
+    assert!(run.stderr.contains("no ZeroMQ peer"), "{}", run.stderr);
+    assert!(run.stderr.contains("refused"), "{}", run.stderr);
+    // A TCP server that is not ZeroMQ: a connection, no handshake.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let accepting = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let _ = std::io::Write::write_all(&mut conn, b"HTTP/1.1 400 Bad Request\r\n\r\n");
+        std::thread::sleep(Duration::from_secs(3));
+    });
+    let run = harness(
+        &[
+            "check",
+            &format!("tcp://127.0.0.1:{port}"),
+            "--timeout-ms",
+            "300",
+        ],
+        MINUTE,
+    );
+    accepting.join().unwrap();
+    assert_eq!(run.code, 2, "{}", run.stdout);
+    assert!(run.stderr.contains("no ZeroMQ peer"), "{}", run.stderr);
+    // A spawned command that exits before any handshake.
     let dying = harness(
         &[
             "check",
@@ -70,6 +181,77 @@ fn an_unreachable_server_exits_2() {
         dying.stderr.contains("server| starting"),
         "{}",
         dying.stderr
+    );
+}
+
+/// A ZeroMQ server that answers nothing is a failing server: exit 1 with
+/// the full report, never exit 2.
+#[test]
+fn a_server_that_answers_nothing_exits_1_with_a_report() {
+    let run = harness(
+        &[
+            "check",
+            "--spawn",
+            &broken("hang-after=0", "rpc"),
+            "--startup-timeout-ms",
+            "1000",
+            "--timeout-ms",
+            "500",
+        ],
+        MINUTE,
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.outcome("rpc.socket.answers"), "fail");
+    let total = plug_conformance::all_cases()
+        .iter()
+        .filter(|c| c.profile == plug_conformance::Profile::Rpc && c.family_of_curve().is_none())
+        .count() as u64;
+    assert_eq!(run.summary("total"), total);
+    assert_eq!(run.summary("not_run"), total - 1);
+    assert!(run.stdout.contains("answered nothing"), "{}", run.stdout);
+}
+
+#[test]
+fn a_rep_socket_is_named() {
+    let run = harness(
+        &[
+            "check",
+            "--spawn",
+            &broken("rep-socket", "rpc"),
+            "--timeout-ms",
+            "500",
+            "--startup-timeout-ms",
+            "1000",
+        ],
+        MINUTE,
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("looks like a REP socket"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn spawn_without_endpoint_warns() {
+    let run = harness(
+        &[
+            "check",
+            "--spawn",
+            "echo no endpoint here; exit 0",
+            "--startup-timeout-ms",
+            "300",
+        ],
+        MINUTE,
+    );
+    assert_eq!(run.code, 2);
+    assert!(
+        run.stdout.contains("warning: --spawn has no {endpoint}")
+            || run.stderr.contains("warning: --spawn has no {endpoint}"),
+        "{}{}",
+        run.stdout,
+        run.stderr
     );
 }
 
@@ -141,15 +323,8 @@ fn strict_counts_non_strict_outcomes() {
 
 #[test]
 fn optional_methods_absent_are_unimplemented() {
-    // A server with no optional methods: every call gets -32601. Built
-    // from the broken server by asking for methods it does not have is not
-    // possible, so use a one-line shell-free Python server when available.
-    let script = common::temp("no-methods.py");
-    std::fs::write(
-        &script,
-        "import json,sys,zmq\ns=zmq.Context().socket(zmq.ROUTER)\ns.bind(sys.argv[1])\nwhile True:\n  m=s.recv_multipart()\n  try:\n    r=json.loads(m[-1])\n    if 'id' not in r: continue\n    b={'id':r['id'],'error':{'code':-32601,'message':'nope'}}\n  except Exception:\n    b={'id':None,'error':{'code':-32700,'message':'parse'}}\n  s.send_multipart(m[:-1]+[json.dumps(b).encode()])\n",
-    )
-    .unwrap();
+    // A server with no optional methods: every call gets -32601, written
+    // as a server author would in Python (pyzmq), when it is installed.
     if std::process::Command::new("python3")
         .args(["-c", "import zmq"])
         .status()
@@ -159,6 +334,12 @@ fn optional_methods_absent_are_unimplemented() {
         eprintln!("SKIPPED optional_methods_absent_are_unimplemented: python3 with pyzmq is not available");
         return;
     }
+    let script = common::temp("no-methods.py");
+    std::fs::write(
+        &script,
+        "import json,sys,zmq\ns=zmq.Context().socket(zmq.ROUTER)\ns.setsockopt(zmq.ROUTER_MANDATORY,1)\ns.bind(sys.argv[1])\nwhile True:\n  m=s.recv_multipart()\n  try:\n    r=json.loads(m[-1])\n    if 'id' not in r: continue\n    b={'id':r['id'],'error':{'code':-32601,'message':'nope'}}\n  except Exception:\n    b={'id':None,'error':{'code':-32700,'message':'parse'}}\n  s.send_multipart(m[:-1]+[json.dumps(b).encode()])\n",
+    )
+    .unwrap();
     let spawn = format!("python3 {} {{endpoint}}", script.display());
     let run = harness(
         &[

@@ -21,15 +21,18 @@ fn case(id: &str, outcome: Outcome, requirement: Requirement) -> CaseResult {
         },
         requirement,
         section: "5.2".to_owned(),
+        rules: vec!["5.2-a".to_owned(), "5.3-d".to_owned()],
         summary: format!("summary of {id}"),
         outcome,
         expected: failed.then(|| "a reply with id 7 <exactly>".to_owned()),
         actual: failed.then(|| "id \"7\" & a string".to_owned()),
+        hint: failed.then(|| "the numeric id came back as a string".to_owned()),
         detail: match outcome {
             Outcome::Info => Some("12345 round trips/s".to_owned()),
             Outcome::Unimplemented => {
                 Some("the optional method `sleep` is not implemented (-32601, §6)".to_owned())
             }
+            Outcome::NotRun => Some("not run: the server exited".to_owned()),
             _ => None,
         },
         duration_ms: 12,
@@ -38,6 +41,11 @@ fn case(id: &str, outcome: Outcome, requirement: Requirement) -> CaseResult {
             r#"A -> "{\"id\":7,\"method\":\"ping\"}""#.to_owned(),
             r#"A <- "{\"id\":\"7\",\"result\":\"pong\"}" "\x00\xff""#.to_owned(),
         ],
+        server_output: if outcome == Outcome::Fail {
+            vec!["handled ping <7>".to_owned()]
+        } else {
+            Vec::new()
+        },
     }
 }
 
@@ -55,6 +63,7 @@ fn fixed_report() -> Report {
         ),
         case("rpc.method.sleep", Outcome::Unimplemented, Requirement::May),
         case("perf.rpc.throughput", Outcome::Info, Requirement::Info),
+        case("rpc.robust.garbage", Outcome::NotRun, Requirement::Must),
         case("raw.bytes.all-256", Outcome::Pass, Requirement::Must),
     ];
     Report::new(
@@ -77,6 +86,7 @@ fn fixed_report() -> Report {
             exit_status: Some("exit status 3".into()),
             during: Some("rpc.id.int-negative".into()),
             output_tail: vec!["Traceback: boom".into()],
+            restarts: Vec::new(),
         }),
     )
 }
@@ -92,11 +102,13 @@ fn summary_counts() {
             s.non_strict,
             s.unimplemented,
             s.info,
+            s.not_run,
             s.expected_failures,
             s.total
         ),
-        (2, 1, 1, 1, 1, 1, 7)
+        (2, 1, 1, 1, 1, 1, 1, 8)
     );
+    assert_eq!(r.failed_ids(), ["rpc.id.int-negative"]);
     assert!(!r.ok);
     assert_eq!(r.exit_code(), 1);
 }
@@ -145,6 +157,7 @@ fn live_json_report_is_stable_apart_from_times_and_ports() {
     );
     assert_eq!(run.code, 1);
     insta::assert_json_snapshot!("live", run.json.unwrap(), {
+        ".cases[].server_output" => "[output]",
         ".version" => "[version]",
         ".duration_ms" => "[ms]",
         ".cases[].duration_ms" => "[ms]",
@@ -213,4 +226,19 @@ fn html_report_renders_in_a_headless_browser() {
     );
     // A passing case is closed.
     assert!(!dom.contains(r#"data-outcome="pass" open"#));
+    // Failures come first, before any family; with the hint and the
+    // server's output.
+    let failures = dom.find(r#"id="failures""#).expect("a failures section");
+    let first_family = dom.find(r#"id="family-"#).expect("families");
+    assert!(failures < first_family, "failures first");
+    assert!(
+        failed.contains("hint:</b> the numeric id came back as a string"),
+        "{failed}"
+    );
+    assert!(failed.contains("handled ping &lt;7&gt;"), "{failed}");
+    assert!(
+        dom.contains(r#"id="server-output">Traceback: boom"#),
+        "{dom}"
+    );
+    assert!(dom.contains(r#"data-count="not run">1<"#), "{dom}");
 }

@@ -1,11 +1,12 @@
-//! A server that breaks one protocol rule on purpose (`--break none`: a
-//! correct one), for proving that plug-conformance catches each break.
+//! A server that breaks one protocol rule on purpose (`--break none` and
+//! the other correct variants: a correct one), for proving that
+//! plug-conformance catches each break and passes each correct variant.
 
 use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 
 use clap::Parser;
-use plug_conformance::broken::{serve, Break, RULES};
+use plug_conformance::broken::{serve, socket_type, Break, RULES};
 use plug_conformance::Profile;
 
 #[derive(Parser)]
@@ -14,18 +15,19 @@ struct Args {
     /// The rule to break (see the list below).
     #[arg(long = "break", default_value = "none")]
     rule: Break,
-    /// Where to bind, e.g. tcp://127.0.0.1:5555 or tcp://127.0.0.1:*.
+    /// Where to bind, e.g. tcp://127.0.0.1:5555, tcp://127.0.0.1:* or
+    /// ipc:///tmp/broken.sock.
     #[arg(long)]
     bind: String,
-    /// rpc (rpc mode) or raw (echo every message).
+    /// rpc (JSON requests) or raw (echo every message).
     #[arg(long, value_enum, default_value_t = Profile::Rpc)]
     mode: Profile,
 }
 
 fn rules_help() -> String {
     let mut s = String::from("Rules:\n");
-    for (name, what) in RULES {
-        s.push_str(&format!("  {name:<24} {what}\n"));
+    for (name, _, what) in RULES {
+        s.push_str(&format!("  {name:<30} {what}\n"));
     }
     s
 }
@@ -33,7 +35,7 @@ fn rules_help() -> String {
 fn main() -> ExitCode {
     let args = Args::parse();
     let run = || -> Result<(), zmq::Error> {
-        let sock = plug::socket::context().socket(zmq::ROUTER)?;
+        let sock = plug::socket::context().socket(socket_type(args.rule))?;
         sock.set_linger(0)?;
         sock.bind(&args.bind)?;
         let endpoint = sock.get_last_endpoint()?.unwrap_or_default();

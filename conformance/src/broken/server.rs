@@ -1,80 +1,125 @@
-//! The server loop: one blocking ROUTER with `ZMQ_ROUTER_MANDATORY`, a
-//! backlog per peer so a slow peer never holds up the others (§2.4, §2.5),
-//! and a timer list for `sleep` (§6.3).
+//! The socket loop: one blocking socket (ROUTER with
+//! `ZMQ_ROUTER_MANDATORY`, or what the rule asks for), a queue of unsent
+//! replies per peer so a slow peer never holds up the others (§2.4, §2.5),
+//! timers for `sleep` (§6.3), and pushes for the `push` variant.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use plug::protocol::{
-    codes, encode_error, encode_result, parse_request, ErrorObject, Id, Request, Routed,
-};
-use plug::Frame;
-use serde_json::{json, Value};
-
+use super::raw::echo;
+use super::rpc::{Out, Rpc};
 use super::Break;
 use crate::case::Profile;
 
-/// The rpc-mode size limit (§8.1).
-const MAX_RPC_BYTES: usize = 16 << 20;
-
 type Message = Vec<Vec<u8>>;
+
+/// The socket type a rule's server binds.
+pub fn socket_type(rule: Break) -> zmq::SocketType {
+    match rule {
+        Break::RepSocket => zmq::REP,
+        Break::Dealer => zmq::DEALER,
+        _ => zmq::ROUTER,
+    }
+}
+
+/// Where a reply goes, decided when it is sent.
+enum To {
+    /// This identity (empty for DEALER and REP sockets).
+    Peer(Vec<u8>),
+    /// The peer of the latest message received (a shared variable).
+    LastPeer,
+}
+
+struct Timer {
+    due: Instant,
+    to: To,
+    delimited: bool,
+    body: Message,
+    /// Counted in the sender's requests in flight until sent.
+    peer: Vec<u8>,
+}
 
 struct Server<'a> {
     sock: &'a zmq::Socket,
+    kind: zmq::SocketType,
     mode: Profile,
     rule: Break,
     stop: &'a AtomicBool,
-    backlog: HashMap<Vec<u8>, VecDeque<Message>>,
-    timers: Vec<(Instant, Message)>,
+    rpc: Rpc,
+    queues: HashMap<Vec<u8>, VecDeque<Message>>,
+    timers: Vec<Timer>,
+    in_flight: HashMap<Vec<u8>, usize>,
     received: u64,
     replies: u64,
     last_peer: Option<Vec<u8>>,
-    /// Set by `dispatch` when the reply being built must wait (`sleep`).
-    sleeping: Option<Instant>,
+    prev_peer: Option<Vec<u8>>,
+    first_peer: Option<Vec<u8>>,
+    /// A REP socket answered the message being handled.
+    rep_sent: bool,
+    peers: Vec<Vec<u8>>,
+    /// Peers whose socket is a DEALER (a plug): the only ones pushed to.
+    dealers: std::collections::HashSet<Vec<u8>>,
+    held: HashMap<Vec<u8>, (Instant, Message)>,
+    next_push: Instant,
+    ticks: u64,
 }
 
-/// Serves on a bound ROUTER socket until `stop` is set.
+/// Serves on a bound socket of [`socket_type`] until `stop` is set.
 pub fn serve(
     sock: &zmq::Socket,
     mode: Profile,
     rule: Break,
     stop: &AtomicBool,
 ) -> Result<(), zmq::Error> {
-    sock.set_router_mandatory(true)?;
+    let kind = socket_type(rule);
+    if kind == zmq::ROUTER && rule != Break::NoRouterMandatory {
+        sock.set_router_mandatory(true)?;
+    }
     let mut s = Server {
         sock,
+        kind,
         mode,
         rule,
         stop,
-        backlog: HashMap::new(),
+        rpc: Rpc { rule },
+        queues: HashMap::new(),
         timers: Vec::new(),
+        in_flight: HashMap::new(),
         received: 0,
         replies: 0,
         last_peer: None,
-        sleeping: None,
+        prev_peer: None,
+        first_peer: None,
+        rep_sent: false,
+        peers: Vec::new(),
+        dealers: std::collections::HashSet::new(),
+        held: HashMap::new(),
+        next_push: Instant::now(),
+        ticks: 0,
     };
     while !stop.load(Ordering::Relaxed) {
         s.flush()?;
         s.fire_timers();
-        let wait = if !s.backlog.is_empty() {
-            2
-        } else {
-            s.timers
-                .iter()
-                .map(|(due, _)| due.saturating_duration_since(Instant::now()).as_millis() as i64)
-                .min()
-                .unwrap_or(100)
-                .clamp(0, 100)
-        };
+        s.release_held();
+        s.push();
+        let wait = s.wait_ms();
         if sock.poll(zmq::POLLIN, wait)? == 0 {
             continue;
         }
-        for _ in 0..256 {
-            match sock.recv_multipart(zmq::DONTWAIT) {
-                Ok(m) => s.handle(m),
+        for _ in 0..64 {
+            match recv(sock) {
+                Ok((m, peer_type)) => {
+                    if peer_type.as_deref() == Some("DEALER") && s.kind == zmq::ROUTER {
+                        s.dealers.insert(m[0].clone());
+                    }
+                    s.handle(m)
+                }
                 Err(zmq::Error::EAGAIN) => break,
                 Err(e) => return Err(e),
+            }
+            if s.kind == zmq::REP {
+                break;
             }
         }
     }
@@ -82,49 +127,163 @@ pub fn serve(
 }
 
 impl Server<'_> {
+    fn wait_ms(&self) -> i64 {
+        if self.queues.values().any(|q| !q.is_empty()) {
+            return 2;
+        }
+        let now = Instant::now();
+        let mut next = now + Duration::from_millis(100);
+        for t in &self.timers {
+            next = next.min(t.due);
+        }
+        for (due, _) in self.held.values() {
+            next = next.min(*due);
+        }
+        if matches!(self.rule, Break::Push | Break::PushToReq) {
+            next = next.min(self.next_push);
+        }
+        next.saturating_duration_since(now).as_millis() as i64
+    }
+
     fn handle(&mut self, msg: Message) {
         self.received += 1;
         match self.rule {
             Break::HangAfter(n) if self.received > n => self.hang(),
             Break::CrashAfter(n) if self.received > n => std::process::exit(3),
+            Break::Slow => std::thread::sleep(Duration::from_millis(5)),
             _ => {}
         }
-        let routed = Routed::split(msg.into_iter().map(Frame::from).collect(), true);
-        let reply_body = match self.mode {
-            Profile::Raw => Some(self.raw(routed.body)),
-            Profile::Rpc => self.rpc(&routed.body),
+        let (peer, rest) = match self.kind {
+            zmq::ROUTER => {
+                let mut it = msg.into_iter();
+                let peer = it.next().unwrap_or_default();
+                (peer, it.collect::<Message>())
+            }
+            _ => (Vec::new(), msg),
         };
-        let Some(body) = reply_body else { return };
-        let body: Vec<Frame> = body.into_iter().map(Frame::from).collect();
-        let mut out: Message = if self.rule == Break::DropDelimiter {
-            let ident = routed
-                .envelope
-                .identity()
-                .cloned()
-                .unwrap_or_else(Frame::empty);
-            std::iter::once(ident)
-                .chain(body)
-                .map(|f| f.to_vec())
-                .collect()
-        } else {
-            routed
-                .envelope
-                .into_reply(body)
-                .into_iter()
-                .map(|f| f.to_vec())
-                .collect()
-        };
-        let peer = out[0].clone();
-        if self.rule == Break::MixClients {
-            if let Some(prev) = self.last_peer.replace(peer) {
-                out[0] = prev;
+        self.first_peer.get_or_insert_with(|| peer.clone());
+        self.prev_peer = self.last_peer.replace(peer.clone());
+        self.rep_sent = false;
+        if !self.peers.contains(&peer) {
+            self.peers.push(peer.clone());
+        }
+        let (delimited, body) = split(rest, self.rule);
+        match self.mode {
+            Profile::Raw => {
+                let replies = echo(self.rule, body);
+                if self.rule == Break::ReorderMessages {
+                    for r in replies {
+                        match self.held.remove(&peer) {
+                            None => {
+                                self.held.insert(
+                                    peer.clone(),
+                                    (Instant::now() + Duration::from_millis(50), r),
+                                );
+                            }
+                            Some((_, earlier)) => {
+                                self.reply(To::Peer(peer.clone()), delimited, r);
+                                self.reply(To::Peer(peer.clone()), delimited, earlier);
+                            }
+                        }
+                    }
+                    return;
+                }
+                for r in replies {
+                    self.reply(To::Peer(peer.clone()), delimited, r);
+                }
+            }
+            Profile::Rpc => {
+                let in_flight = self.in_flight.get(&peer).copied().unwrap_or(0);
+                for out in self.rpc.handle(&body, in_flight) {
+                    self.out(&peer, delimited, out);
+                }
+                if self.kind == zmq::REP && !self.rep_sent {
+                    // A REP socket must answer before it can read again.
+                    self.reply(To::Peer(peer), delimited, vec![b"{}".to_vec()]);
+                }
             }
         }
-        if let Some(due) = self.sleeping.take() {
-            self.timers.push((due, out));
+    }
+
+    fn out(&mut self, peer: &[u8], delimited: bool, out: Out) {
+        let to = To::Peer(peer.to_vec());
+        match out.delay {
+            Some(d) if self.kind != zmq::REP => {
+                *self.in_flight.entry(peer.to_vec()).or_default() += 1;
+                let to = if self.rule == Break::DeferredToLastPeer {
+                    To::LastPeer
+                } else {
+                    to
+                };
+                let delimited = delimited && self.rule != Break::DeferredDropsDelimiter;
+                self.timers.push(Timer {
+                    due: Instant::now() + d,
+                    to,
+                    delimited,
+                    body: vec![out.body],
+                    peer: peer.to_vec(),
+                });
+            }
+            Some(d) => {
+                std::thread::sleep(d);
+                self.reply(to, delimited, vec![out.body]);
+            }
+            None => {
+                let twice = out.error && self.rule == Break::SecondReply;
+                let mut body = vec![out.body];
+                if self.rule == Break::ReplyExtraFrame {
+                    body.push(Vec::new());
+                }
+                if twice {
+                    self.reply(To::Peer(peer.to_vec()), delimited, body.clone());
+                }
+                self.reply(to, delimited, body);
+            }
+        }
+    }
+
+    /// Puts a reply in its peer's queue, with the envelope the rule makes.
+    fn reply(&mut self, to: To, delimited: bool, body: Message) {
+        self.replies += 1;
+        if self.rule == Break::LoseReplies && self.replies.is_multiple_of(997) {
             return;
         }
-        self.send(out);
+        let mut peer = match to {
+            To::Peer(p) => p,
+            To::LastPeer => self.last_peer.clone().unwrap_or_default(),
+        };
+        match self.rule {
+            Break::MixClients => {
+                // The reply goes to whoever sent the message before this one.
+                if let Some(prev) = &self.prev_peer {
+                    peer = prev.clone();
+                }
+            }
+            Break::FirstPeerOnly => peer = self.first_peer.clone().unwrap_or(peer),
+            Break::RoutingIdAsText => {
+                peer = String::from_utf8_lossy(&peer).into_owned().into_bytes()
+            }
+            _ => {}
+        }
+        let delimited = match self.rule {
+            Break::DropDelimiter => false,
+            Break::AddDelimiter => true,
+            _ => delimited,
+        };
+        let mut frames = Vec::with_capacity(body.len() + 2);
+        if self.kind == zmq::ROUTER {
+            frames.push(peer.clone());
+        }
+        if delimited && self.kind != zmq::REP {
+            frames.push(Vec::new());
+        }
+        frames.extend(body);
+        if self.kind == zmq::REP || self.rule == Break::BlockingSend {
+            self.rep_sent = true;
+            let _ = self.sock.send_multipart(frames, 0);
+            return;
+        }
+        self.queues.entry(peer).or_default().push_back(frames);
     }
 
     fn hang(&self) -> ! {
@@ -138,168 +297,116 @@ impl Server<'_> {
         }
     }
 
-    fn raw(&self, mut body: Vec<Frame>) -> Message {
-        match self.rule {
-            Break::ReorderFrames => body.reverse(),
-            Break::DropEmptyFrames => body.retain(|f| !f.is_empty()),
-            Break::MangleBytes => {
-                for f in &mut body {
-                    let bytes: Vec<u8> = f
-                        .iter()
-                        .filter(|b| **b != 0)
-                        .map(|b| if *b > 0x7f { b'?' } else { *b })
-                        .collect();
-                    *f = Frame::from(bytes);
-                }
-            }
-            Break::TruncateBig => {
-                for f in &mut body {
-                    if f.len() > 512 << 10 {
-                        *f = Frame::copy_from(&f[..f.len() / 2]);
-                    }
-                }
-            }
-            Break::Slow => std::thread::sleep(Duration::from_millis(2)),
-            _ => {}
-        }
-        body.iter().map(|f| f.to_vec()).collect()
-    }
-
-    fn rpc(&mut self, body: &[Frame]) -> Option<Message> {
-        let size: usize = body.iter().map(|f| f.len()).sum();
-        if size > MAX_RPC_BYTES {
-            return Some(vec![encode_error(
-                None,
-                false,
-                &ErrorObject::too_large(size, MAX_RPC_BYTES),
-            )]);
-        }
-        let garbage = body.len() == 1 && std::str::from_utf8(&body[0]).is_err();
-        match self.rule {
-            Break::CrashOnGarbage if garbage => std::process::exit(3),
-            Break::HangOnGarbage if garbage => self.hang(),
-            _ => {}
-        }
-        let req = match parse_request(body) {
-            Ok(r) => r,
-            Err(e) if e.code == codes::PARSE_ERROR && self.rule == Break::NoParseErrorReply => {
-                return None
-            }
-            Err(e) => return Some(vec![encode_error(None, false, &e)]),
-        };
-        if req.is_notification() && self.rule != Break::ReplyToNotifications {
-            return None;
-        }
-        let outcome = self.dispatch(&req)?;
-        let id = self.reply_id(req.id());
-        let jsonrpc = req.is_jsonrpc();
-        if self.rule == Break::Slow {
-            std::thread::sleep(Duration::from_millis(2));
-        }
-        let bytes = match outcome {
-            Ok(v) if self.rule == Break::ResultAndError => {
-                let id: Value = id.as_ref().map_or(Value::Null, Id::to_value);
-                serde_json::to_vec(
-                    &json!({"id": id, "result": v, "error": {"code": 0, "message": "both"}}),
-                )
-                .expect("JSON")
-            }
-            Ok(v) => encode_result(id.as_ref(), jsonrpc, &v),
-            Err(e) => encode_error(id.as_ref(), jsonrpc, &e),
-        };
-        Some(vec![bytes])
-    }
-
-    /// The result or error of a request; `None` while a `sleep` is pending
-    /// (its reply is queued on a timer by `handle`).
-    fn dispatch(&mut self, req: &Request) -> Option<Result<Value, ErrorObject>> {
-        let method = match req.method() {
-            Ok(m) => m,
-            Err(e) => return Some(Err(e)),
-        };
-        Some(match method {
-            "ping" => Ok(json!("pong")),
-            "echo" if self.rule == Break::MangleEcho => Ok(mangle(req.params())),
-            "echo" => Ok(req.params().clone()),
-            "sleep" => {
-                let ms = match req.params().get("ms").and_then(Value::as_u64) {
-                    Some(ms) if ms <= 60_000 && req.params().is_object() => ms,
-                    _ => {
-                        return Some(Err(ErrorObject::invalid_params(
-                            "expected {\"ms\": 0..60000}",
-                        )))
-                    }
-                };
-                if self.rule == Break::BlockingSleep {
-                    std::thread::sleep(Duration::from_millis(ms));
-                } else {
-                    self.sleeping = Some(Instant::now() + Duration::from_millis(ms));
-                }
-                Ok(json!({ "ms": ms }))
-            }
-            other => Err(ErrorObject::method_not_found(other)),
-        })
-    }
-
-    fn reply_id(&self, id: Option<&Id>) -> Option<Id> {
-        let id = id?;
-        let text = id.json();
-        let is_number = text.starts_with(|c: char| c == '-' || c.is_ascii_digit());
-        let changed = match self.rule {
-            Break::IdAsString if is_number => Value::from(text).to_string(),
-            Break::IdViaFloat if is_number => {
-                let f: f64 = text.parse().unwrap_or(0.0);
-                if f.fract() == 0.0 && f.abs() < 9.2e18 {
-                    (f as i64).to_string()
-                } else {
-                    Value::from(f).to_string()
-                }
-            }
-            _ => return Some(id.clone()),
-        };
-        parse_request(&[Frame::from(format!(r#"{{"id":{changed}}}"#))])
-            .ok()?
-            .id()
-            .cloned()
-    }
-
-    fn send(&mut self, out: Message) {
-        self.replies += 1;
-        if self.rule == Break::LoseReplies && self.replies.is_multiple_of(997) {
-            return;
-        }
-        self.backlog
-            .entry(out[0].clone())
-            .or_default()
-            .push_back(out);
-        let _ = self.flush();
-    }
-
     fn fire_timers(&mut self) {
         let now = Instant::now();
-        let (due, later): (Vec<_>, Vec<_>) = self.timers.drain(..).partition(|(t, _)| *t <= now);
+        let (due, later): (Vec<_>, Vec<_>) = self.timers.drain(..).partition(|t| t.due <= now);
         self.timers = later;
-        for (_, m) in due {
-            self.send(m);
+        for t in due {
+            if let Some(n) = self.in_flight.get_mut(&t.peer) {
+                *n = n.saturating_sub(1);
+            }
+            self.reply(t.to, t.delimited, t.body);
         }
     }
 
-    /// Sends what each peer can take now, in order per peer.
+    fn release_held(&mut self) {
+        let now = Instant::now();
+        let due: Vec<Vec<u8>> = self
+            .held
+            .iter()
+            .filter(|(_, (at, _))| *at <= now)
+            .map(|(p, _)| p.clone())
+            .collect();
+        for p in due {
+            if let Some((_, m)) = self.held.remove(&p) {
+                self.reply(To::Peer(p), false, m);
+            }
+        }
+    }
+
+    fn push(&mut self) {
+        let push = matches!(self.rule, Break::Push | Break::PushToReq);
+        if !push || Instant::now() < self.next_push {
+            return;
+        }
+        self.next_push = Instant::now() + Duration::from_millis(20);
+        self.ticks += 1;
+        let body = match self.mode {
+            Profile::Rpc => format!(r#"{{"method":"tick","params":{{"n":{}}}}}"#, self.ticks),
+            Profile::Raw => format!("tick {}", self.ticks),
+        };
+        // Only to plugs: a REQ client takes any message for its reply (§7.1).
+        let plugs: Vec<Vec<u8>> = self
+            .peers
+            .iter()
+            .filter(|p| self.dealers.contains(*p) || self.rule == Break::PushToReq)
+            .cloned()
+            .collect();
+        for peer in plugs {
+            let mut frames = Vec::new();
+            if self.kind == zmq::ROUTER {
+                frames.push(peer.clone());
+            }
+            frames.push(body.clone().into_bytes());
+            self.queues.entry(peer).or_default().push_back(frames);
+        }
+    }
+
+    /// Sends what each peer can take now, in order per peer; a gone peer's
+    /// replies are dropped with a log line.
     fn flush(&mut self) -> Result<(), zmq::Error> {
         let sock = self.sock;
-        self.backlog.retain(|_, queue| {
+        let mut gone = Vec::new();
+        self.queues.retain(|peer, queue| {
             while let Some(m) = queue.front() {
                 match send_now(sock, m) {
-                    Ok(()) | Err(zmq::Error::EHOSTUNREACH) => {
+                    Ok(()) => {
                         queue.pop_front();
+                    }
+                    Err(zmq::Error::EHOSTUNREACH) => {
+                        println!("peer gone: {} message(s) dropped", queue.len());
+                        gone.push(peer.clone());
+                        return false;
                     }
                     Err(_) => return true,
                 }
             }
             false
         });
+        self.peers.retain(|p| !gone.contains(p));
+        self.dealers.retain(|p| !gone.contains(p));
         Ok(())
     }
+}
+
+/// One message, with the `Socket-Type` of the peer that sent it.
+fn recv(sock: &zmq::Socket) -> Result<(Message, Option<String>), zmq::Error> {
+    let mut first = zmq::Message::new();
+    sock.recv(&mut first, zmq::DONTWAIT)?;
+    let peer_type = first.gets("Socket-Type").map(str::to_owned);
+    let mut more = first.get_more();
+    let mut frames = vec![first.to_vec()];
+    while more {
+        let mut part = zmq::Message::new();
+        sock.recv(&mut part, 0)?;
+        more = part.get_more();
+        frames.push(part.to_vec());
+    }
+    Ok((frames, peer_type))
+}
+
+/// Splits the frames after the identity into envelope and body (§3.4).
+fn split(mut rest: Message, rule: Break) -> (bool, Message) {
+    if rule == Break::StripLeadingEmpty {
+        let n = rest.iter().take_while(|f| f.is_empty()).count();
+        if n > 0 && n < rest.len() {
+            return (true, rest.split_off(n));
+        }
+    }
+    if rest.len() >= 2 && rest[0].is_empty() {
+        return (true, rest.split_off(1));
+    }
+    (false, rest)
 }
 
 fn send_now(sock: &zmq::Socket, m: &Message) -> Result<(), zmq::Error> {
@@ -309,17 +416,4 @@ fn send_now(sock: &zmq::Socket, m: &Message) -> Result<(), zmq::Error> {
         sock.send(&f[..], more | zmq::DONTWAIT)?;
     }
     Ok(())
-}
-
-fn mangle(v: &Value) -> Value {
-    match v {
-        Value::String(s) => Value::from(
-            s.chars()
-                .map(|c| if c.is_ascii() { c } else { '?' })
-                .collect::<String>(),
-        ),
-        Value::Array(a) => Value::Array(a.iter().map(mangle).collect()),
-        Value::Object(o) => Value::Object(o.iter().map(|(k, v)| (k.clone(), mangle(v))).collect()),
-        other => other.clone(),
-    }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::case::{ensure, Ctx, Profile, Requirement, Step, Verdict};
 use crate::cases::case;
-use crate::conn::Conn;
+use crate::conn::{Conn, Options};
 
 pub(crate) fn cases() -> Vec<crate::case::Case> {
     vec![
@@ -15,7 +15,7 @@ pub(crate) fn cases() -> Vec<crate::case::Case> {
             "curve.rpc.plaintext-refused",
             Profile::Rpc,
             Requirement::Must,
-            "2.6",
+            &["2.6-a"],
             "a plain-text client's request gets no reply",
             plaintext,
         ),
@@ -23,7 +23,7 @@ pub(crate) fn cases() -> Vec<crate::case::Case> {
             "curve.rpc.stranger-refused",
             Profile::Rpc,
             Requirement::Should,
-            "2.6",
+            &["2.6-b"],
             "a CURVE client whose key is not on the allow-list gets no reply",
             stranger,
         ),
@@ -31,7 +31,7 @@ pub(crate) fn cases() -> Vec<crate::case::Case> {
             "curve.raw.plaintext-refused",
             Profile::Raw,
             Requirement::Must,
-            "2.6",
+            &["2.6-a"],
             "a plain-text client's message is not echoed",
             plaintext,
         ),
@@ -39,7 +39,7 @@ pub(crate) fn cases() -> Vec<crate::case::Case> {
             "curve.raw.stranger-refused",
             Profile::Raw,
             Requirement::Should,
-            "2.6",
+            &["2.6-b"],
             "a CURVE client whose key is not on the allow-list gets nothing back",
             stranger,
         ),
@@ -56,7 +56,7 @@ fn silence_wait(ctx: &Ctx) -> Duration {
 /// Sends a message any server of either profile answers (a valid `ping`
 /// request, which a raw server echoes) and expects silence.
 fn refused(ctx: &Ctx, who: &str, curve: Option<&plug::CurveClient>) -> Step<Verdict> {
-    let conn = Conn::open_with(ctx, zmq::DEALER, "stranger", curve)?;
+    let conn = Conn::open_with(ctx, zmq::DEALER, "stranger", curve, &Options::default())?;
     conn.note(format!("{who} connects"));
     let msg = [br#"{"id":"curve-check","method":"ping"}"#.to_vec()];
     // With nobody admitting the connection, libzmq may hold the message

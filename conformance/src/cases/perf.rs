@@ -1,16 +1,15 @@
 //! `perf.*`: throughput and latency, for information unless the user gives
-//! thresholds (`--min-throughput`, `--max-p99-us`).
+//! thresholds (`--min-throughput`, `--max-p99-us`). Every reply is judged
+//! like in any other case.
 
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
 
 use super::case;
-use crate::case::{fail, Case, Ctx, Profile, Requirement::Info, Step, Verdict};
-use crate::conn::Conn;
-use crate::rpc::{counter_request, RpcConn};
-
-const SECTION: &str = "9";
+use crate::case::{fail, Case, Ctx, Path::*, Profile, Requirement::Info, Step, Verdict};
+use crate::raw_conn::RawConn;
+use crate::rpc::{Request, RpcConn};
 
 pub(super) fn cases() -> Vec<Case> {
     vec![
@@ -18,38 +17,42 @@ pub(super) fn cases() -> Vec<Case> {
             "perf.rpc.throughput",
             Profile::Rpc,
             Info,
-            SECTION,
+            &["5.3-d"],
             "pings per second over 1 s with 100 in flight",
             rpc_throughput,
         )
+        .on(&[Success, Bare])
         .slow(5),
         case(
             "perf.rpc.latency",
             Profile::Rpc,
             Info,
-            SECTION,
+            &["5.3-d"],
             "round-trip latency of 2000 sequential pings (p50, p99, max)",
             rpc_latency,
         )
-        .slow(20),
+        .on(&[Success, Bare])
+        .bulk(2000),
         case(
             "perf.raw.throughput",
             Profile::Raw,
             Info,
-            SECTION,
+            &["4.3-a"],
             "64-byte messages per second over 1 s with 100 in flight",
             raw_throughput,
         )
+        .on(&[Bare])
         .slow(5),
         case(
             "perf.raw.latency",
             Profile::Raw,
             Info,
-            SECTION,
+            &["4.3-a"],
             "round-trip latency of 2000 sequential 64-byte messages",
             raw_latency,
         )
-        .slow(20),
+        .on(&[Bare])
+        .bulk(2000),
     ]
 }
 
@@ -58,19 +61,20 @@ fn throughput(
     ctx: &Ctx,
     mut send: impl FnMut(u64) -> Step<()>,
     mut recv: impl FnMut() -> Step<bool>,
+    in_flight: impl Fn() -> u64,
 ) -> Step<Verdict> {
     let window = 100u64;
     let start = Instant::now();
     let (mut sent, mut done) = (0u64, 0u64);
-    while start.elapsed() < Duration::from_secs(1) || done < sent {
-        while sent - done < window && start.elapsed() < Duration::from_secs(1) {
+    while start.elapsed() < Duration::from_secs(1) || in_flight() > 0 {
+        while in_flight() < window && start.elapsed() < Duration::from_secs(1) {
             sent += 1;
             send(sent)?;
         }
         if !recv()? {
             return Err(fail(
                 "a reply to every request",
-                format!("{} of {sent} answered, then silence", done),
+                format!("{done} of {sent} answered, then silence"),
             ));
         }
         done += 1;
@@ -92,7 +96,8 @@ fn throughput(
 fn latency(ctx: &Ctx, mut round_trip: impl FnMut(u64) -> Step<()>) -> Step<Verdict> {
     let mut hist =
         Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid histogram bounds");
-    for i in 1..=2000 {
+    let n = ctx.bulk(2000, 200);
+    for i in 1..=n {
         let t = Instant::now();
         round_trip(i)?;
         hist.saturating_record(t.elapsed().as_micros().max(1) as u64);
@@ -113,35 +118,49 @@ fn latency(ctx: &Ctx, mut round_trip: impl FnMut(u64) -> Step<()>) -> Step<Verdi
 
 fn rpc_throughput(ctx: &Ctx) -> Step<Verdict> {
     let conn = RpcConn::bare(ctx, "A")?;
-    throughput(
+    let v = throughput(
         ctx,
-        |id| conn.send(&counter_request(id, "ping", None)),
-        || Ok(conn.recv_reply_within(ctx.timeout)?.is_some()),
-    )
+        |id| conn.send(&Request::call(&id.to_string(), "ping")).map(drop),
+        || Ok(conn.next_reply(ctx.timeout)?.is_some()),
+        || conn.in_flight() as u64,
+    )?;
+    conn.finish()?;
+    Ok(v)
 }
 
 fn rpc_latency(ctx: &Ctx) -> Step<Verdict> {
     let conn = RpcConn::bare(ctx, "A")?;
-    latency(ctx, |id| {
-        conn.call(&counter_request(id, "ping", None)).map(drop)
-    })
+    let v = latency(ctx, |id| {
+        conn.call(&Request::call(&id.to_string(), "ping")).map(drop)
+    })?;
+    conn.finish()?;
+    Ok(v)
 }
 
 fn raw_throughput(ctx: &Ctx) -> Step<Verdict> {
-    let conn = Conn::open(ctx, zmq::DEALER, "A")?;
-    let msg = [vec![7u8; 64]];
-    throughput(
+    let conn = RawConn::dealer(ctx, "A")?;
+    let msg = |n: u64| {
+        let mut m = vec![7u8; 64];
+        m[..8].copy_from_slice(&n.to_be_bytes());
+        vec![m]
+    };
+    let v = throughput(
         ctx,
-        |_| conn.send(&msg),
-        || Ok(conn.recv_within(ctx.timeout)?.is_some()),
-    )
+        |n| conn.send(&msg(n)),
+        || conn.expect_next(ctx.timeout).map(|()| true),
+        || conn.in_flight() as u64,
+    )?;
+    conn.finish()?;
+    Ok(v)
 }
 
 fn raw_latency(ctx: &Ctx) -> Step<Verdict> {
-    let conn = Conn::open(ctx, zmq::DEALER, "A")?;
-    let msg = [vec![7u8; 64]];
-    latency(ctx, |_| {
-        conn.send(&msg)?;
-        conn.recv("the message back").map(drop)
-    })
+    let conn = RawConn::dealer(ctx, "A")?;
+    let v = latency(ctx, |n| {
+        let mut m = vec![7u8; 64];
+        m[..8].copy_from_slice(&n.to_be_bytes());
+        conn.round_trip(&[m])
+    })?;
+    conn.finish()?;
+    Ok(v)
 }

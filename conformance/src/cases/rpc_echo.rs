@@ -3,8 +3,9 @@
 use serde_json::{json, Value};
 
 use super::case;
-use crate::case::{fail, Case, Ctx, Profile::Rpc, Requirement::*, Step, Verdict};
-use crate::rpc::{call_optional, request, RpcConn};
+use crate::case::{fail, Case, Ctx, Path::*, Profile::Rpc, Requirement::*, Step, Verdict};
+use crate::json::same_value;
+use crate::rpc::{call_optional, Request, RpcConn};
 use crate::trace::show_bytes;
 
 pub(super) fn cases() -> Vec<Case> {
@@ -13,7 +14,7 @@ pub(super) fn cases() -> Vec<Case> {
             "rpc.echo.unicode",
             Rpc,
             May,
-            "6.2",
+            &["6.2-a"],
             "unicode text (accents, CJK, emoji, RTL, combining marks) comes back unchanged",
             |c| {
                 echo(
@@ -21,12 +22,13 @@ pub(super) fn cases() -> Vec<Case> {
                     json!({"text": "héllo wörld 日本語 😀🎉 𝄞 עברית e\u{301} \u{200d}\u{fe0f}", "keys": {"ключ": "值"}}),
                 )
             },
-        ),
+        )
+        .on(&[Success, Bare]),
         case(
             "rpc.echo.escapes",
             Rpc,
             May,
-            "6.2",
+            &["6.2-a"],
             "strings with quotes, backslashes, control characters and NUL come back unchanged",
             |c| {
                 echo(
@@ -37,17 +39,19 @@ pub(super) fn cases() -> Vec<Case> {
                         "\u{0}\u{1}\u{1f}\u{7f}",
                         "line\nbreak\ttab\r",
                         "</script>",
-                        "\u{2028}\u{2029}"
+                        "\u{2028}\u{2029}",
+                        "nul\u{0}inside"
                     ]),
                 )
             },
-        ),
+        )
+        .on(&[Success, Bare]),
         case(
             "rpc.echo.types",
             Rpc,
             May,
-            "6.2",
-            "numbers, booleans, null, empty containers come back unchanged",
+            &["6.2-a"],
+            "numbers, booleans, null, empty containers come back as the same values",
             |c| {
                 echo(
                     c,
@@ -67,12 +71,13 @@ pub(super) fn cases() -> Vec<Case> {
                     ]),
                 )
             },
-        ),
+        )
+        .on(&[Success, Bare]),
         case(
             "rpc.echo.nested",
             Rpc,
             May,
-            "6.2",
+            &["6.2-a"],
             "a value nested 64 levels deep comes back unchanged",
             |c| {
                 let mut v = json!("bottom");
@@ -85,46 +90,68 @@ pub(super) fn cases() -> Vec<Case> {
                 }
                 echo(c, v)
             },
-        ),
+        )
+        .on(&[Success, Bare]),
+        case(
+            "rpc.echo.floor-size",
+            Rpc,
+            May,
+            &["6.2-a", "8.1-b"],
+            "a 60000-character string (a request under 64 KiB) comes back unchanged",
+            |c| echo(c, Value::from(letters(60_000))),
+        )
+        .on(&[Success, Bare]),
         case(
             "rpc.echo.large",
             Rpc,
             May,
-            "6.2",
-            "a 1 MiB string comes back unchanged",
-            |c| {
-                let s: String = (0..1 << 20)
-                    .map(|i| char::from(b'a' + (i % 26) as u8))
-                    .collect();
-                echo(c, Value::from(s))
-            },
-        ),
+            &["6.2-a", "5.5-i"],
+            "a 1 MiB string comes back unchanged, or gets -32001 (above the 64 KiB floor)",
+            |c| echo(c, Value::from(letters(1 << 20))),
+        )
+        .on(&[Success, Bare])
+        .slow(10),
     ]
+}
+
+fn letters(n: usize) -> String {
+    (0..n).map(|i| char::from(b'a' + (i % 26) as u8)).collect()
 }
 
 fn echo(ctx: &Ctx, params: Value) -> Step<Verdict> {
     let conn = RpcConn::bare(ctx, "A")?;
-    let reply = call_optional(&conn, &request("1", "echo", Some(&params)), "echo")?;
-    match reply.result() {
-        Some(got) if *got == params => Ok(Verdict::Pass),
-        Some(got) => Err(fail(
+    let text = params.to_string();
+    let reply = call_optional(&conn, &Request::with_params("1", "echo", &text), "echo")?;
+    if reply.limited {
+        conn.finish()?;
+        return Ok(Verdict::Pass);
+    }
+    let Some(got) = &reply.result else {
+        return Err(fail("a success reply (§6.2-a)", reply.short()));
+    };
+    if !same_value(&text, got) {
+        return Err(fail(
             format!(
                 "the params back as the result: {}",
-                show_bytes(params.to_string().as_bytes(), 200)
+                show_bytes(text.as_bytes(), 200)
             ),
             format!(
                 "the result {}{}",
-                show_bytes(got.to_string().as_bytes(), 200),
-                first_difference(&params, got)
+                show_bytes(got.as_bytes(), 200),
+                first_difference(&text, got)
             ),
-        )),
-        None => Err(fail("a success reply", reply.short())),
+        )
+        .hint(
+            "the payload changed on its way through the server: decode and encode JSON as \
+             UTF-8, keep NUL and control characters, keep numbers' values",
+        ));
     }
+    conn.finish()?;
+    Ok(Verdict::Pass)
 }
 
 /// Where two JSON texts first differ, for long payloads.
-fn first_difference(a: &Value, b: &Value) -> String {
-    let (a, b) = (a.to_string(), b.to_string());
+fn first_difference(a: &str, b: &str) -> String {
     let at = a
         .bytes()
         .zip(b.bytes())

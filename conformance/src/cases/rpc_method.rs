@@ -2,12 +2,9 @@
 
 use std::time::{Duration, Instant};
 
-use plug::protocol::codes;
-use serde_json::{json, Value};
-
 use super::case;
-use crate::case::{ensure, Case, Ctx, Profile::Rpc, Requirement::*, Step, Verdict};
-use crate::rpc::{call_optional, check_error_code, request, RpcConn};
+use crate::case::{ensure, Case, Ctx, Path::*, Profile::Rpc, Requirement::*, Step, Verdict};
+use crate::rpc::{call_optional, check_code, Request, RpcConn, INVALID_PARAMS};
 
 pub(super) fn cases() -> Vec<Case> {
     vec![
@@ -15,78 +12,87 @@ pub(super) fn cases() -> Vec<Case> {
             "rpc.method.ping",
             Rpc,
             May,
-            "6.1",
+            &["6.1-a"],
             "`ping` answers the result \"pong\"",
             ping,
-        ),
+        )
+        .on(&[Success, Bare]),
         case(
             "rpc.method.echo-no-params",
             Rpc,
             May,
-            "6.2",
+            &["6.2-a"],
             "`echo` without params answers null",
             echo_no_params,
-        ),
+        )
+        .on(&[Success, Bare]),
         case(
             "rpc.method.sleep",
             Rpc,
             May,
-            "6.3",
+            &["6.3-a"],
             "`sleep` {\"ms\": 200} answers {\"ms\": 200} after at least 200 ms",
             sleep,
-        ),
+        )
+        .on(&[Deferred, Bare]),
         case(
             "rpc.method.sleep-bad-params",
             Rpc,
             May,
-            "6.3",
-            "`sleep` with params other than {\"ms\": 0..60000} answers -32602",
+            &["6.3-b", "5.5-g", "5.2-a"],
+            "`sleep` with params other than {\"ms\": 0..60000} answers -32602 with the id",
             sleep_bad_params,
-        ),
+        )
+        .on(&[Error, Bare]),
     ]
 }
 
 fn ping(ctx: &Ctx) -> Step<Verdict> {
     let conn = RpcConn::bare(ctx, "A")?;
-    let reply = call_optional(&conn, &request("1", "ping", None), "ping")?;
+    let reply = call_optional(&conn, &Request::call("1", "ping"), "ping")?;
     ensure(
-        reply.result() == Some(&json!("pong")),
-        "the result \"pong\"",
+        reply.result.as_deref() == Some("\"pong\""),
+        "the result \"pong\" (§6.1-a)",
         || reply.short(),
     )?;
+    conn.finish()?;
     Ok(Verdict::Pass)
 }
 
 fn echo_no_params(ctx: &Ctx) -> Step<Verdict> {
     let conn = RpcConn::bare(ctx, "A")?;
-    let reply = call_optional(&conn, &request("1", "echo", None), "echo")?;
+    let reply = call_optional(&conn, &Request::call("1", "echo"), "echo")?;
     ensure(
-        reply.result() == Some(&Value::Null),
-        "the result null",
+        reply.result.as_deref() == Some("null"),
+        "the result null (§6.2-a)",
         || reply.short(),
     )?;
+    conn.finish()?;
     Ok(Verdict::Pass)
 }
 
 fn sleep(ctx: &Ctx) -> Step<Verdict> {
     let conn = RpcConn::bare(ctx, "A")?;
-    let start = Instant::now();
-    let reply = call_optional(
+    call_optional(
         &conn,
-        &request("1", "sleep", Some(&json!({"ms": 200}))),
+        &Request::with_params("0", "sleep", r#"{"ms":0}"#),
         "sleep",
     )?;
+    let start = Instant::now();
+    let t = conn.send(&Request::with_params("1", "sleep", r#"{"ms":200}"#))?;
+    let reply = conn.wait_within(t, ctx.timeout + Duration::from_millis(200))?;
     let took = start.elapsed();
     ensure(
-        reply.result() == Some(&json!({"ms": 200})),
-        "the result {\"ms\": 200}",
+        reply.result_value() == Some(serde_json::json!({"ms": 200})),
+        "the result {\"ms\": 200} (§6.3-a)",
         || reply.short(),
     )?;
     ensure(
         took >= Duration::from_millis(200),
-        "the reply after at least 200 ms",
+        "the reply after at least 200 ms (§6.3-a)",
         || format!("the reply after {} ms", took.as_millis()),
     )?;
+    conn.finish()?;
     Ok(Verdict::Pass)
 }
 
@@ -95,23 +101,22 @@ fn sleep_bad_params(ctx: &Ctx) -> Step<Verdict> {
     // Probe first so an absent `sleep` is `unimplemented`, not a failure.
     call_optional(
         &conn,
-        &request("0", "sleep", Some(&json!({"ms": 0}))),
+        &Request::with_params("0", "sleep", r#"{"ms":0}"#),
         "sleep",
     )?;
     let bad = [
-        json!({"ms": -1}),
-        json!({"ms": 60001}),
-        json!({"ms": "10"}),
-        json!([10]),
-        json!({}),
+        r#"{"ms":-1}"#,
+        r#"{"ms":60001}"#,
+        r#"{"ms":"10"}"#,
+        r#"{"ms":1.5}"#,
+        "[10]",
+        "{}",
     ];
     for (i, params) in bad.iter().enumerate() {
-        let reply = conn.call(&request(&(i + 1).to_string(), "sleep", Some(params)))?;
-        check_error_code(
-            &reply,
-            codes::INVALID_PARAMS,
-            &format!("invalid params {params}"),
-        )?;
+        let id = format!("\"bad-{}\"", i + 1);
+        let reply = conn.call(&Request::with_params(&id, "sleep", params))?;
+        check_code(&reply, INVALID_PARAMS, &format!("§6.3-b: params {params}"))?;
     }
+    conn.finish()?;
     Ok(Verdict::Pass)
 }

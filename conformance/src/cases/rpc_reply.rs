@@ -1,10 +1,11 @@
-//! `rpc.reply.*`: the shape of a reply (§5.3).
+//! `rpc.reply.*`: the shape of a reply (§5.3). Every case judges every reply
+//! it gets; these cases put the shape itself on each reply path.
 
-use serde_json::Value;
+use std::time::Duration;
 
 use super::case;
-use crate::case::{ensure, fail, Case, Ctx, Profile::Rpc, Requirement::*, Step, Verdict};
-use crate::rpc::{request, RpcConn};
+use crate::case::{Case, Ctx, Path::*, Profile::Rpc, Requirement::*, Step, Verdict};
+use crate::rpc::{Request, RpcConn, Style};
 
 pub(super) fn cases() -> Vec<Case> {
     vec![
@@ -12,42 +13,87 @@ pub(super) fn cases() -> Vec<Case> {
             "rpc.reply.one-of-result-error",
             Rpc,
             Must,
-            "5.3",
-            "replies carry exactly one of `result` and a valid `error` object",
+            &["5.3-a", "5.3-b", "5.3-d", "7.1-b"],
+            "success and error replies carry the id and exactly one of `result` and a valid `error`",
             shape,
-        ),
+        )
+        .on(&[Success, Error, Bare]),
+        case(
+            "rpc.reply.exactly-one",
+            Rpc,
+            Must,
+            &["5.3-d", "5.4-a", "5.3-a"],
+            "a mix of calls, errors and notifications: one reply per request with an id, no more",
+            exactly_one,
+        )
+        .on(&[Success, Error, Bare, Delimited]),
         case(
             "rpc.reply.jsonrpc-copied",
             Rpc,
             Should,
-            "5.3",
-            "a request with \"jsonrpc\": \"2.0\" gets it back in the reply",
+            &["5.3-c"],
+            "\"jsonrpc\": \"2.0\" comes back on success, error and later replies",
             jsonrpc,
-        ),
+        )
+        .on(&[Success, Error, Deferred]),
     ]
 }
 
 fn shape(ctx: &Ctx) -> Step<Verdict> {
     let conn = RpcConn::bare(ctx, "A")?;
-    for (id, method) in [("1", "ping"), ("2", "plug.conformance.no-such-method")] {
-        let reply = conn.call(&request(id, method, None))?;
-        let _shape = reply.body.outcome().map_err(|e| {
-            fail(
-                "exactly one of `result` and `error`, the error being {code: integer, message: string, data?} (§5.3)",
-                format!("{e}: {}", reply.short()),
-            )
-        })?;
+    conn.call(&Request::call("1", "ping"))?;
+    conn.call(&Request::call("2", "plug.conformance.no-such-method"))?;
+    conn.call(&Request::null_id(&b"{nope"[..]))?;
+    conn.finish()?;
+    Ok(Verdict::Pass)
+}
+
+fn exactly_one(ctx: &Ctx) -> Step<Verdict> {
+    let conn = RpcConn::bare(ctx, "A")?;
+    let mut tickets = Vec::new();
+    for i in 0..4 {
+        conn.set_style(if i % 2 == 0 {
+            Style::Bare
+        } else {
+            Style::Delimited
+        });
+        tickets.push(conn.send(&Request::call(&format!("\"call-{i}\""), "ping"))?);
+        tickets.push(conn.send(&Request::call(
+            &format!("\"unknown-{i}\""),
+            "plug.conformance.no-such-method",
+        ))?);
+        conn.send(&Request::notification(&br#"{"method":"ping"}"#[..]))?;
+        tickets.push(conn.send(&Request::null_id(&b"not json"[..]))?);
     }
+    for t in tickets {
+        conn.wait(t)?;
+    }
+    // Late second replies show up before the sentinel's reply.
+    conn.quiet(Duration::from_millis(200).min(ctx.timeout))?;
+    conn.set_style(Style::Bare);
+    conn.finish()?;
     Ok(Verdict::Pass)
 }
 
 fn jsonrpc(ctx: &Ctx) -> Step<Verdict> {
     let conn = RpcConn::bare(ctx, "A")?;
-    let reply = conn.call(br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#)?;
-    ensure(
-        reply.body.object().get("jsonrpc") == Some(&Value::from("2.0")),
-        "\"jsonrpc\": \"2.0\" in the reply",
-        || reply.short(),
-    )?;
+    conn.call(&Request::text(
+        &br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#[..],
+        "1",
+    ))?;
+    conn.call(&Request::text(
+        &br#"{"jsonrpc":"2.0","id":2,"method":"plug.conformance.no-such-method"}"#[..],
+        "2",
+    ))?;
+    let sleep = conn.call(&Request::text(
+        &br#"{"jsonrpc":"2.0","id":3,"method":"sleep","params":{"ms":10}}"#[..],
+        "3",
+    ))?;
+    if sleep.is_method_not_found() {
+        ctx.notes
+            .detail("`sleep` is not implemented: the later-reply path was not checked");
+    }
+    conn.finish()?;
+    // A reply without "jsonrpc" is recorded as a broken SHOULD by the judge.
     Ok(Verdict::Pass)
 }

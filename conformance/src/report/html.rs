@@ -1,6 +1,7 @@
-//! A self-contained HTML page: the summary, then the cases grouped by
-//! family. Failures are open `<details>` with expected, actual, section and
-//! the wire trace; everything else is closed. No scripts, no external files.
+//! A self-contained HTML page: the summary, the failures first (open
+//! `<details>` with expected, actual, hint, requirements, the wire trace and
+//! the server's output), then every other case grouped by family (closed),
+//! then the server's last output. No scripts, no external files.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -15,7 +16,8 @@ details{margin:.2em 0;padding:.2em .5em;border-left:4px solid #ccc}\
 summary{cursor:pointer}code,pre{font:12px/1.3 ui-monospace,monospace}\
 pre{background:#f6f6f6;padding:.5em;overflow-x:auto;white-space:pre-wrap;word-break:break-all}\
 .pass{border-color:#2a2}.fail{border-color:#d22;background:#fff4f4}.non-strict{border-color:#d90;background:#fffbf0}\
-.unimplemented{border-color:#39c}.info{border-color:#36c}.tag{font-weight:bold;display:inline-block;min-width:8em}\
+.unimplemented{border-color:#39c}.info{border-color:#36c}.not-run{border-color:#999;color:#666}\
+.tag{font-weight:bold;display:inline-block;min-width:8em}.hint{background:#fff8d0;padding:.3em}\
 .verdict-pass{color:#2a2}.verdict-fail{color:#d22}";
 
 /// The report as one HTML page.
@@ -61,6 +63,7 @@ pub fn render(report: &Report) -> String {
         ("non-strict", s.non_strict),
         ("unimplemented", s.unimplemented),
         ("info", s.info),
+        ("not run", s.not_run),
         ("expected failures", s.expected_failures),
         ("unexpected passes", s.unexpected_passes),
         ("total", s.total),
@@ -69,6 +72,22 @@ pub fn render(report: &Report) -> String {
     }
     h.push_str("</table>\n");
 
+    let failing: Vec<&CaseResult> = report
+        .cases
+        .iter()
+        .filter(|c| c.outcome.is_failure())
+        .collect();
+    if !failing.is_empty() {
+        let _ = writeln!(
+            h,
+            "<section id=\"failures\">\n<h2>Failures <small>({})</small></h2>",
+            failing.len()
+        );
+        for c in &failing {
+            case(&mut h, c);
+        }
+        h.push_str("</section>\n");
+    }
     let mut families: BTreeMap<&str, Vec<&CaseResult>> = BTreeMap::new();
     for c in &report.cases {
         families.entry(&c.family).or_default().push(c);
@@ -82,9 +101,27 @@ pub fn render(report: &Report) -> String {
             cases.len()
         );
         for c in cases {
-            case(&mut h, c);
+            if c.outcome.is_failure() {
+                let _ = writeln!(
+                    h,
+                    "<p class=\"case {0}\"><a href=\"#case-{1}\">{0}: <code>{1}</code></a> (above)</p>",
+                    c.outcome.as_str(),
+                    esc(&c.id)
+                );
+            } else {
+                case(&mut h, c);
+            }
         }
         h.push_str("</section>\n");
+    }
+    if let Some(server) = &report.server {
+        if !server.output_tail.is_empty() {
+            let _ = writeln!(
+                h,
+                "<section id=\"server\">\n<h2>Server output <small>(last lines)</small></h2>\n<pre id=\"server-output\">{}</pre>\n</section>",
+                esc(&server.output_tail.join("\n"))
+            );
+        }
     }
     h.push_str("</body>\n</html>\n");
     h
@@ -115,8 +152,8 @@ fn case(h: &mut String, c: &CaseResult) {
     );
     let _ = writeln!(
         h,
-        "<p>PROTOCOL.md §{} ({})</p>",
-        esc(&c.section),
+        "<p>PROTOCOL.md {} ({})</p>",
+        esc(&c.rules.join(", ")),
         c.requirement
     );
     if let Some(d) = &c.detail {
@@ -130,8 +167,18 @@ fn case(h: &mut String, c: &CaseResult) {
             esc(a)
         );
     }
+    if let Some(hint) = &c.hint {
+        let _ = writeln!(h, "<p class=\"hint\"><b>hint:</b> {}</p>", esc(hint));
+    }
     if !c.trace.is_empty() {
         let _ = writeln!(h, "<pre class=\"trace\">{}</pre>", esc(&c.trace.join("\n")));
+    }
+    if !c.server_output.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p>server output during the case:</p>\n<pre class=\"server-output\">{}</pre>",
+            esc(&c.server_output.join("\n"))
+        );
     }
     h.push_str("</details>\n");
 }

@@ -27,7 +27,7 @@ pub fn render(report: &Report) -> String {
     for (family, cases) in &families {
         let skipped = cases
             .iter()
-            .filter(|c| c.outcome == Outcome::Unimplemented)
+            .filter(|c| matches!(c.outcome, Outcome::Unimplemented | Outcome::NotRun))
             .count();
         let time: u64 = cases.iter().map(|c| c.duration_ms).sum();
         let _ = writeln!(
@@ -42,6 +42,14 @@ pub fn render(report: &Report) -> String {
             case(&mut x, report, c);
         }
         x.push_str("  </testsuite>\n");
+    }
+    if let Some(server) = &report.server {
+        let _ = writeln!(
+            x,
+            "  <testsuite name=\"server\" tests=\"0\" failures=\"0\" skipped=\"0\" time=\"0.000\">\n    <system-out>{}</system-out>\n    <system-err>{}</system-err>\n  </testsuite>",
+            esc(&server.command),
+            esc(&server.output_tail.join("\n"))
+        );
     }
     x.push_str("</testsuites>\n");
     x
@@ -68,16 +76,22 @@ fn case(x: &mut String, report: &Report, c: &CaseResult) {
                 format!("expected {}", c.expected.as_deref().unwrap_or("")),
             )
         };
+        let hint = c
+            .hint
+            .as_deref()
+            .map(|h| format!("\nhint: {h}"))
+            .unwrap_or_default();
         let _ = writeln!(
             x,
-            "      <failure type=\"{kind}\" message=\"{}\">{}\nexpected: {}\nactual: {}\n\n{}</failure>",
+            "      <failure type=\"{kind}\" message=\"{}\">{}\nexpected: {}\nactual: {}{}\n\n{}</failure>",
             esc(&message),
             esc(&head),
             esc(c.expected.as_deref().unwrap_or("")),
             esc(c.actual.as_deref().unwrap_or("")),
+            esc(&hint),
             esc(&c.trace.join("\n"))
         );
-    } else if c.outcome == Outcome::Unimplemented {
+    } else if matches!(c.outcome, Outcome::Unimplemented | Outcome::NotRun) {
         let _ = writeln!(
             x,
             "      <skipped message=\"{}\"/>",
@@ -91,6 +105,13 @@ fn case(x: &mut String, report: &Report, c: &CaseResult) {
         out.push(format!("actual: {}", c.actual.as_deref().unwrap_or("")));
     }
     let _ = writeln!(x, "      <system-out>{}</system-out>", esc(&out.join("\n")));
+    if !c.server_output.is_empty() {
+        let _ = writeln!(
+            x,
+            "      <system-err>{}</system-err>",
+            esc(&c.server_output.join("\n"))
+        );
+    }
     x.push_str("    </testcase>\n");
 }
 

@@ -22,8 +22,10 @@ pub enum Outcome {
     NonStrict,
     /// An optional method (§6) the case needs answered -32601.
     Unimplemented,
-    /// A measurement.
+    /// A measurement, or a freedom the server used.
     Info,
+    /// Not run: the server had crashed or stopped answering.
+    NotRun,
 }
 
 impl Outcome {
@@ -35,6 +37,7 @@ impl Outcome {
             Outcome::NonStrict => "non-strict",
             Outcome::Unimplemented => "unimplemented",
             Outcome::Info => "info",
+            Outcome::NotRun => "not-run",
         }
     }
 
@@ -52,19 +55,26 @@ pub struct CaseResult {
     pub profile: Profile,
     pub requirement: Requirement,
     pub section: String,
+    /// The numbered PROTOCOL.md requirements the case checks.
+    pub rules: Vec<String>,
     pub summary: String,
     pub outcome: Outcome,
     /// What the rule demands; `null` unless the case failed.
     pub expected: Option<String>,
     /// What came back; `null` unless the case failed.
     pub actual: Option<String>,
-    /// A measurement, a missing optional method, or a note.
+    /// The usual cause of such a failure; `null` when none is known.
+    pub hint: Option<String>,
+    /// A measurement, a missing optional method, a freedom the server used,
+    /// or why the case did not run.
     pub detail: Option<String>,
     pub duration_ms: u64,
     /// Listed in `--expected-failures`.
     pub expected_failure: bool,
     /// The wire trace: `A -> ...` sent, `A <- ...` received, `-- ...` notes.
     pub trace: Vec<String>,
+    /// What a spawned server printed while the case ran (failed cases only).
+    pub server_output: Vec<String>,
 }
 
 /// Counts over the cases of a report.
@@ -77,6 +87,8 @@ pub struct Summary {
     pub non_strict: usize,
     pub unimplemented: usize,
     pub info: usize,
+    /// Cases not run because the server had crashed or stopped answering.
+    pub not_run: usize,
     /// `fail` or `non-strict` outcomes listed as expected failures.
     pub expected_failures: usize,
     /// Cases listed as expected failures that passed (counted in `passed` too).
@@ -103,6 +115,7 @@ impl Summary {
                 (Outcome::NonStrict, _) => s.non_strict += 1,
                 (Outcome::Unimplemented, _) => s.unimplemented += 1,
                 (Outcome::Info, _) => s.info += 1,
+                (Outcome::NotRun, _) => s.not_run += 1,
             }
         }
         s
@@ -122,6 +135,8 @@ pub struct ServerInfo {
     pub during: Option<String>,
     /// Its last lines of output.
     pub output_tail: Vec<String>,
+    /// Restarts by `--restart`: after which case, and why.
+    pub restarts: Vec<String>,
 }
 
 /// A whole run.
@@ -166,7 +181,7 @@ impl Report {
         Report {
             tool: "plug-conformance",
             version: env!("CARGO_PKG_VERSION"),
-            protocol_version: plug::protocol::PROTOCOL_VERSION,
+            protocol_version: crate::spec::version(),
             endpoints,
             strict,
             ok,
@@ -187,6 +202,15 @@ impl Report {
         serde_json::to_string_pretty(self).expect("a report serializes")
     }
 
+    /// The ids of the cases that count against the run, in run order.
+    pub fn failed_ids(&self) -> Vec<&str> {
+        self.cases
+            .iter()
+            .filter(|c| self.counts_as_failure(c))
+            .map(|c| c.id.as_str())
+            .collect()
+    }
+
     /// Whether a case counts against the run (for JUnit and HTML).
     pub fn counts_as_failure(&self, c: &CaseResult) -> bool {
         match c.outcome {
@@ -198,7 +222,7 @@ impl Report {
     }
 }
 
-/// `plug-conformance list`: one line per case.
+/// `plug-conformance list`: one line per case, with its main requirement.
 pub fn list(cases: &[crate::Case], profile: Option<Profile>) -> String {
     let width = cases.iter().map(|c| c.id.len()).max().unwrap_or(0);
     let mut out = String::new();
@@ -207,10 +231,10 @@ pub fn list(cases: &[crate::Case], profile: Option<Profile>) -> String {
         .filter(|c| profile.is_none_or(|p| p == c.profile))
     {
         out.push_str(&format!(
-            "{:<width$}  {:<6}  §{:<4} {}\n",
+            "{:<width$}  {:<6}  {:<6} {}\n",
             c.id,
             c.requirement.to_string(),
-            c.section,
+            c.rules.first().copied().unwrap_or(""),
             c.summary
         ));
     }

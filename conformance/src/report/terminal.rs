@@ -33,7 +33,7 @@ impl<'a> Terminal<'a> {
             self.out,
             "plug-conformance {}, PROTOCOL.md v{}",
             env!("CARGO_PKG_VERSION"),
-            plug::protocol::PROTOCOL_VERSION
+            crate::spec::version()
         );
         if let Some(cmd) = command {
             let _ = writeln!(self.out, "server: {cmd}");
@@ -42,6 +42,11 @@ impl<'a> Terminal<'a> {
             let _ = writeln!(self.out, "{} profile: {}", e.profile, e.endpoint);
         }
         let _ = writeln!(self.out);
+    }
+
+    /// A line of its own (a warning).
+    pub fn line(&mut self, text: &str) {
+        let _ = writeln!(self.out, "{text}");
     }
 
     fn paint(&self, code: &str, text: &str) -> String {
@@ -63,6 +68,7 @@ impl<'a> Terminal<'a> {
             (Outcome::NonStrict, _) => ("non-strict", "33"),
             (Outcome::Unimplemented, _) => ("unimplemented", "36"),
             (Outcome::Info, _) => ("info", "34"),
+            (Outcome::NotRun, _) => ("not-run", "90"),
         };
         let width = self.total.to_string().len();
         let label = self.paint(code, &format!("{label:<15}"));
@@ -78,14 +84,23 @@ impl<'a> Terminal<'a> {
         if r.outcome.is_failure() || (r.outcome == Outcome::Pass && r.expected_failure) {
             let _ = writeln!(
                 self.out,
-                "{pad}§{} {}: {}",
-                r.section, r.requirement, r.summary
+                "{pad}{} {}: {}",
+                r.rules.join(" "),
+                r.requirement,
+                r.summary
             );
             if let Some(e) = &r.expected {
                 let _ = writeln!(self.out, "{pad}expected: {e}");
             }
             if let Some(a) = &r.actual {
                 let _ = writeln!(self.out, "{pad}actual:   {a}");
+            }
+            if let Some(h) = &r.hint {
+                let _ = writeln!(self.out, "{pad}hint:     {h}");
+            }
+            let skip = r.server_output.len().saturating_sub(10);
+            for l in r.server_output.iter().skip(skip) {
+                let _ = writeln!(self.out, "{pad}server| {l}");
             }
         }
         if self.verbose && !r.trace.is_empty() {
@@ -104,6 +119,9 @@ impl<'a> Terminal<'a> {
             "{} cases: {} passed, {} failed, {} non-strict, {} unimplemented, {} info",
             s.total, s.passed, s.failed, s.non_strict, s.unimplemented, s.info
         );
+        if s.not_run > 0 {
+            line.push_str(&format!(", {} not run", s.not_run));
+        }
         if s.expected_failures > 0 || s.unexpected_passes > 0 {
             line.push_str(&format!(
                 ", {} expected failures, {} unexpected passes",
@@ -127,6 +145,15 @@ impl<'a> Terminal<'a> {
                     let _ = writeln!(self.out, "  server| {l}");
                 }
             }
+        }
+        if let Some(server) = &report.server {
+            for r in &server.restarts {
+                let _ = writeln!(self.out, "server restarted {r} (--restart)");
+            }
+        }
+        let failed = report.failed_ids();
+        if !failed.is_empty() {
+            let _ = writeln!(self.out, "failed: {}", failed.join(" "));
         }
         let verdict = if report.ok {
             self.paint("1;32", "PASS")

@@ -132,6 +132,7 @@ module PlugBridge
       text = body.first.force_encoding(Encoding::UTF_8)
       raise BadRequest.new(-32_001, "message larger than #{MAX_BODY} bytes") if text.bytesize > MAX_BODY
       raise BadRequest.new(-32_700, 'body is not valid UTF-8') unless text.valid_encoding?
+      raise BadRequest.new(-32_700, 'parse error: comments are not JSON') if comment?(text)
 
       request = JSON.parse(text, decimal_class: RawFloat, max_nesting: MAX_NESTING)
       raise BadRequest.new(-32_600, 'the request must be a JSON object') unless request.is_a?(Hash)
@@ -140,6 +141,12 @@ module PlugBridge
       request
     rescue JSON::ParserError => e # NestingError too
       raise BadRequest.new(-32_700, "parse error: #{e.message[0, 80]}")
+    end
+
+    # Ruby's JSON.parse skips /* */ and // comments, which JSON does not have
+    # (PROTOCOL.md 5.5-a). Outside its strings a JSON text never holds a '/'.
+    def comment?(text)
+      text.include?('/') && text.gsub(/"[^"\\]*(?:\\.[^"\\]*)*"/m, '').include?('/')
     end
 
     def invalid_id?(id)
