@@ -91,6 +91,7 @@ pub async fn run(command: Command) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Probe(args) => crate::probe::run(args).await,
         Command::Keygen { out, force } => {
             print!("{}", crate::keygen::keygen(out, force)?);
             Ok(())

@@ -10,6 +10,7 @@ mod args;
 mod commands;
 mod keygen;
 mod new;
+mod probe;
 mod render;
 mod target;
 

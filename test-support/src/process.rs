@@ -122,7 +122,13 @@ impl ServerProcess {
     }
 
     /// SIGTERM, wait for a clean exit, and read the counters it logged.
-    pub fn terminate(mut self) -> ServerCounts {
+    pub fn terminate(self) -> ServerCounts {
+        self.terminate_timed().counts
+    }
+
+    /// Like [`ServerProcess::terminate`], also returning how long the exit
+    /// took and everything the server said on stderr.
+    pub fn terminate_timed(mut self) -> Terminated {
         self.signal(libc::SIGCONT);
         self.signal(libc::SIGTERM);
         let started = Instant::now();
@@ -134,23 +140,39 @@ impl ServerProcess {
                 started.elapsed() < PROCESS_DEADLINE,
                 "the server did not exit after SIGTERM"
             );
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(5));
         };
+        let took = started.elapsed();
         assert!(status.success(), "server exit: {status}");
         // The stderr reader sees end-of-file right after the exit.
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            if let Some(counts) = parse_counts(&self.stderr.lock().unwrap()) {
-                return counts;
+            let stderr = self.stderr.lock().unwrap().clone();
+            if let Some(counts) = parse_counts(&stderr) {
+                return Terminated {
+                    counts,
+                    took,
+                    stderr,
+                };
             }
             assert!(
                 Instant::now() < deadline,
-                "no `stopped:` line in the server's stderr:\n{}",
-                self.stderr.lock().unwrap()
+                "no `stopped:` line in the server's stderr:\n{stderr}"
             );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
+}
+
+/// How a server ended after SIGTERM.
+#[derive(Clone, Debug)]
+pub struct Terminated {
+    /// The counters it logged.
+    pub counts: ServerCounts,
+    /// From SIGTERM to its exit.
+    pub took: Duration,
+    /// Everything it said on stderr.
+    pub stderr: String,
 }
 
 impl Drop for ServerProcess {

@@ -1,0 +1,162 @@
+//! `plug probe`, the readiness check: its output and exit status against
+//! in-test servers that answer, refuse, stay silent or break the protocol,
+//! pinned with snapshots.
+
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use plug::Frame;
+use plug_test_support::router::{json_frame, TestRouter, DEADLINE};
+use serde_json::{json, Value};
+
+/// A ROUTER whose every message gets the frames `answer` returns (none:
+/// no reply).
+fn serve(
+    answer: impl Fn(&[Frame]) -> Vec<Frame> + Send + 'static,
+) -> (String, tokio::task::JoinHandle<()>) {
+    let router = Arc::new(TestRouter::bind());
+    let endpoint = router.endpoint.clone();
+    let task = tokio::spawn(async move {
+        while let Ok(m) = router.socket.recv().await {
+            let body = answer(&m[1..]);
+            if !body.is_empty() {
+                let mut reply = vec![m[0].clone()];
+                reply.extend(body);
+                router.socket.send(reply).await.unwrap();
+            }
+        }
+    });
+    (endpoint, task)
+}
+
+/// Answers a ping's id with `reply` (its `id` member set to the ping's).
+fn answer_ping(reply: Value) -> impl Fn(&[Frame]) -> Vec<Frame> {
+    move |body| {
+        let ping: Value = serde_json::from_slice(&body[0]).unwrap();
+        assert_eq!(ping["method"], "ping");
+        let mut reply = reply.clone();
+        reply["id"] = ping["id"].clone();
+        vec![json_frame(reply)]
+    }
+}
+
+async fn plug(args: &[&str]) -> Output {
+    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+    let run = tokio::task::spawn_blocking(move || {
+        Command::new(env!("CARGO_BIN_EXE_plug"))
+            .args(&args)
+            .env_remove("RUST_LOG")
+            .output()
+            .unwrap()
+    });
+    tokio::time::timeout(DEADLINE, run)
+        .await
+        .expect("plug hung")
+        .unwrap()
+}
+
+fn show(out: &Output) -> String {
+    format!(
+        "status: {}\n--- stdout\n{}--- stderr\n{}",
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+macro_rules! snap {
+    ($name:expr, $out:expr) => {
+        let out = $out;
+        insta::with_settings!({filters => vec![(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]")]}, {
+            insta::assert_snapshot!($name, show(&out));
+        });
+    };
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_answers_ping_is_ready() {
+    let (ep, server) = serve(answer_ping(json!({"result": "pong"})));
+    snap!("probe_ready", plug(&["probe", &ep]).await);
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_draining_or_failing_server_is_not_ready() {
+    let (ep, server) = serve(answer_ping(json!({"error": {
+        "code": -32003, "message": "the server is shutting down; the request was not run"
+    }})));
+    snap!("probe_draining", plug(&["probe", &ep]).await);
+    server.abort();
+    let (ep, server) = serve(answer_ping(json!({"error": {
+        "code": -32601, "message": "method not found: ping"
+    }})));
+    snap!("probe_no_ping", plug(&["probe", &ep]).await);
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn silence_and_no_server_are_told_apart() {
+    let (ep, server) = serve(|_| Vec::new());
+    snap!(
+        "probe_silent",
+        plug(&["probe", &ep, "--timeout", "300"]).await
+    );
+    server.abort();
+    // A port the OS gave a listener that is closed now.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let gone = format!("tcp://127.0.0.1:{port}");
+    snap!(
+        "probe_nobody",
+        plug(&["probe", &gone, "--timeout", "300"]).await
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_that_breaks_the_protocol_is_named() {
+    let (ep, server) = serve(|_| vec![Frame::from("not json")]);
+    snap!("probe_garbage", plug(&["probe", &ep]).await);
+    server.abort();
+    let (ep, server) = serve(|_| vec![json_frame(json!({"id": 99, "result": "pong"}))]);
+    snap!("probe_wrong_id", plug(&["probe", &ep]).await);
+    server.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_probes_want_their_echo() {
+    let (ep, server) = serve(|body| body.to_vec());
+    snap!("probe_raw_ready", plug(&["probe", &ep, "--raw"]).await);
+    server.abort();
+    let (ep, server) = serve(|_| vec![Frame::from("something else")]);
+    snap!("probe_raw_not_echo", plug(&["probe", &ep, "--raw"]).await);
+    server.abort();
+}
+
+#[tokio::test]
+async fn bad_usage_is_refused_and_the_help_says_what_the_statuses_mean() {
+    snap!(
+        "probe_zero_timeout",
+        plug(&["probe", "tcp://127.0.0.1:1", "--timeout", "0"]).await
+    );
+    let missing = plug(&["probe"]).await;
+    assert_eq!(missing.status.code(), Some(2), "{}", show(&missing));
+    let help = plug(&["--help"]).await;
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("probe") && help.contains("ready"), "{help}");
+    let help = plug(&["probe", "--help"]).await;
+    let help = String::from_utf8_lossy(&help.stdout);
+    for word in [
+        "--raw",
+        "--timeout",
+        "[default: 1000]",
+        "Exit status: 0 ready",
+    ] {
+        assert!(
+            help.contains(word),
+            "`plug probe --help` lacks {word}:\n{help}"
+        );
+    }
+}
