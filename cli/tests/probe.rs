@@ -160,3 +160,72 @@ async fn bad_usage_is_refused_and_the_help_says_what_the_statuses_mean() {
         );
     }
 }
+
+/// Runs `plug probe ENDPOINT` until it fails, and returns that run.
+async fn probe_until_not_ready(endpoint: &str) -> Output {
+    let started = tokio::time::Instant::now();
+    loop {
+        let out = plug(&["probe", endpoint]).await;
+        if !out.status.success() {
+            return out;
+        }
+        assert!(started.elapsed() < DEADLINE, "still ready: {}", show(&out));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_real_server_is_ready_until_it_drains() {
+    use plug::server::{self, Methods, ServerConfig, SocketOptions};
+    use plug::transport::Transport;
+    for transport in [Transport::Libzmq, Transport::Native] {
+        // A request held by the server keeps it draining for the test.
+        let gate = Arc::new(tokio::sync::Notify::new());
+        let opened = gate.clone();
+        let methods = Methods::new()
+            .method("ping", |_: Value| async { Ok(json!("pong")) })
+            .method("hold", move |_: Value| {
+                let opened = opened.clone();
+                async move {
+                    opened.notified().await;
+                    Ok(json!("released"))
+                }
+            });
+        let options = SocketOptions::default().transport(transport);
+        let (listener, ep) =
+            server::bind_in(plug::socket::context(), "tcp://127.0.0.1:*", &options).unwrap();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let serving = tokio::spawn(server::run_rpc(
+            listener,
+            methods,
+            ServerConfig::rpc().drain_timeout(DEADLINE),
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        let out = plug(&["probe", &ep]).await;
+        assert!(out.status.success(), "{}", show(&out));
+        let holder = plug::PlugBuilder::new("holder")
+            .connect_to(&ep)
+            .timeout(DEADLINE)
+            .rpc()
+            .unwrap();
+        let held = {
+            let holder = holder.clone();
+            tokio::spawn(async move { holder.request(json!({"method": "hold"})).await })
+        };
+        // The hold reached the server before the ping after it.
+        holder.request(json!({"method": "ping"})).await.unwrap();
+        stop.send(()).unwrap();
+        // A libzmq server still takes connections while it drains and
+        // answers -32003; a native one takes none.
+        let name = format!("probe_real_draining_{transport:?}").to_lowercase();
+        snap!(name, probe_until_not_ready(&ep).await);
+        gate.notify_waiters();
+        assert_eq!(held.await.unwrap().unwrap().result(), "released");
+        tokio::time::timeout(DEADLINE, serving)
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
+    }
+}
