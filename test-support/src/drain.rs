@@ -6,7 +6,7 @@
 //! Used by `echo-server/tests/drain.rs` and `game-server/tests/drain.rs`.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use plug::{EndpointStats, PlugBuilder, RpcPlug};
@@ -47,46 +47,56 @@ pub fn sigterm_under_load(bin: &str, args: &[&str], request: Value) -> UnderLoad
         .build()
         .unwrap();
     let (terminated, plug_side, answered) = runtime.block_on(async {
-        tokio::time::timeout(DEADLINE * 2, async {
-            let plug = PlugBuilder::new("drain")
-                .connect_to(&a)
-                .connect_to(&b)
-                .timeout(DEADLINE)
-                .rpc()
-                .unwrap();
-            let done = Arc::new(AtomicBool::new(false));
-            let answered = Arc::new(AtomicU64::new(0));
-            let callers: Vec<_> = (0..8)
-                .map(|_| {
-                    let (plug, request) = (plug.clone(), request.clone());
-                    let (done, answered) = (done.clone(), answered.clone());
-                    tokio::spawn(async move {
-                        while !done.load(Ordering::Relaxed) {
-                            if let Err(e) = plug.request(request.clone()).await {
-                                panic!("a request failed: {e}");
+        let plug = PlugBuilder::new("drain")
+            .connect_to(&a)
+            .connect_to(&b)
+            .timeout(DEADLINE)
+            .rpc()
+            .unwrap();
+        let load = Arc::new(Load::default());
+        let callers: Vec<_> = (0..8)
+            .map(|_| {
+                let (plug, request, load) = (plug.clone(), request.clone(), load.clone());
+                tokio::spawn(async move {
+                    while !load.done.load(Ordering::SeqCst) {
+                        match plug.request(request.clone()).await {
+                            Ok(_) => load.answered.fetch_add(1, Ordering::SeqCst),
+                            Err(e) => {
+                                load.failed.lock().unwrap().get_or_insert(e.to_string());
+                                return;
                             }
-                            answered.fetch_add(1, Ordering::Relaxed);
-                        }
-                    })
+                        };
+                    }
                 })
-                .collect();
-            until(|| ok(&plug, &a) >= 50 && ok(&plug, &b) >= 50).await;
-            let terminated = tokio::task::spawn_blocking(move || stopped.terminate_timed());
-            let terminated = terminated.await.unwrap();
-            let after = ok(&plug, &b);
-            until(|| ok(&plug, &b) >= after + 50).await;
-            done.store(true, Ordering::Relaxed);
-            for c in callers {
-                c.await.expect("a caller failed");
-            }
-            let plug_side = endpoint(&plug, &a);
-            let s = plug.stats();
-            assert_eq!(s.timeouts, 0, "{s:#?}");
-            assert_eq!(s.sent, s.replies, "{s:#?}");
-            (terminated, plug_side, answered.load(Ordering::Relaxed))
+            })
+            .collect();
+        until("both replicas answering", &plug, &load, || {
+            ok(&plug, &a) >= 50 && ok(&plug, &b) >= 50
         })
-        .await
-        .expect("the scenario's deadline")
+        .await;
+        let terminated = tokio::task::spawn_blocking(move || stopped.terminate_timed());
+        let terminated = terminated.await.unwrap();
+        let after = ok(&plug, &b);
+        until(
+            "the other replica answering after the exit",
+            &plug,
+            &load,
+            || ok(&plug, &b) >= after + 50,
+        )
+        .await;
+        load.done.store(true, Ordering::SeqCst);
+        for c in callers {
+            tokio::time::timeout(DEADLINE, c)
+                .await
+                .expect("a caller still waits")
+                .unwrap();
+        }
+        assert_eq!(*load.failed.lock().unwrap(), None);
+        let plug_side = endpoint(&plug, &a);
+        let s = plug.stats();
+        assert_eq!(s.timeouts, 0, "{s:#?}");
+        assert_eq!(s.sent, s.replies, "{s:#?}");
+        (terminated, plug_side, load.answered.load(Ordering::SeqCst))
     });
     drop(other);
     let server_side = terminated.counts;
@@ -150,8 +160,28 @@ fn ok(plug: &RpcPlug, e: &str) -> u64 {
     endpoint(plug, e).ok
 }
 
-async fn until(mut cond: impl FnMut() -> bool) {
+/// The callers' tally.
+#[derive(Default)]
+struct Load {
+    done: AtomicBool,
+    answered: AtomicU64,
+    /// The first request that failed, and why.
+    failed: Mutex<Option<String>>,
+}
+
+/// Waits until `cond` holds; fails at once when a caller's request failed,
+/// and past [`DEADLINE`] naming `what`.
+async fn until(what: &str, plug: &RpcPlug, load: &Load, cond: impl Fn() -> bool) {
+    let deadline = tokio::time::Instant::now() + DEADLINE;
     while !cond() {
+        if let Some(e) = load.failed.lock().unwrap().as_ref() {
+            panic!("a request failed while waiting for {what}: {e}");
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "gave up waiting for {what}: {:#?}",
+            plug.stats()
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }
