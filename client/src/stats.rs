@@ -27,7 +27,9 @@ pub struct PlugStats {
     pub endpoints: u64,
     /// Connections lost since the plug opened.
     pub disconnects: u64,
-    /// Each endpoint's state and counters, in the order the plug knows them.
+    /// Each endpoint's state and counters, in the order the plug knows them;
+    /// an endpoint discovery no longer lists stays here, `draining`, until its
+    /// requests have ended and its link is closed.
     pub per_endpoint: Vec<crate::EndpointStats>,
     /// Each `dns+tcp://` name's discovered endpoints and lookup counters.
     pub discovery: Vec<crate::DiscoveryStats>,

@@ -6,65 +6,16 @@
 
 mod common;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use plug::protocol::codes;
-use plug::server::Methods;
 use plug::transport::Transport;
-use plug::{Error, LinkState, PlugBuilder, RpcPlug};
+use plug::{Error, LinkState, PlugBuilder};
 use plug_test_support::router::{within, DEADLINE};
 use serde_json::{json, Value};
-use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 
-use common::{assert_adds_up, at, connected, until, TestServer};
-
-/// Holds `hold` requests until opened, and counts those it holds.
-#[derive(Default)]
-struct Gate {
-    open: Notify,
-    holding: AtomicUsize,
-}
-
-impl Gate {
-    /// Waits until the servers hold `n` requests: they have read them.
-    async fn until_holding(&self, n: usize) {
-        until(&format!("{n} requests held"), || {
-            self.holding.load(Ordering::SeqCst) == n
-        })
-        .await;
-    }
-
-    fn open(&self) {
-        self.open.notify_waiters();
-    }
-}
-
-/// `ping`, `whoami` (the server's name) and `hold` (answered once the gate
-/// opens; a server that holds one cannot finish its drain, and keeps the
-/// connection it came on).
-fn methods(name: &'static str, gate: Arc<Gate>) -> Methods {
-    Methods::new()
-        .method("ping", |_: Value| async { Ok(json!("pong")) })
-        .method("whoami", move |_: Value| async move { Ok(json!(name)) })
-        .method("hold", move |_: Value| {
-            let gate = gate.clone();
-            async move {
-                let opened = gate.open.notified();
-                gate.holding.fetch_add(1, Ordering::SeqCst);
-                opened.await;
-                Ok(json!("released"))
-            }
-        })
-}
-
-/// Sends `hold` on `plug`, in a task.
-fn hold(plug: &RpcPlug) -> JoinHandle<Result<plug::Reply, Error>> {
-    let plug = plug.clone();
-    tokio::spawn(async move { plug.request(json!({"method": "hold"})).await })
-}
+use common::{assert_adds_up, at, connected, hold, methods, until, Gate, TestServer};
 
 /// A libzmq DEALER connected to `endpoint` (before the server stops taking
 /// connections), to ask it directly what it answers.

@@ -4,15 +4,16 @@
 
 #![allow(dead_code)]
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use plug::server::{self, Methods, ServerConfig, ServerError, SocketOptions, Stats};
 use plug::transport::Transport;
-use plug::{EndpointStats, PlugStats, RpcPlug};
+use plug::{EndpointStats, Error, PlugStats, RpcPlug};
 use plug_test_support::router::{json_frame, TestRouter, DEADLINE};
-use serde_json::Value;
-use tokio::sync::oneshot;
+use serde_json::{json, Value};
+use tokio::sync::{oneshot, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -187,4 +188,49 @@ pub fn assert_adds_up(stats: &PlugStats) {
         "{stats:#?}"
     );
     assert_eq!(stats.in_flight, 0, "{stats:#?}");
+}
+
+/// Holds `hold` requests until opened, and counts those it holds.
+#[derive(Default)]
+pub struct Gate {
+    open: Notify,
+    holding: AtomicUsize,
+}
+
+impl Gate {
+    /// Waits until the servers hold `n` requests: they have read them.
+    pub async fn until_holding(&self, n: usize) {
+        until(&format!("{n} requests held"), || {
+            self.holding.load(Ordering::SeqCst) == n
+        })
+        .await;
+    }
+
+    pub fn open(&self) {
+        self.open.notify_waiters();
+    }
+}
+
+/// `ping`, `whoami` (the server's name) and `hold` (answered once the gate
+/// opens; a server that holds one cannot finish its drain, and keeps the
+/// connection it came on).
+pub fn methods(name: &'static str, gate: Arc<Gate>) -> Methods {
+    Methods::new()
+        .method("ping", |_: Value| async { Ok(json!("pong")) })
+        .method("whoami", move |_: Value| async move { Ok(json!(name)) })
+        .method("hold", move |_: Value| {
+            let gate = gate.clone();
+            async move {
+                let opened = gate.open.notified();
+                gate.holding.fetch_add(1, Ordering::SeqCst);
+                opened.await;
+                Ok(json!("released"))
+            }
+        })
+}
+
+/// Sends `hold` on `plug`, in a task.
+pub fn hold(plug: &RpcPlug) -> JoinHandle<Result<plug::Reply, Error>> {
+    let plug = plug.clone();
+    tokio::spawn(async move { plug.request(json!({"method": "hold"})).await })
 }
