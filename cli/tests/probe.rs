@@ -178,15 +178,18 @@ async fn the_real_server_is_ready_until_it_drains() {
     use plug::server::{self, Methods, ServerConfig, SocketOptions};
     use plug::transport::Transport;
     for transport in [Transport::Libzmq, Transport::Native] {
-        // A request held by the server keeps it draining for the test.
-        let gate = Arc::new(tokio::sync::Notify::new());
+        // A request held by the server keeps it draining for the test; the
+        // server says when it holds it, and a permit releases it.
+        let gate = Arc::new(tokio::sync::Semaphore::new(0));
+        let (holding, mut held_now) = tokio::sync::mpsc::unbounded_channel::<()>();
         let opened = gate.clone();
         let methods = Methods::new()
             .method("ping", |_: Value| async { Ok(json!("pong")) })
             .method("hold", move |_: Value| {
-                let opened = opened.clone();
+                let (opened, holding) = (opened.clone(), holding.clone());
                 async move {
-                    opened.notified().await;
+                    let _ = holding.send(());
+                    opened.acquire().await.unwrap().forget();
                     Ok(json!("released"))
                 }
             });
@@ -213,14 +216,17 @@ async fn the_real_server_is_ready_until_it_drains() {
             let holder = holder.clone();
             tokio::spawn(async move { holder.request(json!({"method": "hold"})).await })
         };
-        // The hold reached the server before the ping after it.
-        holder.request(json!({"method": "ping"})).await.unwrap();
+        // The server runs the hold before it is told to stop.
+        tokio::time::timeout(DEADLINE, held_now.recv())
+            .await
+            .expect("the server holding the request")
+            .unwrap();
         stop.send(()).unwrap();
         // A libzmq server still takes connections while it drains and
         // answers -32003; a native one takes none.
         let name = format!("probe_real_draining_{transport:?}").to_lowercase();
         snap!(name, probe_until_not_ready(&ep).await);
-        gate.notify_waiters();
+        gate.add_permits(1);
         assert_eq!(held.await.unwrap().unwrap().result(), "released");
         tokio::time::timeout(DEADLINE, serving)
             .await
