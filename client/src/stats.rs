@@ -23,7 +23,8 @@ pub struct PlugStats {
     pub retries: u64,
     /// Endpoints connected now (from libzmq's socket monitor).
     pub connected: u64,
-    /// Endpoints configured.
+    /// Endpoints that take requests: those configured, or those discovery
+    /// lists now (one leaving is in `per_endpoint` only).
     pub endpoints: u64,
     /// Connections lost since the plug opened.
     pub disconnects: u64,
