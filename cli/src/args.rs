@@ -136,6 +136,12 @@ pub enum Command {
         force: bool,
     },
 
+    /// Check that a server is ready: exit 0 when it answers a ping (with
+    /// --raw: echoes a message) within --timeout, else a one-line reason.
+    ///
+    /// For readiness probes. Example: plug probe tcp://127.0.0.1:9000
+    Probe(crate::probe::ProbeArgs),
+
     /// Make a new CURVE key pair (Z85) for a plug or a server.
     ///
     /// Prints `public_key = "..."` and `secret_key = "..."` lines ready for

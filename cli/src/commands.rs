@@ -58,6 +58,7 @@ pub async fn run(command: Command) -> Result<(), Failure> {
             }
             _ => output::print(&crate::new::list()),
         },
+        Command::Probe(args) => crate::probe::run(args).await,
         Command::Keygen { out, force } => output::print(&crate::keygen::keygen(out, force)?),
     }
 }

@@ -17,6 +17,7 @@ mod keygen;
 mod listen;
 mod new;
 mod output;
+mod probe;
 mod render;
 mod request;
 mod target;

@@ -8,7 +8,7 @@
 //! fewer new ones, a frozen one gets none once a request times out on it,
 //! and a fast one gets more (PROTOCOL.md §2.2).
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, RwLock};
 
 use tokio::sync::Notify;
@@ -23,6 +23,11 @@ type Rank = (bool, bool, u64);
 /// The links of one plug.
 pub(crate) struct Links {
     list: RwLock<Arc<[Arc<Link>]>>,
+    /// Links removed from `list` (their endpoint was no longer discovered)
+    /// and not closed yet: they take no request but still report.
+    leaving: RwLock<Vec<Arc<Link>>>,
+    /// The disconnects of links closed and forgotten.
+    departed_disconnects: AtomicU64,
     turn: AtomicUsize,
     /// Notified when a link comes up, goes down, drains, or joins.
     changed: Arc<Notify>,
@@ -32,6 +37,8 @@ impl Default for Links {
     fn default() -> Links {
         Links {
             list: RwLock::new(Arc::from(Vec::new())),
+            leaving: RwLock::default(),
+            departed_disconnects: AtomicU64::new(0),
             turn: AtomicUsize::new(0),
             changed: Arc::new(Notify::new()),
         }
@@ -59,7 +66,38 @@ impl Links {
         self.changed.notify_waiters();
     }
 
-    /// Removes and returns the link to `endpoint`, if there is one.
+    /// Every link that reports in `stats()`: those that take requests, then
+    /// those leaving.
+    pub(crate) fn reporting(&self) -> Vec<Arc<Link>> {
+        let mut all = self.all().to_vec();
+        all.extend(
+            self.leaving
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .cloned(),
+        );
+        all
+    }
+
+    /// Disconnects of links that no longer report.
+    pub(crate) fn departed_disconnects(&self) -> u64 {
+        self.departed_disconnects.load(Ordering::Relaxed)
+    }
+
+    /// Forgets a link that [`Links::remove`] returned, once it is closed;
+    /// its disconnects stay counted.
+    pub(crate) fn forget(&self, link: &Arc<Link>) {
+        let mut leaving = self.leaving.write().unwrap_or_else(|p| p.into_inner());
+        if let Some(i) = leaving.iter().position(|l| Arc::ptr_eq(l, link)) {
+            leaving.remove(i);
+            self.departed_disconnects
+                .fetch_add(link.stats().disconnects, Ordering::Relaxed);
+        }
+    }
+
+    /// Removes and returns the link to `endpoint`, if there is one: it takes
+    /// no more requests, and reports until [`Links::forget`].
     pub(crate) fn remove(&self, endpoint: &str) -> Option<Arc<Link>> {
         let mut list = self.list.write().unwrap_or_else(|p| p.into_inner());
         let gone = list.iter().find(|l| l.endpoint() == endpoint).cloned()?;
@@ -69,6 +107,10 @@ impl Links {
             .cloned()
             .collect();
         *list = Arc::from(next);
+        self.leaving
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .push(gone.clone());
         drop(list);
         self.changed.notify_waiters();
         Some(gone)

@@ -53,10 +53,11 @@ impl Connection {
             .counters
             .snapshot(self.inbox.dropped.load(Ordering::Relaxed), in_flight);
         let links = self.links.all();
-        s.per_endpoint = links.iter().map(|l| l.stats()).collect();
+        s.per_endpoint = self.links.reporting().iter().map(|l| l.stats()).collect();
         s.endpoints = links.len() as u64;
         s.connected = links.iter().filter(|l| l.health.is_connected()).count() as u64;
-        s.disconnects = s.per_endpoint.iter().map(|e| e.disconnects).sum();
+        s.disconnects = s.per_endpoint.iter().map(|e| e.disconnects).sum::<u64>()
+            + self.links.departed_disconnects();
         s.discovery = self
             .discoveries
             .lock()
@@ -211,7 +212,7 @@ async fn follow<S: Dispatch>(state: Arc<S>, discovery: Arc<Discovery>) {
             if let Some(link) = conn.links.remove(gone) {
                 tracing::info!(plug = conn.name(), endpoint = gone, target = %discovery.target(), "endpoint no longer listed; draining it");
                 link.drain();
-                tokio::spawn(close_when_idle(link, conn.config.timeout));
+                tokio::spawn(close_when_idle(state.clone(), link, conn.config.timeout));
             }
         }
         for new in now.iter().filter(|e| !mine.contains(e)) {
@@ -251,13 +252,18 @@ async fn follow<S: Dispatch>(state: Arc<S>, discovery: Arc<Discovery>) {
 }
 
 /// Closes a link that gets no new requests once its requests in flight have
-/// ended (each ends by its deadline at the latest).
-async fn close_when_idle(link: Arc<Link>, timeout: std::time::Duration) {
+/// ended (each ends by its deadline at the latest), and forgets it.
+async fn close_when_idle<S: Dispatch>(
+    state: Arc<S>,
+    link: Arc<Link>,
+    timeout: std::time::Duration,
+) {
     let deadline = Instant::now() + timeout;
     while link.health.in_flight.load(Ordering::Relaxed) > 0 && Instant::now() < deadline {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
     link.close();
+    state.connection().links.forget(&link);
 }
 
 /// Closes the plug when the last handle is dropped.

@@ -23,11 +23,14 @@ pub struct PlugStats {
     pub retries: u64,
     /// Endpoints connected now (from libzmq's socket monitor).
     pub connected: u64,
-    /// Endpoints configured.
+    /// Endpoints that take requests: those configured, or those discovery
+    /// lists now (one leaving is in `per_endpoint` only).
     pub endpoints: u64,
     /// Connections lost since the plug opened.
     pub disconnects: u64,
-    /// Each endpoint's state and counters, in the order the plug knows them.
+    /// Each endpoint's state and counters, in the order the plug knows them;
+    /// an endpoint discovery no longer lists stays here, `draining`, until its
+    /// requests have ended and its link is closed.
     pub per_endpoint: Vec<crate::EndpointStats>,
     /// Each `dns+tcp://` name's discovered endpoints and lookup counters.
     pub discovery: Vec<crate::DiscoveryStats>,

@@ -14,9 +14,9 @@ use plug::server::{self, SocketOptions};
 /// Prints one line `listening on ENDPOINT` on stdout once bound (with the
 /// real port when ENDPOINT asks for `*` or 0). Logs go to stderr; set
 /// RUST_LOG (e.g. RUST_LOG=debug) for more. SIGINT or SIGTERM stops it
-/// gracefully: no new requests, those in flight are answered, its counters
-/// go to stderr as one JSON line ({"event":"stopped","received":...}), exit
-/// 0.
+/// gracefully: new requests get -32003, those in flight are answered, and
+/// it exits 0 within --drain-ms, its counters on stderr as one JSON line
+/// ({"event":"stopped","received":...}).
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
@@ -46,10 +46,17 @@ struct Args {
     #[arg(long, value_name = "MS", default_value_t = 10_000)]
     send_timeout_ms: u64,
 
-    /// After SIGINT/SIGTERM, how long requests in flight may take to finish,
-    /// in milliseconds.
-    #[arg(long, value_name = "MS", default_value_t = 65_000)]
-    drain_timeout_ms: u64,
+    /// After SIGINT/SIGTERM, the longest the server drains before it exits,
+    /// in milliseconds: new requests get -32003 (plugs send them to
+    /// another replica), those in flight are answered, and it exits once
+    /// idle or when this has passed.
+    #[arg(
+        long = "drain-ms",
+        alias = "drain-timeout-ms",
+        value_name = "MS",
+        default_value_t = 65_000
+    )]
+    drain_ms: u64,
 
     #[command(flatten)]
     curve: plug_flags::CurveFlags,
@@ -74,7 +81,7 @@ fn serve(args: Args) -> anyhow::Result<()> {
         .default_config()
         .max_in_flight(args.max_in_flight)
         .send_timeout(Duration::from_millis(args.send_timeout_ms))
-        .drain_timeout(Duration::from_millis(args.drain_timeout_ms));
+        .drain_timeout(Duration::from_millis(args.drain_ms));
     if let Some(bytes) = args.max_message_bytes {
         config = config.max_message_bytes(bytes);
     }

@@ -131,7 +131,7 @@ fn help_describes_every_flag() {
         "--max-message-bytes",
         "--max-in-flight",
         "--send-timeout-ms",
-        "--drain-timeout-ms",
+        "--drain-ms",
         "listening on",
         "SIGTERM",
     ] {

@@ -14,9 +14,9 @@ use plug::server::{self, ServerConfig, SocketOptions};
 /// unsubscribe, ping (see the README). Prints one line `listening on
 /// ENDPOINT` on stdout once bound (with the real port when ENDPOINT asks for
 /// `*` or 0). Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) for
-/// more. SIGINT or SIGTERM stops it gracefully: no new requests, those in
-/// flight are answered, its counters go to stderr as one JSON line
-/// ({"event":"stopped","received":...}), exit 0.
+/// more. SIGINT or SIGTERM stops it gracefully: new requests get -32003,
+/// those in flight are answered, and it exits 0 within --drain-ms, its counters on stderr as one JSON line
+/// ({"event":"stopped","received":...}).
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Args {
@@ -62,6 +62,13 @@ struct Args {
     #[arg(long, value_name = "BYTES", default_value_t = server::DEFAULT_RPC_MAX_MESSAGE)]
     max_message_bytes: usize,
 
+    /// After SIGINT/SIGTERM, the longest the server drains before it exits,
+    /// in milliseconds: new requests get -32003 (plugs send them to
+    /// another replica), those in flight are answered, and it exits once
+    /// idle or when this has passed.
+    #[arg(long, value_name = "MS", default_value_t = 65_000)]
+    drain_ms: u64,
+
     #[command(flatten)]
     curve: plug_flags::CurveFlags,
 }
@@ -96,7 +103,8 @@ fn serve(args: Args) -> anyhow::Result<()> {
     };
     let config = ServerConfig::rpc()
         .max_in_flight(args.max_in_flight)
-        .max_message_bytes(args.max_message_bytes);
+        .max_message_bytes(args.max_message_bytes)
+        .drain_timeout(std::time::Duration::from_millis(args.drain_ms));
     let options = SocketOptions {
         curve: args.curve.curve()?,
         ..SocketOptions::default()

@@ -119,6 +119,8 @@ fn help_describes_the_flags() {
         "--max-rooms",
         "--room-capacity",
         "--max-subscribers",
+        "--drain-ms",
+        "-32003",
         "listening on",
     ] {
         assert!(help.contains(flag), "--help lacks {flag}");

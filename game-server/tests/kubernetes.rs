@@ -20,8 +20,7 @@ fn the_container_runs_the_real_server() {
     let fleet = Fleet {
         program: "game-server",
         service: "game",
-        // game-server has no drain flag: the serving loop's default bound.
-        drain_seconds: plug::server::ServerConfig::rpc().drain_timeout.as_secs(),
+        drain_seconds: 20,
     };
     let container = kubernetes::check(&kubernetes::load(&manifest()), &fleet);
     kubernetes::serve_as_the_pod(BIN, &container);

@@ -3,8 +3,8 @@
 //! `kubernetes-validate` (from PyPI; it carries the schemas, so no network
 //! at test time), and what a schema cannot know: the Service selects the
 //! Deployment's pods on the container's port, the probe asks that port, the
-//! image holds the programs the manifest runs, and the grace period outlasts
-//! the drain.
+//! image holds the programs the manifest runs, the server's drain is bounded
+//! (`--drain-ms`) and the grace period outlasts it.
 //!
 //! Used by `echo-server/tests/kubernetes.rs` and
 //! `game-server/tests/kubernetes.rs`, which also run the container's command
@@ -82,7 +82,8 @@ pub struct Fleet<'a> {
     pub program: &'a str,
     /// The Service's name (`echo`).
     pub service: &'a str,
-    /// How long the server may drain after SIGTERM, in seconds.
+    /// How long the server may drain after SIGTERM (its `--drain-ms`), in
+    /// seconds.
     pub drain_seconds: u64,
 }
 
@@ -156,6 +157,12 @@ pub fn check(docs: &[Value], fleet: &Fleet) -> Container {
         [sleep, s] if sleep == "sleep" => s.parse().expect("seconds"),
         other => panic!("preStop: {other:?}"),
     };
+    let drain_ms: u64 = argv
+        .iter()
+        .position(|a| a == "--drain-ms")
+        .map(|i| argv[i + 1].parse().expect("--drain-ms takes milliseconds"))
+        .expect("--drain-ms in the container's arguments: the drain's bound");
+    assert_eq!(drain_ms, fleet.drain_seconds * 1000, "--drain-ms");
     let grace = pod["terminationGracePeriodSeconds"]
         .as_u64()
         .expect("a grace period");
@@ -179,8 +186,8 @@ pub fn check(docs: &[Value], fleet: &Fleet) -> Container {
 
 /// Runs the container's command line with the real binary `bin` in a host
 /// of a [`TestBed`], as the pod would run it, and asks it for `ping` as the
-/// readiness probe will; then stops it with SIGTERM, as Kubernetes does, and
-/// checks that it exits cleanly.
+/// readiness probe (`plug probe`) does; then stops it with SIGTERM, as
+/// Kubernetes does, and checks that it exits cleanly.
 ///
 /// In a namespace the command runs unchanged (`--bind tcp://0.0.0.0:PORT`
 /// binds the host's own interfaces only). Without namespaces the bind is

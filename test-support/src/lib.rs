@@ -9,6 +9,8 @@
 //!   process (its `listening on` line, signals, its final counters);
 //! - [`load`]: many plugs at once against a server binary, spread over
 //!   child processes;
+//! - [`drain`]: a server binary stopped with SIGTERM under load, and held
+//!   busy past its `--drain-ms`;
 //! - [`testbed`]: [`testbed::TestBed`], hosts in network namespaces of
 //!   their own (or on distinct loopback addresses) and a real DNS server
 //!   ([`testbed::Dns`], dnsmasq) serving their addresses under one name;
@@ -23,6 +25,7 @@
 //!   colour).
 
 pub mod checks;
+pub mod drain;
 pub mod kubernetes;
 pub mod load;
 pub mod logs;

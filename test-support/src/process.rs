@@ -173,7 +173,13 @@ impl ServerProcess {
     }
 
     /// SIGTERM, wait for a clean exit, and read the counters it printed.
-    pub fn terminate(mut self) -> Stats {
+    pub fn terminate(self) -> Stats {
+        self.terminate_timed().counts
+    }
+
+    /// Like [`ServerProcess::terminate`], also returning how long the exit
+    /// took and everything the server said on stderr.
+    pub fn terminate_timed(mut self) -> Terminated {
         self.signal(libc::SIGCONT);
         self.signal(libc::SIGTERM);
         let started = Instant::now();
@@ -185,23 +191,39 @@ impl ServerProcess {
                 started.elapsed() < PROCESS_DEADLINE,
                 "the server did not exit after SIGTERM"
             );
-            std::thread::sleep(Duration::from_millis(10));
+            std::thread::sleep(Duration::from_millis(5));
         };
+        let took = started.elapsed();
         assert!(status.success(), "server exit: {status}");
         // The stderr reader sees end-of-file right after the exit.
         let deadline = Instant::now() + Duration::from_secs(5);
         loop {
-            if let Some(stats) = stopped_stats(&self.stderr.lock().unwrap()) {
-                return stats;
+            let stderr = self.stderr.lock().unwrap().clone();
+            if let Some(counts) = stopped_stats(&stderr) {
+                return Terminated {
+                    counts,
+                    took,
+                    stderr,
+                };
             }
             assert!(
                 Instant::now() < deadline,
-                "no {{\"event\":\"stopped\",...}} line in the server's stderr:\n{}",
-                self.stderr.lock().unwrap()
+                "no {{\"event\":\"stopped\",...}} line in the server's stderr:\n{stderr}"
             );
             std::thread::sleep(Duration::from_millis(10));
         }
     }
+}
+
+/// How a server ended after SIGTERM.
+#[derive(Clone, Debug)]
+pub struct Terminated {
+    /// The counters it logged.
+    pub counts: Stats,
+    /// From SIGTERM to its exit.
+    pub took: Duration,
+    /// Everything it said on stderr.
+    pub stderr: String,
 }
 
 impl Drop for ServerProcess {

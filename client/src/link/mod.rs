@@ -37,7 +37,8 @@ pub enum LinkState {
     /// was sent: gets no new requests while another endpoint can take them.
     Unresponsive,
     /// The server said it is shutting down, or the endpoint left the
-    /// discovered set: gets no new requests.
+    /// discovered set: gets no new requests (until it connects again: a
+    /// new connection is a new server).
     Draining,
 }
 
@@ -128,8 +129,13 @@ impl Health {
             self.disconnects.fetch_add(1, Ordering::Relaxed);
         }
         if up {
-            // A new connection starts with a clean record.
+            // A new connection starts with a clean record. A server that
+            // said it was shutting down has closed its connections and its
+            // listener: whoever answers now is a new server at that address
+            // (a restart, a rolling update in place), so the endpoint takes
+            // requests again.
             self.unresponsive.store(false, Ordering::Relaxed);
+            self.draining.store(false, Ordering::Relaxed);
         }
         if was != up {
             self.changed.notify_waiters();

@@ -131,6 +131,19 @@ impl TestBed {
             _ if !root => Err("not root".to_owned()),
             _ => Ok(()),
         };
+        TestBed::make(hosts, wanted, asked.as_deref() == Some("loopback"))
+    }
+
+    /// A bed whose hosts are loopback addresses of this namespace, whatever
+    /// the privileges: for servers that run in the test's own process,
+    /// which cannot enter a namespace of their own.
+    pub fn on_loopback(hosts: usize) -> TestBed {
+        TestBed::make(hosts, Err("servers in the test's process".to_owned()), true)
+    }
+
+    /// A bed with namespaces when `wanted` is `Ok`, else on loopback
+    /// (refused under CI unless `loopback_asked`).
+    fn make(hosts: usize, wanted: Result<(), String>, loopback_asked: bool) -> TestBed {
         let claim = Claim::take(wanted.is_ok());
         let k = claim.k;
         let isolation = match wanted.and_then(|()| netns::ip(&["netns", "add", &bridge(k)])) {
@@ -140,7 +153,7 @@ impl TestBed {
         if let Isolation::Loopback(why) = &isolation {
             let ci = std::env::var("CI").is_ok_and(|v| v == "true");
             assert!(
-                !ci || asked.as_deref() == Some("loopback"),
+                !ci || loopback_asked,
                 "test bed: no network namespaces under CI ({why})"
             );
         }
