@@ -184,4 +184,6 @@ pub struct TargetArgs {
     /// key pair].
     #[arg(long, value_name = "FILE", requires = "server_key")]
     pub secret_key_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub transport: plug_flags::TransportFlag,
 }

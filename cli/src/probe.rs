@@ -56,6 +56,8 @@ pub struct ProbeArgs {
     /// allow-list [default: a new key pair].
     #[arg(long, value_name = "FILE", requires = "server_key")]
     pub secret_key_file: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    pub transport: plug_flags::TransportFlag,
 }
 
 /// Runs the probe and says on stdout that the server is ready, or fails
@@ -77,6 +79,7 @@ async fn probe(args: ProbeArgs) -> Result<String, Failure> {
         envelope: None,
         server_key: args.server_key,
         secret_key_file: args.secret_key_file,
+        transport: args.transport,
     };
     let endpoint = args.endpoint;
     let parsed = crate::target::parse_endpoint(&endpoint)?;
@@ -183,6 +186,7 @@ mod tests {
             timeout: 0,
             server_key: None,
             secret_key_file: None,
+            transport: Default::default(),
         };
         let failure = probe(args).await.unwrap_err();
         assert_eq!(failure.code, EXIT_USAGE);

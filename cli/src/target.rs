@@ -77,6 +77,9 @@ pub fn plug_config(
     if let Some(envelope) = target.envelope {
         config.envelope = envelope;
     }
+    if let Some(transport) = target.transport.transport {
+        config.transport = Some(transport);
+    }
     if let Some(key) = &target.server_key {
         let mut builder = PlugBuilder::from_config(config).server_key(key.trim());
         if let Some(path) = &target.secret_key_file {

@@ -153,6 +153,10 @@ impl Links {
         deadline: Instant,
         avoid: Option<&Link>,
     ) -> Option<Arc<Link>> {
+        // Most requests find a link at once: no waiter to set up.
+        if let Some(link) = self.pick(avoid) {
+            return Some(link);
+        }
         loop {
             let changed = self.changed.notified();
             tokio::pin!(changed);

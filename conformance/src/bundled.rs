@@ -29,6 +29,16 @@ impl Bundled {
         profile: Profile,
         configure: impl FnOnce(ServerConfig) -> ServerConfig + Send + 'static,
     ) -> Result<Bundled, String> {
+        Bundled::start_on(profile, SocketOptions::default(), configure)
+    }
+
+    /// Like [`Bundled::start_with`], bound with `options` (a transport of
+    /// its choice, for example).
+    pub fn start_on(
+        profile: Profile,
+        options: SocketOptions,
+        configure: impl FnOnce(ServerConfig) -> ServerConfig + Send + 'static,
+    ) -> Result<Bundled, String> {
         let mode = match profile {
             Profile::Rpc => echo_server::Mode::Rpc,
             Profile::Raw => echo_server::Mode::Raw,
@@ -48,11 +58,7 @@ impl Bundled {
                 }
             };
             runtime.block_on(async move {
-                let bound = bind_in(
-                    plug::socket::context(),
-                    "tcp://127.0.0.1:*",
-                    &SocketOptions::default(),
-                );
+                let bound = bind_in(plug::socket::context(), "tcp://127.0.0.1:*", &options);
                 let (socket, endpoint) = match bound {
                     Ok(b) => b,
                     Err(e) => {

@@ -60,6 +60,9 @@ struct Args {
 
     #[command(flatten)]
     curve: plug_flags::CurveFlags,
+
+    #[command(flatten)]
+    transport: plug_flags::TransportFlag,
 }
 
 fn main() -> ExitCode {
@@ -87,6 +90,7 @@ fn serve(args: Args) -> anyhow::Result<()> {
     }
     let options = SocketOptions {
         curve: args.curve.curve()?,
+        transport: args.transport.transport,
         ..SocketOptions::default()
     };
     if let Some(curve) = &options.curve {

@@ -10,12 +10,15 @@
 //!   stderr, `RUST_LOG` over a default level, colour only on a terminal and
 //!   never with `NO_COLOR`;
 //! - `stopped`: [`stopped_line`], the JSON line a server binary prints on
-//!   stderr with its final counters (`{"event":"stopped",...}`).
+//!   stderr with its final counters (`{"event":"stopped",...}`);
+//! - `transport`: [`TransportFlag`], `--transport native|libzmq`.
 
 mod curve;
 mod logging;
 mod stopped;
+mod transport;
 
 pub use curve::CurveFlags;
 pub use logging::{init_logging, use_colour};
 pub use stopped::stopped_line;
+pub use transport::TransportFlag;

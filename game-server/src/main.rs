@@ -71,6 +71,9 @@ struct Args {
 
     #[command(flatten)]
     curve: plug_flags::CurveFlags,
+
+    #[command(flatten)]
+    transport: plug_flags::TransportFlag,
 }
 
 fn main() -> ExitCode {
@@ -107,6 +110,7 @@ fn serve(args: Args) -> anyhow::Result<()> {
         .drain_timeout(std::time::Duration::from_millis(args.drain_ms));
     let options = SocketOptions {
         curve: args.curve.curve()?,
+        transport: args.transport.transport,
         ..SocketOptions::default()
     };
     if let Some(curve) = &options.curve {

@@ -212,13 +212,14 @@ where
 {
     let mut options = Options::new(SocketType::Router);
     // Larger messages than the server accepts are still read, so that a
-    // request can be answered -32001; past twice the limit the connection
-    // is closed instead (libzmq's ZMQ_MAXMSGSIZE does that at once).
+    // request can be answered -32001 (§8.1-c); past twice the limit, and
+    // at least 64 MiB, the connection is closed instead: a frame header
+    // announcing more is taken as an attack, not a request.
     let cap = shared
         .config
         .max_message_bytes
         .saturating_mul(2)
-        .max(1 << 20);
+        .max(64 << 20);
     options.limits.max_message_size = cap as u64;
     let handshake = tokio::select! {
         _ = shared.stop.cancelled() => return None,

@@ -78,7 +78,13 @@ impl Outgoing {
 
     /// Queues `message`, waiting for room. Fails only when the queue is
     /// closed (the message is dropped with it).
-    pub(crate) async fn push(&self, mut message: Vec<Frame>) -> Result<(), Refused> {
+    pub(crate) async fn push(&self, message: Vec<Frame>) -> Result<(), Refused> {
+        // Most messages find room at once: no waiter to set up.
+        let mut message = match self.try_push(message) {
+            Ok(()) => return Ok(()),
+            Err((_, Refused::Closed)) => return Err(Refused::Closed),
+            Err((back, Refused::Full)) => back,
+        };
         loop {
             let room = self.room.notified();
             tokio::pin!(room);
