@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::drivers::Measured;
-use crate::plan::{Cell, Paired, Row, MIB};
+use crate::plan::{Cell, Paired, Row, BENCH_ROW, MIB};
 
 /// The machine and the moment, as the report names them.
 pub struct Context {
@@ -86,20 +86,27 @@ fn from_pairs(
 /// The four targets of the issue, from the cells of one run; the two that
 /// compare small messages come from `pairs` when they were measured.
 pub fn targets(cells: &[Cell], pairs: &[Paired], big: usize) -> Vec<Target> {
-    let pair = |size: usize, window: usize| {
-        pairs.iter().find(|p| {
-            p.a == "plug rpc" && p.b == "raw libzmq" && p.size == size && p.window == window
-        })
+    let pair_of = |a: &str, size: usize, window: usize| {
+        pairs
+            .iter()
+            .find(|p| p.a == a && p.b == "raw libzmq" && p.size == size && p.window == window)
     };
+    let pair = |size: usize, window: usize| pair_of("plug rpc", size, window);
     let p50 = |m: &Measured| m.latency.p50 as f64;
     let us = |v: f64| format!("{v:.0} us");
     let msgs = |m: &Measured| m.msgs_per_s;
     let per_s = |v: f64| format!("{v:.0} msgs/s");
-    let single = |window: usize, metric: fn(&Measured) -> f64, show: fn(f64) -> String| {
-        let rpc = find(cells, "plug rpc", 64, window)?;
+    let single_of = |row: &str,
+                     window: usize,
+                     metric: fn(&Measured) -> f64,
+                     show: fn(f64) -> String| {
+        let rpc = find(cells, row, 64, window)?;
         let zmq = find(cells, "raw libzmq", 64, window)?;
         let (a, b) = (metric(&rpc.measured), metric(&zmq.measured));
         Some((a / b.max(1e-9), format!("{} / {}", show(a), show(b))))
+    };
+    let single = |window: usize, metric: fn(&Measured) -> f64, show: fn(f64) -> String| {
+        single_of("plug rpc", window, metric, show)
     };
     let mut out = Vec::new();
     let (ratio, detail) = pair(64, 1)
@@ -145,6 +152,19 @@ pub fn targets(cells: &[Cell], pairs: &[Paired], big: usize) -> Vec<Target> {
                 )
             })
             .unwrap_or_default(),
+    });
+    let (ratio, detail) = pair_of(BENCH_ROW, 64, w)
+        .and_then(|p| from_pairs(p, msgs, per_s))
+        .or_else(|| single_of(BENCH_ROW, w, msgs, per_s))
+        .unzip();
+    out.push(Target {
+        what: format!(
+            "`plug-conformance bench --profile raw` / blocking libzmq client, both against the libzmq echo (64 B, {w} in flight)"
+        ),
+        ratio,
+        bound: 0.9,
+        at_most: false,
+        detail: detail.unwrap_or_default(),
     });
     let best_rpc = cells
         .iter()
