@@ -165,7 +165,9 @@ fn compare(cli: &Cli) -> anyhow::Result<bool> {
     .into_iter()
     .filter(|(_, (_, w))| plan.windows.contains(w))
     .filter_map(|(rows_ab, shape)| {
-        plan::paired(&plan, &rows, rows_ab, shape, &mut |line| eprintln!("{line}"))
+        plan::paired(&plan, &rows, rows_ab, shape, &mut |line| {
+            eprintln!("{line}")
+        })
     })
     .collect();
     let took_s = started.elapsed().as_secs_f64();

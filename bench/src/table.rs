@@ -96,15 +96,13 @@ pub fn targets(cells: &[Cell], pairs: &[Paired], big: usize) -> Vec<Target> {
     let us = |v: f64| format!("{v:.0} us");
     let msgs = |m: &Measured| m.msgs_per_s;
     let per_s = |v: f64| format!("{v:.0} msgs/s");
-    let single_of = |row: &str,
-                     window: usize,
-                     metric: fn(&Measured) -> f64,
-                     show: fn(f64) -> String| {
-        let rpc = find(cells, row, 64, window)?;
-        let zmq = find(cells, "raw libzmq", 64, window)?;
-        let (a, b) = (metric(&rpc.measured), metric(&zmq.measured));
-        Some((a / b.max(1e-9), format!("{} / {}", show(a), show(b))))
-    };
+    let single_of =
+        |row: &str, window: usize, metric: fn(&Measured) -> f64, show: fn(f64) -> String| {
+            let rpc = find(cells, row, 64, window)?;
+            let zmq = find(cells, "raw libzmq", 64, window)?;
+            let (a, b) = (metric(&rpc.measured), metric(&zmq.measured));
+            Some((a / b.max(1e-9), format!("{} / {}", show(a), show(b))))
+        };
     let single = |window: usize, metric: fn(&Measured) -> f64, show: fn(f64) -> String| {
         single_of("plug rpc", window, metric, show)
     };

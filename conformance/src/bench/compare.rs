@@ -116,15 +116,15 @@ pub fn render(old: &BenchReport, old_name: &str, new: &BenchReport, new_name: &s
         let (a, b) = ((f.value)(&old.figures), (f.value)(&new.figures));
         let change = if a == 0.0 {
             "-".to_owned()
+        } else if ((b - a) / a).abs() < 0.0005 {
+            "same".to_owned()
         } else {
             let pct = (b - a) / a * 100.0;
-            let verdict = if pct.abs() < 0.05 {
-                "same".to_owned()
-            } else {
+            let verdict = {
                 let better = (pct > 0.0) == (f.better == Better::Higher);
                 let word = if better { "better" } else { "worse" };
                 match ((f.range)(old), (f.range)(new)) {
-                    (Some(x), Some(y)) if x.overlaps(&y) => format!("{word}, within the spread"),
+                    (Some(x), Some(y)) if x.overlaps(&y) => "within the spread".to_owned(),
                     (Some(_), Some(_)) => format!("{word}, beyond the spread"),
                     _ => word.to_owned(),
                 }
@@ -143,13 +143,13 @@ pub fn render(old: &BenchReport, old_name: &str, new: &BenchReport, new_name: &s
         ("errors", (|f| f.errors) as fn(&Figures) -> u64),
         ("timeouts", |f| f.timeouts),
     ] {
-        let _ = writeln!(
-            out,
-            "  {:<19} {:<28} {:<28}",
+        let line = format!(
+            "  {:<19} {:<28} {}",
             name,
             value(&old.figures),
             value(&new.figures)
         );
+        let _ = writeln!(out, "{line}");
     }
     for (name, r) in [(old_name, old), (new_name, new)] {
         if !r.figures.stop.completed() {
@@ -185,12 +185,17 @@ fn setting_differences(old: &BenchReport, new: &BenchReport) -> Vec<String> {
         a.concurrency.to_string(),
         b.concurrency.to_string(),
     );
+    let shown = |v: Option<String>| v.unwrap_or_else(|| "none".to_owned());
     differ(
         "window",
-        format!("{:?}", a.window),
-        format!("{:?}", b.window),
+        shown(a.window.map(|w| w.to_string())),
+        shown(b.window.map(|w| w.to_string())),
     );
-    differ("rate", format!("{:?}", a.rate), format!("{:?}", b.rate));
+    differ(
+        "rate",
+        shown(a.rate.map(|r| format!("{r}/s"))),
+        shown(b.rate.map(|r| format!("{r}/s"))),
+    );
     differ("size", a.size.to_string(), b.size.to_string());
     notes
 }

@@ -35,9 +35,14 @@ pub(crate) fn this_thread() -> Duration {
 pub(crate) struct Threads(HashMap<u32, (String, Duration)>);
 
 impl Threads {
-    /// Reads `/proc/self/task`; empty where there is no `/proc`.
+    /// Reads `/proc/self/task`; empty where there is no `/proc`. The main
+    /// thread is called `main`; a thread that kept the process's name is
+    /// one libzmq started (its I/O thread or its reaper: this build of
+    /// libzmq does not name them), called `libzmq`.
     pub fn now() -> Threads {
         let tick = clock_tick();
+        let pid = std::process::id();
+        let process = std::fs::read_to_string("/proc/self/comm").unwrap_or_default();
         let mut map = HashMap::new();
         let Ok(dir) = std::fs::read_dir("/proc/self/task") else {
             return Threads(map);
@@ -53,7 +58,11 @@ impl Threads {
             let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
                 continue;
             };
-            let name = stat[open + 1..close].to_owned();
+            let name = match &stat[open + 1..close] {
+                _ if tid == pid => "main".to_owned(),
+                n if n == process.trim_end() => "libzmq".to_owned(),
+                n => n.to_owned(),
+            };
             let fields: Vec<&str> = stat[close + 1..].split_whitespace().collect();
             // utime and stime are fields 14 and 15 of stat(5); here 11 and 12.
             let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<u64>().ok());

@@ -136,7 +136,7 @@ pub fn render(report: &BenchReport) -> String {
     };
     let throughput = Chart {
         title: "ok replies per second".into(),
-        x: Axis::new("seconds into the run", Scale::Linear, Ticks::Plain),
+        x: Axis::new("seconds into the run", Scale::Linear, Ticks::Whole),
         y: Axis::new("msgs/s", Scale::Linear, Ticks::Count),
         series: per_run(|p| p.ok as f64 / p.span_s),
     };
@@ -160,7 +160,7 @@ pub fn render(report: &BenchReport) -> String {
     }
     let failures = Chart {
         title: "errors and timeouts per second".into(),
-        x: Axis::new("seconds into the run", Scale::Linear, Ticks::Plain),
+        x: Axis::new("seconds into the run", Scale::Linear, Ticks::Whole),
         y: Axis::new("requests", Scale::Linear, Ticks::Count),
         series: failures,
     };

@@ -188,10 +188,16 @@ struct Engine {
 
 impl Engine {
     fn new(endpoint: &str, opts: &BenchOptions) -> Engine {
+        // Each connection is a DEALER and its monitor's two ends: the
+        // default limit of 1023 sockets holds MAX_CONCURRENCY of them. One
+        // I/O thread per connection, up to half the cores: the other half
+        // runs the connection threads.
+        let ctx = zmq::Context::new();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let io_threads = opts.concurrency.min(cores / 2).max(1);
+        let _ = ctx.set_io_threads(i32::try_from(io_threads).unwrap_or(1));
         Engine {
-            // Each connection is a DEALER and its monitor's two ends: the
-            // default limit of 1023 sockets holds MAX_CONCURRENCY of them.
-            ctx: zmq::Context::new(),
+            ctx,
             wire: Arc::new(Wire::new(opts.profile, opts.size)),
             endpoint: endpoint.to_owned(),
         }

@@ -31,8 +31,10 @@ pub enum Ticks {
     Percentile,
     /// Microseconds shown in µs, ms or s.
     Micros,
-    /// A count with separators.
+    /// A count with separators; nothing between whole numbers.
     Count,
+    /// A whole number (seconds into a run); nothing between them.
+    Whole,
 }
 
 /// One axis.
@@ -204,7 +206,9 @@ fn label(ticks: Ticks, v: f64) -> String {
                 format!("{v:.2}")
             }
         }
+        Ticks::Count | Ticks::Whole if v.fract().abs() > 1e-9 => String::new(),
         Ticks::Count => count(v.max(0.0).round() as u64),
+        Ticks::Whole => format!("{v:.0}"),
         Ticks::Micros => micros(v),
         Ticks::Percentile => {
             let p = 100.0 * (1.0 - 1.0 / v.max(1.0));

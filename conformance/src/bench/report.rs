@@ -319,7 +319,7 @@ impl Figures {
 
     /// The totals of `runs` with the median of each figure; the spread when
     /// there is more than one run.
-    pub(crate) fn combine(runs: &[Figures]) -> (Figures, Option<Spread>) {
+    pub fn combine(runs: &[Figures]) -> (Figures, Option<Spread>) {
         let mut total = runs.first().cloned().expect("at least one run");
         if runs.len() == 1 {
             return (total, None);

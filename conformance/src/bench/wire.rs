@@ -76,8 +76,8 @@ impl Wire {
                 msg
             }
             Wire::Raw { body } => {
-                let mut msg = zmq::Message::with_size(body.len());
-                msg.copy_from_slice(body);
+                // One copy, no zero-filling first (`with_size` zeroes).
+                let mut msg = zmq::Message::from(&body[..]);
                 msg[..8].copy_from_slice(&seq.to_le_bytes());
                 msg
             }
