@@ -27,7 +27,7 @@ import org.zeromq.ZMQException;
  *
  * <ol>
  *   <li>Bind a ROUTER socket and reply with the envelope each message arrived with.
- *   <li>In callbacks (rpc) mode, pass the request's {@code id} back unchanged.
+ *   <li>In rpc mode, pass the request's {@code id} back unchanged.
  * </ol>
  *
  * <p>Usage: {@code java Server ENDPOINT [rpc|raw]}

@@ -3,7 +3,7 @@
 //
 // Two rules make a plug server (see PROTOCOL.md):
 //   1. Bind a ROUTER socket and reply with the envelope each message arrived with.
-//   2. In callbacks (rpc) mode, pass the request's `id` back unchanged.
+//   2. In rpc mode, pass the request's `id` back unchanged.
 //
 // Usage: node server.js ENDPOINT [rpc|raw]
 

@@ -15,11 +15,11 @@ use ZMQSocketException;
 
 /**
  * A plug external server: a ZeroMQ ROUTER socket that echoes frames back
- * (raw mode) or answers JSON requests (callbacks mode). See PROTOCOL.md.
+ * (raw mode) or answers JSON requests (rpc mode). See PROTOCOL.md.
  *
  * Two rules make any server work with a plug:
  *   1. Bind a ROUTER socket and reply with the envelope the request came with.
- *   2. In callbacks mode, pass the request's "id" back unchanged.
+ *   2. In rpc mode, pass the request's "id" back unchanged.
  */
 final class PlugServer
 {

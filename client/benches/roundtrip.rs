@@ -1,4 +1,4 @@
-//! Round trip and pipelined throughput of a callbacks plug, beside raw libzmq
+//! Round trip and pipelined throughput of an rpc plug, beside raw libzmq
 //! DEALER/ROUTER with no plug code, in the same run; id matching with many
 //! replies out of order over `inproc://`; plus the codec's hot paths.
 //!
@@ -11,7 +11,8 @@ use std::thread;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use futures_util::future::join_all;
 use plug::protocol::{encode_request, encode_result, parse_request, ReplyBody};
-use plug::{context, Frame, PlugBuilder};
+use plug::socket::context;
+use plug::{Frame, PlugBuilder};
 use serde_json::{json, Value};
 
 /// A blocking ROUTER on a loopback port; `reply` turns a body into a reply.
@@ -56,7 +57,7 @@ fn roundtrip(c: &mut Criterion) {
         PlugBuilder::new("bench")
             .connect_to(&rpc_ep)
             .high_water_mark(0)
-            .callbacks()
+            .rpc()
             .unwrap()
     });
     let dealer = context().socket(zmq::DEALER).unwrap();
@@ -80,19 +81,15 @@ fn roundtrip(c: &mut Criterion) {
                 })
             },
         );
-        group.bench_with_input(
-            BenchmarkId::new("plug_callbacks", size),
-            &text,
-            |b, text| {
-                b.to_async(&rt).iter(|| async {
-                    let reply = plug
-                        .request(json!({"method": "echo", "params": text}))
-                        .await
-                        .unwrap();
-                    black_box(reply);
-                })
-            },
-        );
+        group.bench_with_input(BenchmarkId::new("plug_rpc", size), &text, |b, text| {
+            b.to_async(&rt).iter(|| async {
+                let reply = plug
+                    .request(json!({"method": "echo", "params": text}))
+                    .await
+                    .unwrap();
+                black_box(reply);
+            })
+        });
     }
     group.finish();
 
@@ -111,19 +108,15 @@ fn roundtrip(c: &mut Criterion) {
                 }
             })
         });
-        group.bench_with_input(
-            BenchmarkId::new("plug_callbacks", window),
-            &window,
-            |b, &w| {
-                b.to_async(&rt).iter(|| async {
-                    let calls =
-                        (0..w).map(|_| plug.request(json!({"method": "echo", "params": &text})));
-                    for r in join_all(calls).await {
-                        black_box(r.unwrap());
-                    }
-                })
-            },
-        );
+        group.bench_with_input(BenchmarkId::new("plug_rpc", window), &window, |b, &w| {
+            b.to_async(&rt).iter(|| async {
+                let calls =
+                    (0..w).map(|_| plug.request(json!({"method": "echo", "params": &text})));
+                for r in join_all(calls).await {
+                    black_box(r.unwrap());
+                }
+            })
+        });
     }
     group.finish();
 }
@@ -170,7 +163,7 @@ fn matching(c: &mut Criterion) {
             PlugBuilder::new("match")
                 .connect_to(endpoint)
                 .high_water_mark(0)
-                .callbacks()
+                .rpc()
                 .unwrap()
         });
         group.throughput(Throughput::Elements(n as u64));

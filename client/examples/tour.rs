@@ -1,5 +1,5 @@
 //! The README's tour, runnable: the seed's `velocity` (raw) and
-//! `boomerang` (callbacks) plugs against two small servers started in this
+//! `boomerang` (rpc) plugs against two small servers started in this
 //! process with `plug::server`.
 //!
 //! Run: `cargo run -p plug --example tour`
@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Two external servers: a raw one that answers "ack: ..." and a
-    // callbacks one with the seed's moveCar and getPlayers.
+    // rpc one with the seed's moveCar and getPlayers.
     let (raw_socket, velocity_at) = server::bind("tcp://127.0.0.1:*")?;
     tokio::spawn(server::run_raw(
         raw_socket,
@@ -76,7 +76,7 @@ timeout_ms = 2000
     );
 
     // boomerang: send(obj, cb) and request(obj).
-    let boomerang = plugs.callbacks("boomerang")?;
+    let boomerang = plugs.rpc("boomerang")?;
     let (done_tx, done_rx) = tokio::sync::oneshot::channel();
     boomerang.send(
         json!({"method": "moveCar", "user_id": 21, "position": [3, 4]}),

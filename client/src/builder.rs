@@ -5,7 +5,7 @@ use std::time::Duration;
 use crate::config::Backpressure;
 use crate::curve::{CurveClient, Keypair};
 use crate::protocol::EnvelopeStyle;
-use crate::{CallbacksPlug, Error, Plug, PlugConfig, RawPlug};
+use crate::{Error, Plug, PlugConfig, RawPlug, RpcPlug};
 
 /// Builds a plug. Every setter says its default.
 ///
@@ -16,7 +16,7 @@ use crate::{CallbacksPlug, Error, Plug, PlugConfig, RawPlug};
 ///     .connect_to("tcp://127.0.0.1:9000")
 ///     .timeout(Duration::from_secs(2))
 ///     .debug(true)
-///     .callbacks()?;
+///     .rpc()?;
 /// # Ok(()) }
 /// ```
 #[derive(Clone, Debug)]
@@ -89,7 +89,7 @@ impl PlugBuilder {
     }
 
     /// Resends of a request made with
-    /// [`CallbacksPlug::request_idempotent`] after a timeout, waiting
+    /// [`RpcPlug::request_idempotent`] after a timeout, waiting
     /// `backoff` before the first and doubling it each time. Default is no
     /// resend and 100 ms.
     pub fn retries(mut self, retries: u32, backoff: Duration) -> PlugBuilder {
@@ -141,15 +141,16 @@ impl PlugBuilder {
         RawPlug::open(self.config)
     }
 
-    /// Opens a callbacks plug.
-    pub fn callbacks(self) -> Result<CallbacksPlug, Error> {
-        CallbacksPlug::open(self.config)
+    /// Opens an rpc plug.
+    pub fn rpc(self) -> Result<RpcPlug, Error> {
+        RpcPlug::open(self.config)
     }
 
-    /// Opens the kind of plug the configuration's `callbacks` key asks for.
+    /// Opens the kind of plug the configuration asks for: rpc when
+    /// [`PlugConfig::rpc`] is set (`callbacks = true` in a file), else raw.
     pub fn open(self) -> Result<Plug, Error> {
-        if self.config.callbacks {
-            self.callbacks().map(Plug::Callbacks)
+        if self.config.rpc {
+            self.rpc().map(Plug::Rpc)
         } else {
             self.raw().map(Plug::Raw)
         }

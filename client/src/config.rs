@@ -19,15 +19,15 @@
 //! | key | default | meaning |
 //! | --- | --- | --- |
 //! | `connect_to` | required | one endpoint or a list; libzmq spreads requests across a list |
-//! | `callbacks` | `false` | JSON requests with ids and replies (`true`) or raw frames (`false`) |
+//! | `callbacks` | `false` | rpc mode, JSON requests with ids and replies (`true`), or raw frames (`false`) |
 //! | `debug` | `false` | log every message out and in at `info` level |
-//! | `timeout_ms` | `5000` | how long a request waits for its reply (callbacks) or a send for room (raw) |
+//! | `timeout_ms` | `5000` | how long a request waits for its reply (rpc) or a send for room (raw) |
 //! | `envelope` | `"bare"` | `"bare"` sends `[body]`; `"delimited"` sends `["", body]` like a REQ socket |
-//! | `max_in_flight` | `10000` | requests waiting for replies at once (callbacks) |
+//! | `max_in_flight` | `10000` | requests waiting for replies at once (rpc) |
 //! | `backpressure` | `"wait"` | past `max_in_flight`: `"wait"` for a free slot within the timeout, or `"fail"` at once |
 //! | `high_water_mark` | `1000` | libzmq's send and receive queue limit, in messages |
 //! | `inbox_capacity` | `1024` | unmatched or raw messages held for the message handler |
-//! | `retries` | `0` | resends of a request marked idempotent ([`crate::CallbacksPlug::request_idempotent`]) after a timeout |
+//! | `retries` | `0` | resends of a request marked idempotent ([`crate::RpcPlug::request_idempotent`]) after a timeout |
 //! | `retry_backoff_ms` | `100` | wait before the first resend; doubles for each later one |
 //! | `heartbeat_ms` | `0` (off) | libzmq heartbeats: a connection silent for 3 intervals is dropped and redialled |
 //! | `server_key` | none (plain text) | the server's CURVE public key (Z85, 40 characters): encrypt and authenticate |
@@ -46,6 +46,7 @@ use crate::protocol::EnvelopeStyle;
 /// What a plug does when `max_in_flight` requests are already waiting.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Backpressure {
     /// Wait for a free slot, within the request's timeout. The default.
     #[default]
@@ -62,8 +63,9 @@ pub struct PlugConfig {
     pub name: String,
     /// Endpoints to connect to.
     pub connect_to: Vec<String>,
-    /// JSON callbacks mode (`true`) or raw mode.
-    pub callbacks: bool,
+    /// Rpc mode (`true`: JSON requests with ids) or raw mode; the file
+    /// key is `callbacks`, as in SocketStream's config.
+    pub rpc: bool,
     /// Log every message at `info` level.
     pub debug: bool,
     /// Request deadline.
@@ -94,7 +96,7 @@ impl PlugConfig {
         PlugConfig {
             name: name.into(),
             connect_to: Vec::new(),
-            callbacks: false,
+            rpc: false,
             debug: false,
             timeout: Duration::from_millis(5000),
             envelope: EnvelopeStyle::Bare,
@@ -260,7 +262,7 @@ impl Config {
                     OneOrMany::One(s) => vec![s],
                     OneOrMany::Many(v) => v,
                 },
-                callbacks: p.callbacks.unwrap_or(defaults.callbacks),
+                rpc: p.callbacks.unwrap_or(defaults.rpc),
                 debug: p.debug.unwrap_or(defaults.debug),
                 timeout: p.timeout_ms.map_or(defaults.timeout, Duration::from_millis),
                 envelope: p.envelope.unwrap_or(defaults.envelope),
@@ -352,10 +354,10 @@ heartbeat_ms = 500
         assert!(c.enabled);
         let v = c.plug("velocity").unwrap();
         assert_eq!(v.connect_to, vec!["tcp://127.0.0.1:5000"]);
-        assert!(!v.callbacks);
+        assert!(!v.rpc);
         assert_eq!(v.timeout, Duration::from_secs(5));
         let b = c.plug("boomerang").unwrap();
-        assert!(b.callbacks && b.debug);
+        assert!(b.rpc && b.debug);
         assert_eq!(b.connect_to.len(), 2);
         assert_eq!(b.timeout, Duration::from_millis(250));
         assert_eq!(b.envelope, EnvelopeStyle::Delimited);

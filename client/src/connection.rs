@@ -11,8 +11,9 @@ use crate::config::PlugConfig;
 use crate::error::{Error, TransportError};
 use crate::message::Inbox;
 use crate::monitor::{self, Monitor};
+use crate::socket::{context, AsyncSocket};
 use crate::stats::Counters;
-use crate::{context, AsyncSocket, Frame};
+use crate::Frame;
 
 pub(crate) struct Connection {
     pub(crate) config: PlugConfig,

@@ -12,6 +12,7 @@ use crate::Reply;
 /// ([`Error::Transport`]), the server broke the protocol
 /// ([`Error::Protocol`]), or the caller asked for something impossible.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// The server answered with an error reply (PROTOCOL.md §5.3).
     #[error("remote error {}: {}", .error.code, .error.message)]
@@ -99,6 +100,7 @@ impl Error {
 
 /// A failure of the socket underneath a plug.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum TransportError {
     /// libzmq refused an endpoint.
     #[error("cannot connect to `{endpoint}`: {source}")]
@@ -110,7 +112,7 @@ pub enum TransportError {
     },
     /// A send failed.
     #[error("send failed: {0}")]
-    Send(#[from] crate::SendError),
+    Send(#[from] crate::socket::SendError),
     /// Any other libzmq failure.
     #[error("{0}")]
     Zmq(#[from] zmq::Error),

@@ -2,8 +2,8 @@
 //!
 //! A *plug* is a named connection from an application to an external server
 //! (a game server, a message server, a legacy app in any language). A raw
-//! plug sends and receives any frames; a callbacks plug sends JSON requests
-//! with an `id` and completes each one when the reply with that id returns.
+//! plug sends and receives any frames; an rpc plug sends JSON requests with
+//! an `id` and completes each one when the reply with that id returns.
 //! The wire protocol is PROTOCOL.md at the root of the repository.
 //!
 //! Layout:
@@ -11,10 +11,11 @@
 //!   definition of the wire format, shared with the servers and the harness;
 //! - [`server`]: the serving loop for external servers written in Rust;
 //! - `frame`: [`Frame`], one message part, moved without copying;
-//! - `socket`: [`AsyncSocket`], a libzmq socket driven by tokio;
+//! - [`socket`]: [`socket::AsyncSocket`], a libzmq socket driven by tokio,
+//!   and the process-wide [`socket::context`];
 //! - `connection`: the socket, reader task and inbox every plug shares;
-//! - `raw`: [`RawPlug`]; `callbacks`: [`CallbacksPlug`] and the pending
-//!   table where a reply's id finds its request;
+//! - `raw`: [`RawPlug`]; `rpc`: [`RpcPlug`] and the pending table where a
+//!   reply's id finds its request;
 //! - `message`: [`Message`], what arrives unasked, and the plug's inbox;
 //! - `monitor` and `stats`: connection health and [`PlugStats`];
 //! - `config` and `builder`: TOML configuration and [`PlugBuilder`];
@@ -23,9 +24,13 @@
 //!   so a plug asked to encrypt never falls back to plain text;
 //! - `error`: [`Error`], which keeps remote, transport, timeout and protocol
 //!   failures apart.
+//!
+//! The [`zmq`] crate this one is built on is re-exported, so the `zmq` types
+//! that appear in its signatures (`zmq::Error` in a few error variants,
+//! `zmq::Context` for [`server::bind_in`]) can be named without a version
+//! clash.
 
 mod builder;
-mod callbacks;
 mod config;
 mod connection;
 mod curve;
@@ -37,12 +42,14 @@ pub mod protocol;
 mod raw;
 mod registry;
 mod reply;
+mod rpc;
 pub mod server;
-mod socket;
+pub mod socket;
 mod stats;
 
+pub use zmq;
+
 pub use builder::PlugBuilder;
-pub use callbacks::CallbacksPlug;
 pub use config::{Backpressure, Config, PlugConfig};
 pub use curve::{
     check_z85_key, curve_available, require_curve, CurveClient, CurveUnavailable, Keypair,
@@ -53,5 +60,5 @@ pub use message::{Message, MessageKind, Messages};
 pub use raw::RawPlug;
 pub use registry::{Plug, Plugs};
 pub use reply::Reply;
-pub use socket::{context, AsyncSocket, SendError};
+pub use rpc::RpcPlug;
 pub use stats::PlugStats;

@@ -11,6 +11,7 @@ use crate::Frame;
 
 /// Why a message went to the message handler.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum MessageKind {
     /// A raw plug's message.
     Raw,

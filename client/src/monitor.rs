@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::{context, AsyncSocket};
+use crate::socket::{context, AsyncSocket};
 
 /// Counts connections as libzmq reports them.
 #[derive(Default)]

@@ -2,15 +2,16 @@
 
 use std::collections::BTreeMap;
 
-use crate::{CallbacksPlug, Config, ConfigError, Error, PlugBuilder, RawPlug};
+use crate::{Config, ConfigError, Error, PlugBuilder, RawPlug, RpcPlug};
 
 /// A plug of either kind.
 #[derive(Clone, Debug)]
+#[non_exhaustive]
 pub enum Plug {
     /// `callbacks = false`.
     Raw(RawPlug),
     /// `callbacks = true`.
-    Callbacks(CallbacksPlug),
+    Rpc(RpcPlug),
 }
 
 impl Plug {
@@ -18,7 +19,7 @@ impl Plug {
     pub fn name(&self) -> &str {
         match self {
             Plug::Raw(p) => p.name(),
-            Plug::Callbacks(p) => p.name(),
+            Plug::Rpc(p) => p.name(),
         }
     }
 }
@@ -30,7 +31,7 @@ impl Plug {
 /// let config = plug::Config::from_file("plugs.toml")?;
 /// let plugs = plug::Plugs::open(&config)?;
 /// plugs.raw("velocity")?.send("Hello from Rust").await?;
-/// let reply = plugs.callbacks("boomerang")?
+/// let reply = plugs.rpc("boomerang")?
 ///     .request(serde_json::json!({"method": "getPlayers"}))
 ///     .await?;
 /// # Ok(()) }
@@ -67,19 +68,19 @@ impl Plugs {
     }
 
     /// The raw plug called `name`; an error if there is none or it is a
-    /// callbacks plug.
+    /// rpc plug.
     pub fn raw(&self, name: &str) -> Result<&RawPlug, Error> {
         match self.plugs.get(name) {
             Some(Plug::Raw(p)) => Ok(p),
-            Some(Plug::Callbacks(_)) => Err(self.wrong_kind(name, "a callbacks plug, not raw")),
+            Some(Plug::Rpc(_)) => Err(self.wrong_kind(name, "an rpc plug, not raw")),
             None => Err(self.missing(name)),
         }
     }
 
-    /// The callbacks plug called `name`.
-    pub fn callbacks(&self, name: &str) -> Result<&CallbacksPlug, Error> {
+    /// The rpc plug called `name`.
+    pub fn rpc(&self, name: &str) -> Result<&RpcPlug, Error> {
         match self.plugs.get(name) {
-            Some(Plug::Callbacks(p)) => Ok(p),
+            Some(Plug::Rpc(p)) => Ok(p),
             Some(Plug::Raw(_)) => Err(self.wrong_kind(name, "a raw plug (set callbacks = true)")),
             None => Err(self.missing(name)),
         }

@@ -1,4 +1,4 @@
-//! [`Reply`]: the whole reply object of a callbacks request.
+//! [`Reply`]: the whole reply object of an rpc request.
 
 use std::ops::Index;
 

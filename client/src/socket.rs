@@ -42,6 +42,7 @@ pub fn context() -> &'static zmq::Context {
 
 /// Why a message could not be sent.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum SendError {
     /// The peer's queue is at its high-water mark (EAGAIN).
     #[error("the peer's queue is full (high-water mark reached)")]

@@ -7,16 +7,14 @@
 //! (`cargo --config secure-build.toml test -p plug --test curve`, see the
 //! README) runs them; with PLUG_REQUIRE_CURVE=1 a missing CURVE fails.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{within, DEADLINE};
 use plug::server::{self, CurveServer, Methods, ServerConfig, SocketOptions};
-use plug::{CallbacksPlug, Error, Keypair, PlugBuilder};
+use plug::{Error, Keypair, PlugBuilder, RpcPlug};
+use plug_test_support::router::{within, DEADLINE};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 
@@ -51,7 +49,7 @@ impl EchoServer {
             ..SocketOptions::default()
         };
         let (socket, endpoint) =
-            server::bind_in(plug::context(), "tcp://127.0.0.1:*", &options).unwrap();
+            server::bind_in(plug::socket::context(), "tcp://127.0.0.1:*", &options).unwrap();
         let (tx, rx) = oneshot::channel::<()>();
         let methods = Methods::new().method("echo", |params: Value| async move { Ok(params) });
         tokio::spawn(async move {
@@ -94,7 +92,7 @@ fn plug_to(server: &EchoServer, timeout_ms: u64) -> PlugBuilder {
         .timeout(Duration::from_millis(timeout_ms))
 }
 
-async fn echo(plug: &CallbacksPlug, params: Value) -> Result<Value, Error> {
+async fn echo(plug: &RpcPlug, params: Value) -> Result<Value, Error> {
     within(plug.request(json!({"method": "echo", "params": params})))
         .await
         .map(|r| r.result().clone())
@@ -110,7 +108,7 @@ async fn encrypted_round_trip() {
     let plug = plug_to(&server, 5000)
         .server_key(&server_key)
         .keypair(&client)
-        .callbacks()
+        .rpc()
         .unwrap();
     let got = echo(&plug, json!({"hello": "over CURVE"})).await.unwrap();
     assert_eq!(got, json!({"hello": "over CURVE"}));
@@ -127,7 +125,7 @@ async fn wrong_server_key_never_connects() {
     let plug = plug_to(&server, 700)
         .server_key(impostor.public())
         .keypair(&client)
-        .callbacks()
+        .rpc()
         .unwrap();
     let err = echo(&plug, json!(1)).await.unwrap_err();
     assert!(err.is_timeout(), "expected a timeout, got {err:?}");
@@ -151,7 +149,7 @@ async fn clients_off_the_allow_list_are_refused() {
     ];
     for builder in plugs {
         let curve = builder.config().curve.is_some();
-        let plug = builder.callbacks().unwrap();
+        let plug = builder.rpc().unwrap();
         let err = echo(&plug, json!(1)).await.unwrap_err();
         assert!(
             err.is_timeout(),
@@ -162,7 +160,7 @@ async fn clients_off_the_allow_list_are_refused() {
     let plug = plug_to(&server, 5000)
         .server_key(&server_key)
         .keypair(&client)
-        .callbacks()
+        .rpc()
         .unwrap();
     assert_eq!(echo(&plug, json!(2)).await.unwrap(), json!(2));
 }
@@ -179,7 +177,7 @@ async fn without_curve_support_asking_for_it_is_an_error() {
     let err = PlugBuilder::new("p")
         .connect_to("tcp://127.0.0.1:1")
         .server_key(KEY)
-        .callbacks()
+        .rpc()
         .unwrap_err();
     assert!(matches!(err, Error::CurveUnavailable(_)), "{err:?}");
     assert!(err.to_string().contains("secure-build.toml"), "{err}");
@@ -187,7 +185,7 @@ async fn without_curve_support_asking_for_it_is_an_error() {
         curve: Some(CurveServer::new("JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6").allow(KEY)),
         ..SocketOptions::default()
     };
-    let err = server::bind_in(plug::context(), "tcp://127.0.0.1:*", &options).unwrap_err();
+    let err = server::bind_in(plug::socket::context(), "tcp://127.0.0.1:*", &options).unwrap_err();
     assert!(
         matches!(err, server::ServerError::CurveUnavailable(_)),
         "{err:?}"
@@ -299,7 +297,7 @@ async fn the_payload_is_unreadable_on_the_wire() {
     let Some(capture) = Capture::start(plain.port(), "plain") else {
         return;
     };
-    let plug = plug_to(&plain, 5000).callbacks().unwrap();
+    let plug = plug_to(&plain, 5000).rpc().unwrap();
     assert_eq!(echo(&plug, json!(marker)).await.unwrap(), json!(marker));
     drop(plug);
     let bytes = capture.finish();
@@ -315,7 +313,7 @@ async fn the_payload_is_unreadable_on_the_wire() {
     let plug = plug_to(&secure, 5000)
         .server_key(&server_key)
         .keypair(&client)
-        .callbacks()
+        .rpc()
         .unwrap();
     assert_eq!(echo(&plug, json!(marker)).await.unwrap(), json!(marker));
     drop(plug);

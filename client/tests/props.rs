@@ -1,14 +1,13 @@
 //! Property tests for the codec (PROTOCOL.md §3, §5), and a replay of the
 //! fuzz corpus and its regressions through the fuzz targets' checks
-//! (`fuzz/src/checks.rs`), so a finding stays fixed without cargo-fuzz.
-
-#[path = "../../fuzz/src/checks.rs"]
-mod checks;
+//! (`plug_test_support::checks`), so a finding stays fixed without
+//! cargo-fuzz.
 
 use std::path::Path;
 
 use plug::protocol::{encode_request, encode_result, parse_request, EnvelopeStyle, Routed};
 use plug::Frame;
+use plug_test_support::checks;
 use proptest::prelude::*;
 use serde_json::{Map, Value};
 

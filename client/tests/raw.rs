@@ -1,12 +1,10 @@
 //! Raw plugs against an in-test ROUTER.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{f, within, TestRouter};
 use plug::protocol::EnvelopeStyle;
 use plug::{Frame, MessageKind, PlugBuilder};
+use plug_test_support::router::{f, within, TestRouter};
 
 #[tokio::test]
 async fn frames_go_out_and_come_back_byte_for_byte() {

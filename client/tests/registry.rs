@@ -1,9 +1,7 @@
 //! Plugs opened from a TOML configuration, by name.
 
-mod common;
-
-use common::{json_frame, within, TestRouter};
 use plug::{Config, Error, Plugs};
+use plug_test_support::router::{json_frame, within, TestRouter};
 use serde_json::json;
 
 #[tokio::test]
@@ -37,7 +35,7 @@ debug = true
     let m = router.recv().await;
     assert_eq!(&m[1][..], b"Hello from Rust");
 
-    let boomerang = plugs.callbacks("boomerang").unwrap().clone();
+    let boomerang = plugs.rpc("boomerang").unwrap().clone();
     let call =
         tokio::spawn(async move { boomerang.request(json!({"method": "getPlayers"})).await });
     let (ident, body) = router.recv_json().await;
@@ -49,7 +47,7 @@ debug = true
         .await;
     assert_eq!(within(call).await.unwrap().unwrap().result(), &json!(["a"]));
 
-    let wrong = plugs.callbacks("velocity").unwrap_err();
+    let wrong = plugs.rpc("velocity").unwrap_err();
     assert!(
         matches!(&wrong, Error::Config(e) if e.key.ends_with("velocity.callbacks")),
         "{wrong}"

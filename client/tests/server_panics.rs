@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use plug::protocol::{codes, ErrorObject};
 use plug::server::{self, Call, Handler, Methods, ServerConfig};
-use plug::{CallbacksPlug, PlugBuilder};
+use plug::{PlugBuilder, RpcPlug};
 use serde_json::{json, Value};
 
 const DEADLINE: Duration = Duration::from_secs(20);
@@ -24,7 +24,7 @@ impl Handler for Early {
     }
 }
 
-async fn serve(handler: impl Handler) -> (CallbacksPlug, tokio::sync::oneshot::Sender<()>) {
+async fn serve(handler: impl Handler) -> (RpcPlug, tokio::sync::oneshot::Sender<()>) {
     let (socket, endpoint) = server::bind("tcp://127.0.0.1:*").unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(server::run_rpc(
@@ -38,12 +38,12 @@ async fn serve(handler: impl Handler) -> (CallbacksPlug, tokio::sync::oneshot::S
     let plug = PlugBuilder::new("panics")
         .connect_to(&endpoint)
         .timeout(Duration::from_secs(5))
-        .callbacks()
+        .rpc()
         .unwrap();
     (plug, stop)
 }
 
-async fn internal_error(plug: &CallbacksPlug, method: &str) -> String {
+async fn internal_error(plug: &RpcPlug, method: &str) -> String {
     let e = plug.request(json!({"method": method})).await.unwrap_err();
     let remote = e
         .remote()

@@ -40,7 +40,7 @@ impl Bundled {
             };
             runtime.block_on(async move {
                 let bound = bind_in(
-                    plug::context(),
+                    plug::socket::context(),
                     "tcp://127.0.0.1:*",
                     &SocketOptions::default(),
                 );

@@ -12,7 +12,7 @@ use crate::trace::Trace;
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Profile {
-    /// A callbacks-mode (JSON request/reply) server.
+    /// A rpc-mode (JSON request/reply) server.
     Rpc,
     /// A raw echo server.
     Raw,

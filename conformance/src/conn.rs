@@ -30,7 +30,9 @@ impl Conn {
         curve: Option<&plug::CurveClient>,
     ) -> Step<Conn> {
         let setup = || -> Result<zmq::Socket, String> {
-            let sock = plug::context().socket(kind).map_err(|e| e.to_string())?;
+            let sock = plug::socket::context()
+                .socket(kind)
+                .map_err(|e| e.to_string())?;
             sock.set_linger(0).map_err(|e| e.to_string())?;
             sock.set_sndtimeo(ctx.timeout.as_millis().try_into().unwrap_or(i32::MAX))
                 .map_err(|e| e.to_string())?;

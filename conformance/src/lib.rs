@@ -9,7 +9,7 @@
 //! - `case`: what a case is ([`Case`], [`Requirement`], [`Profile`]);
 //! - `cases/`: every case, one file per family (`rpc_id.rs` is `rpc.id.*`);
 //! - `trace`, `conn`, `rpc`, `probe`: the wire under a case: traced blocking
-//!   sockets with bounded waits, callbacks-mode helpers, the liveness probe;
+//!   sockets with bounded waits, rpc-mode helpers, the liveness probe;
 //! - `runner`: one thread and one deadline per case;
 //! - `select`, `expected`: `--only`/`--skip` patterns, `--expected-failures`;
 //! - `spawn`: `check --spawn`, a server process on a free endpoint;

@@ -112,6 +112,9 @@ struct ListArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The plugs and bundled servers log through `tracing`; only errors by
+    // default, so the report stays readable (RUST_LOG=debug for more).
+    plug_flags::init_logging("error");
     match cli.command {
         Some(Command::List(args)) => {
             print!(
@@ -191,7 +194,7 @@ fn bundled() -> ExitCode {
     let code = run(&opts);
     println!(
         "\nTo check your own server:\n  \
-         plug-conformance check tcp://127.0.0.1:5555 --profile rpc     # a running callbacks-mode server\n  \
+         plug-conformance check tcp://127.0.0.1:5555 --profile rpc     # a running rpc-mode server\n  \
          plug-conformance check --spawn \"./my-server {{endpoint}}\" --profile raw --json report.json\n  \
          plug-conformance list                                         # every case and its section"
     );

@@ -1,4 +1,4 @@
-//! Callbacks-mode helpers for cases: requests built and replies read with
+//! Rpc-mode helpers for cases: requests built and replies read with
 //! `plug::protocol`, the one definition of ids, envelopes and error codes.
 
 use std::cell::Cell;
@@ -12,7 +12,7 @@ use crate::case::{fail, Ctx, Step, Verdict};
 use crate::conn::Conn;
 use crate::trace::show_bytes;
 
-/// A DEALER (or REQ) connection speaking callbacks mode with one envelope
+/// A DEALER (or REQ) connection speaking rpc mode with one envelope
 /// style.
 pub(crate) struct RpcConn {
     pub conn: Conn,

@@ -32,7 +32,7 @@ use std::time::Duration;
 
 use plug::protocol::ErrorObject;
 use plug::server::{self, Echo, Methods, ServerConfig, ServerError, Stats};
-use plug::AsyncSocket;
+use plug::socket::AsyncSocket;
 use serde_json::{json, Value};
 
 /// The longest `sleep` accepted, in milliseconds (PROTOCOL.md §6.3).

@@ -50,18 +50,12 @@ struct Args {
     drain_timeout_ms: u64,
 
     #[command(flatten)]
-    curve: server::CurveFlags,
+    curve: plug_flags::CurveFlags,
 }
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    plug_flags::init_logging("info");
     match serve(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

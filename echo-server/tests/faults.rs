@@ -8,17 +8,14 @@
 //! answered twice. Requests are bounded in count and time; everything
 //! talks over 127.0.0.1 only.
 
-#[path = "support/process.rs"]
-mod process;
-
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use plug::protocol::codes;
-use plug::{CallbacksPlug, Error, MessageKind, PlugBuilder};
-use process::ServerProcess;
+use plug::{Error, MessageKind, PlugBuilder, RpcPlug};
+use plug_test_support::process::ServerProcess;
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_echo-server");
@@ -53,11 +50,11 @@ fn run<F: Future<Output = ()>>(f: F) {
     });
 }
 
-fn plug(endpoint: &str, timeout_ms: u64) -> CallbacksPlug {
+fn plug(endpoint: &str, timeout_ms: u64) -> RpcPlug {
     PlugBuilder::new("faults")
         .connect_to(endpoint)
         .timeout(Duration::from_millis(timeout_ms))
-        .callbacks()
+        .rpc()
         .unwrap()
 }
 
@@ -83,7 +80,7 @@ struct Record {
 /// `workers` callers, each sending `echo` requests with a tag of its own
 /// one after another until `stop_at` (or `max_each` requests).
 async fn drive(
-    plug: &CallbacksPlug,
+    plug: &RpcPlug,
     name: &str,
     workers: usize,
     stop_at: Instant,
@@ -404,7 +401,7 @@ fn a_client_killed_mid_request_is_forgotten() {
         .expect("the child sent its requests");
 
     // And a raw DEALER closed with requests in flight.
-    let raw = plug::context().socket(zmq::DEALER).unwrap();
+    let raw = plug::socket::context().socket(zmq::DEALER).unwrap();
     raw.set_linger(0).unwrap();
     raw.connect(&endpoint).unwrap();
     for i in 0..RAW {
@@ -453,7 +450,7 @@ fn a_client_killed_mid_request_is_forgotten() {
 
 /// A DEALER that stops reading: small receive queue and kernel buffer.
 fn stalled_reader(endpoint: &str, n: usize) -> zmq::Socket {
-    let s = plug::context().socket(zmq::DEALER).unwrap();
+    let s = plug::socket::context().socket(zmq::DEALER).unwrap();
     s.set_rcvhwm(100).unwrap();
     s.set_rcvbuf(4096).unwrap();
     s.set_sndhwm(n as i32).unwrap();
@@ -528,7 +525,7 @@ fn a_flooding_client_does_not_starve_another() {
     // the server starts a handler as it receives the request.
     let flood_ep = endpoint.clone();
     let flooder = std::thread::spawn(move || {
-        let s = plug::context().socket(zmq::DEALER).unwrap();
+        let s = plug::socket::context().socket(zmq::DEALER).unwrap();
         s.set_linger(0).unwrap();
         s.set_sndhwm(0).unwrap();
         s.connect(&flood_ep).unwrap();
@@ -607,7 +604,7 @@ fn heartbeats_notice_a_frozen_server_and_plain_plugs_do_not() {
             .connect_to(&endpoint)
             .timeout(Duration::from_millis(500))
             .heartbeat(Duration::from_millis(100))
-            .callbacks()
+            .rpc()
             .unwrap();
         let plain = plug(&endpoint, 500);
         beating.request(json!({"method": "ping"})).await.unwrap();
@@ -658,7 +655,7 @@ fn idempotent_requests_survive_a_server_restart_and_plain_ones_do_not() {
             .connect_to(&endpoint)
             .timeout(Duration::from_millis(300))
             .retries(6, Duration::from_millis(50))
-            .callbacks()
+            .rpc()
             .unwrap();
         p.request(json!({"method": "ping"})).await.unwrap();
         server.kill();

@@ -7,15 +7,10 @@
 //! cargo test --release -p echo-server --test load -- --ignored --nocapture
 //! ```
 
-#[path = "support/load.rs"]
-mod load;
-#[path = "support/process.rs"]
-mod process;
-
 use std::time::Duration;
 
-use load::Want;
-use process::ServerProcess;
+use plug_test_support::load::{self, Want};
+use plug_test_support::process::ServerProcess;
 use serde_json::json;
 
 const BIN: &str = env!("CARGO_BIN_EXE_echo-server");

@@ -33,7 +33,7 @@ fn start(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn callbacks_plug_requests_and_errors() {
+async fn rpc_plug_requests_and_errors() {
     tokio::time::timeout(DEADLINE, async {
         let (ep, stop, task) = start(Mode::Rpc);
         for envelope in [EnvelopeStyle::Bare, EnvelopeStyle::Delimited] {
@@ -41,7 +41,7 @@ async fn callbacks_plug_requests_and_errors() {
                 .connect_to(&ep)
                 .envelope(envelope)
                 .timeout(Duration::from_secs(5))
-                .callbacks()
+                .rpc()
                 .unwrap();
             let reply = p
                 .request(json!({"method": "echo", "params": [1]}))
@@ -98,7 +98,7 @@ async fn ten_thousand_concurrent_requests_through_one_plug() {
             .connect_to(&ep)
             .max_in_flight(1000)
             .timeout(Duration::from_secs(20))
-            .callbacks()
+            .rpc()
             .unwrap();
         let replies = join_all((0..10_000).map(|i| {
             let p = p.clone();
@@ -172,7 +172,7 @@ async fn dropping_the_serving_future_stops_the_server() {
         let p = PlugBuilder::new("echo")
             .connect_to(&ep)
             .timeout(Duration::from_millis(300))
-            .callbacks()
+            .rpc()
             .unwrap();
         let ping = json!({"method": "ping"});
         assert_eq!(p.request(ping.clone()).await.unwrap().result(), "pong");

@@ -1,4 +1,4 @@
-//! Callbacks mode on the wire: methods, ids, envelopes and every error rule
+//! Rpc mode on the wire: methods, ids, envelopes and every error rule
 //! of PROTOCOL.md §5.5, seen as raw frames.
 
 mod common;

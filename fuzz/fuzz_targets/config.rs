@@ -1,3 +1,3 @@
 #![no_main]
 
-libfuzzer_sys::fuzz_target!(|data: &[u8]| plug_fuzz::config_text(data));
+libfuzzer_sys::fuzz_target!(|data: &[u8]| plug_test_support::checks::config_text(data));

@@ -36,7 +36,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use plug::server::{ServerConfig, ServerError, Stats};
-use plug::AsyncSocket;
+use plug::socket::AsyncSocket;
 
 pub use config::{GameConfig, DEFAULT_ROOM, MIN_MOVE_SECONDS};
 pub use methods::{methods, Game};

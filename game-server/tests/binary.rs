@@ -30,7 +30,7 @@ fn start() -> (Child, String) {
 }
 
 fn socket(kind: zmq::SocketType, endpoint: &str) -> zmq::Socket {
-    let s = plug::context().socket(kind).unwrap();
+    let s = plug::socket::context().socket(kind).unwrap();
     s.set_rcvtimeo(DEADLINE.as_millis() as i32).unwrap();
     s.set_linger(0).unwrap();
     s.connect(endpoint).unwrap();

@@ -7,7 +7,7 @@ use std::time::Duration;
 use game_server::{rules, GameConfig};
 use plug::protocol::codes;
 use plug::server::{ServerConfig, Stats};
-use plug::{CallbacksPlug, PlugBuilder};
+use plug::{PlugBuilder, RpcPlug};
 use serde_json::{json, Value};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -51,11 +51,11 @@ impl Running {
     }
 }
 
-fn plug(name: &str, endpoint: &str) -> CallbacksPlug {
+fn plug(name: &str, endpoint: &str) -> RpcPlug {
     PlugBuilder::new(name)
         .connect_to(endpoint)
         .timeout(Duration::from_secs(5))
-        .callbacks()
+        .rpc()
         .unwrap()
 }
 
@@ -65,7 +65,7 @@ async fn with_deadline<F: Future<Output = ()>>(f: F) {
         .expect("test deadline");
 }
 
-async fn ok(p: &CallbacksPlug, req: Value) -> Value {
+async fn ok(p: &RpcPlug, req: Value) -> Value {
     match p.request(req.clone()).await {
         Ok(reply) => reply.result().clone(),
         Err(e) => panic!("{req}: {e}"),
@@ -73,7 +73,7 @@ async fn ok(p: &CallbacksPlug, req: Value) -> Value {
 }
 
 /// The error object of a request that must fail.
-async fn refused(p: &CallbacksPlug, req: Value) -> plug::protocol::ErrorObject {
+async fn refused(p: &RpcPlug, req: Value) -> plug::protocol::ErrorObject {
     match p.request(req.clone()).await {
         Ok(reply) => panic!("{req} was accepted: {}", reply.result()),
         Err(e) => e

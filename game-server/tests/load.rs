@@ -12,17 +12,12 @@
 //! with its id, and a burst past `--max-in-flight` gets -32002, each with
 //! a message naming the limit, while the server goes on serving.
 
-#[path = "../../echo-server/tests/support/load.rs"]
-mod load;
-#[path = "../../echo-server/tests/support/process.rs"]
-mod process;
-
 use std::collections::HashSet;
 use std::time::Duration;
 
-use load::Want;
 use plug::protocol::codes;
-use process::ServerProcess;
+use plug_test_support::load::{self, Want};
+use plug_test_support::process::ServerProcess;
 use serde_json::{json, Value};
 
 const BIN: &str = env!("CARGO_BIN_EXE_game-server");
@@ -73,7 +68,7 @@ fn a_thousand_players_a_million_requests() {
 }
 
 fn raw_dealer(endpoint: &str) -> zmq::Socket {
-    let s = plug::context().socket(zmq::DEALER).unwrap();
+    let s = plug::socket::context().socket(zmq::DEALER).unwrap();
     s.set_linger(0).unwrap();
     s.set_rcvtimeo(20_000).unwrap();
     s.set_sndhwm(0).unwrap();

@@ -14,6 +14,7 @@ use crate::Frame;
 /// How a plug frames what it sends (PROTOCOL.md §3.1, §3.2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum EnvelopeStyle {
     /// `[body]`: what SocketStream 0.2 sent. The default.
     #[default]
@@ -120,7 +121,7 @@ impl Envelope {
 pub struct Routed {
     /// What to send back in front of the reply.
     pub envelope: Envelope,
-    /// The frames after the envelope: one in callbacks mode, any in raw mode.
+    /// The frames after the envelope: one in rpc mode, any in raw mode.
     pub body: Vec<Frame>,
 }
 

@@ -1,4 +1,4 @@
-//! Replies in callbacks mode (PROTOCOL.md §5.3, §7.3).
+//! Replies in rpc mode (PROTOCOL.md §5.3, §7.3).
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -46,6 +46,7 @@ pub fn encode_error(id: Option<&Id>, jsonrpc: bool, error: &ErrorObject) -> Vec<
 
 /// Why a message cannot be read as a reply.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum ReplyError {
     /// The body is not UTF-8 JSON.
     #[error("reply is not JSON: {0}")]

@@ -1,4 +1,4 @@
-//! Requests in callbacks mode (PROTOCOL.md §5.1, §5.2, §5.4, §5.5).
+//! Requests in rpc mode (PROTOCOL.md §5.1, §5.2, §5.4, §5.5).
 
 use std::fmt;
 
@@ -62,7 +62,7 @@ impl PartialEq for Id {
     }
 }
 
-/// A callbacks-mode request as a server reads it.
+/// A rpc-mode request as a server reads it.
 #[derive(Debug)]
 pub struct Request {
     /// The id to copy into the reply; `None` for a notification (§5.4).
@@ -98,7 +98,7 @@ impl Request {
     }
 }
 
-/// Reads the body of a callbacks-mode request (§5.1, §5.5).
+/// Reads the body of a rpc-mode request (§5.1, §5.5).
 ///
 /// On error, the returned object is what the server answers, with `"id":
 /// null`: -32700 for a body that is not UTF-8 JSON, -32600 for anything
@@ -173,6 +173,7 @@ pub(crate) fn kind_of(v: &Value) -> &'static str {
 }
 
 /// What can be read of the id of a request that will not be parsed in full.
+#[non_exhaustive]
 pub enum Peeked {
     /// A JSON object without `id`: no reply.
     Notification,

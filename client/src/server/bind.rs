@@ -1,6 +1,6 @@
 //! Binding a ROUTER socket with the options a server needs.
 
-use crate::AsyncSocket;
+use crate::socket::AsyncSocket;
 
 use super::{CurveServer, ServerError};
 
@@ -35,7 +35,7 @@ impl Default for SocketOptions {
 }
 
 /// Binds a ROUTER socket on `endpoint` in the shared context
-/// ([`crate::context`]) and returns it with the endpoint it actually bound.
+/// ([`crate::socket::context`]) and returns it with the endpoint it actually bound.
 ///
 /// The socket has `ZMQ_ROUTER_MANDATORY` set (PROTOCOL.md §2.4), so a reply
 /// to a full peer waits instead of vanishing and a reply to a gone peer is
@@ -55,7 +55,11 @@ impl Default for SocketOptions {
 /// # }
 /// ```
 pub fn bind(endpoint: &str) -> Result<(AsyncSocket, String), ServerError> {
-    bind_in(crate::context(), endpoint, &SocketOptions::default())
+    bind_in(
+        crate::socket::context(),
+        endpoint,
+        &SocketOptions::default(),
+    )
 }
 
 /// Like [`bind`], in a given context and with given options.

@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-/// The largest message a callbacks-mode server accepts by default: 16 MiB.
+/// The largest message a rpc-mode server accepts by default: 16 MiB.
 pub const DEFAULT_RPC_MAX_MESSAGE: usize = 16 * 1024 * 1024;
 /// The largest message a raw-mode server accepts by default: 256 MiB.
 pub const DEFAULT_RAW_MAX_MESSAGE: usize = 256 * 1024 * 1024;
@@ -20,11 +20,11 @@ pub const DEFAULT_MAX_IN_FLIGHT: usize = 1024;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ServerConfig {
     /// Body bytes (all frames after the envelope) accepted in one message;
-    /// larger ones get -32001 in callbacks mode and are dropped with a
+    /// larger ones get -32001 in rpc mode and are dropped with a
     /// warning in raw mode. Default: 16 MiB (rpc), 256 MiB (raw).
     pub max_message_bytes: usize,
     /// Requests of one peer being handled or replied to at once; the excess
-    /// gets -32002 in callbacks mode. In raw mode this is the length of the
+    /// gets -32002 in rpc mode. In raw mode this is the length of the
     /// peer's queue (see [`run_raw`](super::run_raw) for when it drops).
     /// Default 1024.
     pub max_in_flight: usize,
@@ -39,7 +39,7 @@ pub struct ServerConfig {
 }
 
 impl ServerConfig {
-    /// Defaults for callbacks mode.
+    /// Defaults for rpc mode.
     pub fn rpc() -> ServerConfig {
         ServerConfig {
             max_message_bytes: DEFAULT_RPC_MAX_MESSAGE,
@@ -83,7 +83,7 @@ impl ServerConfig {
 }
 
 impl Default for ServerConfig {
-    /// The callbacks-mode defaults.
+    /// The rpc-mode defaults.
     fn default() -> ServerConfig {
         ServerConfig::rpc()
     }

@@ -4,6 +4,7 @@ use std::io;
 
 /// Why a server could not start or stopped.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ServerError {
     /// The socket could not be created, configured or bound.
     #[error("cannot bind {endpoint}: {source}")]

@@ -1,4 +1,4 @@
-//! What a callbacks-mode server calls for each request.
+//! What a rpc-mode server calls for each request.
 
 use std::future::Future;
 

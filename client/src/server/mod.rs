@@ -39,9 +39,9 @@
 //!
 //! Layout:
 //! - `bind`: [`bind`] and [`bind_in`], a ROUTER with the right options;
-//! - `curve`, `curve_flags`, `zap`: [`CurveServer`] (secret key and
-//!   allow-list), [`CurveFlags`] for server binaries, and the ZAP handler
-//!   that admits or refuses each CURVE client;
+//! - `curve`, `zap`: [`CurveServer`] (secret key and allow-list) and the
+//!   ZAP handler that admits or refuses each CURVE client (the command-line
+//!   flags that build a [`CurveServer`] are `plug_flags::CurveFlags`);
 //! - `config`: [`ServerConfig`], the limits;
 //! - `handler` and `methods`: [`Handler`], [`Call`] and [`Methods`];
 //! - `rpc`: [`run_rpc`]; `raw`: [`run_raw`], [`RawHandler`], [`Echo`];
@@ -52,7 +52,6 @@
 mod bind;
 mod config;
 mod curve;
-mod curve_flags;
 mod error;
 mod handler;
 mod methods;
@@ -69,7 +68,6 @@ pub use config::{
     ServerConfig, DEFAULT_MAX_IN_FLIGHT, DEFAULT_RAW_MAX_MESSAGE, DEFAULT_RPC_MAX_MESSAGE,
 };
 pub use curve::CurveServer;
-pub use curve_flags::CurveFlags;
 pub use error::ServerError;
 pub use handler::{parse_params, Call, Handler};
 pub use methods::Methods;

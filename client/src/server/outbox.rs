@@ -14,13 +14,15 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::protocol::{Envelope, Routed};
-use crate::{AsyncSocket, Frame, SendError};
+use crate::socket::{AsyncSocket, SendError};
+use crate::Frame;
 
 use super::stats::{bump, Counters};
 use super::ServerError;
 
 /// Why a message to a peer was not delivered.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Undelivered {
     /// The peer's queue is full (only from [`Outbox::try_send`]).
     #[error("the peer's queue is full")]

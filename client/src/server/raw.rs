@@ -15,7 +15,8 @@ use futures_util::FutureExt;
 use tokio::sync::mpsc;
 
 use crate::protocol::{Envelope, Routed};
-use crate::{AsyncSocket, Frame};
+use crate::socket::AsyncSocket;
+use crate::Frame;
 
 use super::handler::panic_message;
 use super::outbox::peer_name;

@@ -1,4 +1,4 @@
-//! The callbacks-mode serving loop (PROTOCOL.md §5).
+//! The rpc-mode serving loop (PROTOCOL.md §5).
 //!
 //! One task receives, and runs each request's handler right there until
 //! it first has to wait: a handler that answers at once (an echo, a lookup)
@@ -17,7 +17,8 @@ use tracing::Instrument;
 use crate::protocol::{
     encode_error, encode_result, parse_request, peek_id, ErrorObject, Id, Peeked, Routed,
 };
-use crate::{AsyncSocket, Frame};
+use crate::socket::AsyncSocket;
+use crate::Frame;
 
 use super::handler::panic_message;
 use super::outbox::peer_name;
@@ -26,7 +27,7 @@ use super::shutdown::{Active, Tracker};
 use super::stats::{bump, Counters};
 use super::{Call, Handler, Outbox, ServerConfig, ServerError, Stats};
 
-/// Serves callbacks-mode requests on a bound ROUTER socket until
+/// Serves rpc-mode requests on a bound ROUTER socket until
 /// `shutdown` completes, then stops receiving, lets the requests in flight
 /// finish (up to [`ServerConfig::drain_timeout`]) and returns what it did.
 ///

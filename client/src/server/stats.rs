@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// counters or in `notifications`, and was logged at `warn` level (except
 /// notifications, which never get a reply).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Stats {
     /// Messages received.
     pub received: u64,

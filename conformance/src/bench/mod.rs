@@ -13,7 +13,7 @@
 //! - `phase`: the threads of one run and the coordinator that watches them
 //!   (server gone, interrupted, progress);
 //! - `tally`, `series`: counts, per-second buckets, the latency histogram;
-//! - `ready`: waiting for the server's first right answer;
+//! - `ready`: waiting for the server to answer;
 //! - `cpu`, `saturation`: the client's own CPU, and when the figures
 //!   measure the client rather than the server;
 //! - `report`, `text`, `html`, `plot`, `compare`: the JSON report, its

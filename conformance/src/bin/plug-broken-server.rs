@@ -17,7 +17,7 @@ struct Args {
     /// Where to bind, e.g. tcp://127.0.0.1:5555 or tcp://127.0.0.1:*.
     #[arg(long)]
     bind: String,
-    /// rpc (callbacks mode) or raw (echo every message).
+    /// rpc (rpc mode) or raw (echo every message).
     #[arg(long, value_enum, default_value_t = Profile::Rpc)]
     mode: Profile,
 }
@@ -33,7 +33,7 @@ fn rules_help() -> String {
 fn main() -> ExitCode {
     let args = Args::parse();
     let run = || -> Result<(), zmq::Error> {
-        let sock = plug::context().socket(zmq::ROUTER)?;
+        let sock = plug::socket::context().socket(zmq::ROUTER)?;
         sock.set_linger(0)?;
         sock.bind(&args.bind)?;
         let endpoint = sock.get_last_endpoint()?.unwrap_or_default();

@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use super::Break;
 use crate::case::Profile;
 
-/// The callbacks-mode size limit (§8.1).
+/// The rpc-mode size limit (§8.1).
 const MAX_RPC_BYTES: usize = 16 << 20;
 
 type Message = Vec<Vec<u8>>;

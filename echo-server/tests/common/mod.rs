@@ -93,7 +93,7 @@ pub fn connect_with(
     endpoint: &str,
     setup: impl FnOnce(&zmq::Socket),
 ) -> zmq::Socket {
-    let s = plug::context().socket(kind).unwrap();
+    let s = plug::socket::context().socket(kind).unwrap();
     setup(&s);
     s.set_rcvtimeo(DEADLINE.as_millis() as i32).unwrap();
     s.set_sndtimeo(DEADLINE.as_millis() as i32).unwrap();

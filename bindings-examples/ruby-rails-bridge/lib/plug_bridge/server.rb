@@ -13,7 +13,7 @@ module PlugBridge
   # One reply held back by `sleep` until it is due.
   Deferred = Struct.new(:due, :envelope, :reply)
 
-  # The ZeroMQ side of the bridge, a plug server in callbacks mode (see
+  # The ZeroMQ side of the bridge, a plug server in rpc mode (see
   # PROTOCOL.md). Two rules make it work with a plug:
   #   1. Bind a ROUTER socket and reply with the envelope the request came with.
   #   2. Pass the request's "id" back unchanged.

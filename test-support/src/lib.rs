@@ -1,0 +1,18 @@
+//! Test helpers shared across the kit's crates, used as a dev-dependency
+//! (and by the fuzz targets, outside the workspace).
+//!
+//! Layout:
+//! - [`router`]: [`router::TestRouter`], a ROUTER on a loopback port that a
+//!   test drives frame by frame, and [`router::within`], the deadline every
+//!   networked test waits under;
+//! - [`process`]: [`process::ServerProcess`], a server binary run as a child
+//!   process (its `listening on` line, signals, its final counters);
+//! - [`load`]: many plugs at once against a server binary, spread over
+//!   child processes;
+//! - [`checks`]: what the fuzz targets check, one function per target, also
+//!   replayed over the stored corpus by `client/tests/props.rs`.
+
+pub mod checks;
+pub mod load;
+pub mod process;
+pub mod router;
