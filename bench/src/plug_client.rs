@@ -2,7 +2,7 @@
 //! with `window` requests in flight in a closed loop, so that those rows
 //! measure the plug and not the harness's engine.
 //!
-//! - rpc: a `CallbacksPlug` sends `{"method":"echo","params":"xxx…"}`; the
+//! - rpc: an `RpcPlug` sends `{"method":"echo","params":"xxx…"}`; the
 //!   `window` requests in flight are futures polled by one task, each
 //!   replaced by the next as soon as it ends.
 //! - raw: a `RawPlug` sends `size` bytes whose first 8 are a sequence
@@ -71,9 +71,9 @@ async fn rpc(
     window: usize,
     amount: Amount,
 ) -> anyhow::Result<Measured> {
-    let plug = builder.callbacks()?;
+    let plug = builder.rpc()?;
     let params = Value::String("x".repeat(size));
-    let call = |plug: plug::CallbacksPlug, params: Value| async move {
+    let call = |plug: plug::RpcPlug, params: Value| async move {
         let sent = Instant::now();
         let reply = plug
             .request(json!({"method": "echo", "params": params}))

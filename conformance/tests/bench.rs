@@ -53,6 +53,8 @@ fn collect(stream: impl Read + Send + 'static, into: Arc<Mutex<String>>) {
 
 impl Running {
     /// Starts `plug-conformance bench ARGS --json FILE`.
+    // Reaped by `finish` with wait4(2), which also gives its CPU time.
+    #[allow(clippy::zombie_processes)]
     fn start(args: &[&str], name: &str) -> Running {
         let json = temp(name);
         let _ = std::fs::remove_file(&json);
@@ -587,29 +589,24 @@ fn the_json_has_a_series_a_second_and_the_histogram() {
     let series = report["series"].as_array().unwrap();
     assert!(series.len() >= 3, "{series:?}");
     let sum = |f: &str| series.iter().map(|s| s[f].as_u64().unwrap()).sum::<u64>();
-    for f in ["ok", "errors", "timeouts"] {
-        assert_eq!(
-            sum(f),
-            n(
-                report,
-                &format!(
-                    "{}",
-                    match f {
-                        "ok" => "replies_ok",
-                        other => other,
-                    }
-                )
-            ),
-            "series {f}"
-        );
+    for (f, total) in [
+        ("ok", "replies_ok"),
+        ("errors", "errors"),
+        ("timeouts", "timeouts"),
+    ] {
+        assert_eq!(sum(f), n(report, total), "series {f}");
     }
     assert_eq!(sum("sent"), n(report, "requests_sent"));
-    // About 1000 a second in every whole second.
-    for s in &series[..2] {
-        let ok = s["ok"].as_u64().unwrap();
-        assert!((500..=1500).contains(&ok), "{s}");
-        assert!(s["p50_us"].as_u64().unwrap() <= s["p99_us"].as_u64().unwrap());
+    // Seconds follow each other; a second with replies has its latency.
+    for (i, s) in series.iter().enumerate() {
+        assert_eq!(s["t_s"].as_u64(), Some(i as u64), "{s}");
+        if s["ok"].as_u64().unwrap() > 0 {
+            assert!(s["p50_us"].as_u64().unwrap() <= s["p99_us"].as_u64().unwrap());
+        } else {
+            assert!(s["p50_us"].is_null(), "{s}");
+        }
     }
+    assert!(series.iter().filter(|s| s["ok"].as_u64() > Some(0)).count() >= 2);
     let buckets = report["histogram"]["buckets"].as_array().unwrap();
     let counted: u64 = buckets.iter().map(|b| b[1].as_u64().unwrap()).sum();
     assert_eq!(counted, n(report, "replies_ok"));

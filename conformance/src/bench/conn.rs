@@ -197,7 +197,7 @@ impl Conn {
             let now = run.now();
             run.expire(now);
             // Send what the load allows.
-            let sending = state == State::Run && job.send_until_ns.map_or(true, |end| now < end);
+            let sending = state == State::Run && job.send_until_ns.is_none_or(|end| now < end);
             let mut sent_any = false;
             if sending && !blocked {
                 match run.send_due(&self.sock, &self.wire, now) {
@@ -369,8 +369,8 @@ impl Running<'_> {
 
     fn more_to_send(&self) -> bool {
         match self.job.load {
-            JobLoad::Closed { budget, .. } => budget.map_or(true, |b| self.counts.sent < b),
-            JobLoad::Open { count, .. } => count.map_or(true, |c| self.next_due < c),
+            JobLoad::Closed { budget, .. } => budget.is_none_or(|b| self.counts.sent < b),
+            JobLoad::Open { count, .. } => count.is_none_or(|c| self.next_due < c),
         }
     }
 

@@ -139,8 +139,25 @@ pub(crate) fn run(
             let spawned = std::thread::Builder::new()
                 .name(format!("bench-conn-{}", conn.index))
                 .spawn_scoped(scope, move || {
-                    let result = conn.run(&job, live, control, &tx);
-                    let _ = tx.send(Event::Ended(conn.index, result));
+                    let index = conn.index;
+                    // A bug in a thread must not leave the coordinator
+                    // waiting for it: it ends, and says why.
+                    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        conn.run(&job, live, control, &tx)
+                    }))
+                    .unwrap_or_else(|panic| ConnResult {
+                        samples: vec![format!(
+                            "connection {index} failed: {}",
+                            panic
+                                .downcast_ref::<&str>()
+                                .map(|s| s.to_string())
+                                .or_else(|| panic.downcast_ref::<String>().cloned())
+                                .unwrap_or_default()
+                        )],
+                        counts: live.counts(),
+                        ..ConnResult::default()
+                    });
+                    let _ = tx.send(Event::Ended(index, result));
                 });
             if let Err(e) = spawned {
                 // The threads already started end at once.
@@ -191,13 +208,11 @@ pub(crate) fn run(
                     control.set(State::Abandon);
                 }
             }
-            if spec.record {
-                let counts = lives.iter().fold(Counts::default(), |mut acc, l| {
-                    acc.add(&l.counts());
-                    acc
-                });
-                co.progress.tick(now, &counts, series.total());
-            }
+            let counts = lives.iter().fold(Counts::default(), |mut acc, l| {
+                acc.add(&l.counts());
+                acc
+            });
+            co.progress.tick(now, &counts, series.total());
         }
         Ok(())
     })?;
