@@ -509,6 +509,11 @@ fn a_second_sigint_stops_at_once() {
     let report = run.report();
     check_count(report);
     assert_eq!(report["stop"]["reason"], "interrupted");
+    // The first signal let the requests in flight go on; the second ended them.
+    assert_eq!(
+        report["stop"]["detail"],
+        "SIGINT, then again: the requests in flight were abandoned"
+    );
     assert!(n(report, "abandoned") > 0, "{report}");
     assert!(run.took < Duration::from_secs(100), "not the 120 s timeout");
 }
@@ -903,12 +908,21 @@ fn the_html_page_renders_in_a_headless_browser() {
         settings.contains("open loop, 2,000 requests/s in all"),
         "{settings}"
     );
-    // Each chart is an SVG with a drawn line; the latency curve's
-    // percentile axis is labelled in percentiles.
-    for id in ["latency", "throughput", "failures"] {
+    // Each chart is an SVG with its data drawn (the first series' colour,
+    // twice as thick as the axes); the latency curve's percentile axis is
+    // labelled in percentiles.
+    let points = |figure: &str| -> usize {
+        let at = figure
+            .find(r##"stroke="#1F77B4" stroke-width="2" points=""##)
+            .unwrap_or_else(|| panic!("no data line in {figure}"));
+        let rest = &figure[at..];
+        let list = rest.split("points=\"").nth(1).unwrap();
+        list[..list.find('"').unwrap()].split_whitespace().count()
+    };
+    for (id, at_least) in [("latency", 10), ("throughput", 2), ("failures", 2)] {
         let figure = section(id);
         assert!(figure.contains("<svg"), "#{id}: {figure}");
-        assert!(figure.contains("<polyline"), "#{id} has no line: {figure}");
+        assert!(points(&figure) >= at_least, "#{id}: {figure}");
     }
     let latency = section("latency");
     for tick in ["90%", "99%", "99.9%"] {

@@ -46,8 +46,13 @@ pub(crate) enum Ending {
     Completed,
     /// The server stopped answering; `why` says how that was told.
     Gone { at: Duration, why: String },
-    /// SIGINT or SIGTERM.
-    Interrupted { at: Duration, signal: i32 },
+    /// SIGINT or SIGTERM; `forced` when a second one ended the requests
+    /// in flight.
+    Interrupted {
+        at: Duration,
+        signal: i32,
+        forced: bool,
+    },
 }
 
 /// What a phase measured.
@@ -187,6 +192,7 @@ pub(crate) fn run(
                     ending = Ending::Interrupted {
                         at: now,
                         signal: co.interrupts.last().unwrap_or(libc::SIGINT),
+                        forced: false,
                     };
                     control.set(State::Drain);
                     let in_flight = in_flight(&lives);
@@ -197,6 +203,9 @@ pub(crate) fn run(
                         ));
                     }
                 } else {
+                    if let Ending::Interrupted { forced, .. } = &mut ending {
+                        *forced = true;
+                    }
                     control.set(State::Abandon);
                 }
             }

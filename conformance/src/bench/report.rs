@@ -91,7 +91,7 @@ impl StopInfo {
     /// The signal, for an interrupted run.
     pub fn signal(&self) -> Option<i32> {
         match (self.reason.as_str(), self.detail.as_deref()) {
-            ("interrupted", Some("SIGTERM")) => Some(libc::SIGTERM),
+            ("interrupted", Some(d)) if d.starts_with("SIGTERM") => Some(libc::SIGTERM),
             ("interrupted", _) => Some(libc::SIGINT),
             _ => None,
         }
@@ -109,18 +109,22 @@ impl StopInfo {
                 at_s: Some(at.as_secs_f64()),
                 detail: Some(why.clone()),
             },
-            Ending::Interrupted { at, signal } => StopInfo {
-                reason: "interrupted".into(),
-                at_s: Some(at.as_secs_f64()),
-                detail: Some(
-                    if *signal == libc::SIGTERM {
-                        "SIGTERM"
+            Ending::Interrupted { at, signal, forced } => {
+                let name = if *signal == libc::SIGTERM {
+                    "SIGTERM"
+                } else {
+                    "SIGINT"
+                };
+                StopInfo {
+                    reason: "interrupted".into(),
+                    at_s: Some(at.as_secs_f64()),
+                    detail: Some(if *forced {
+                        format!("{name}, then again: the requests in flight were abandoned")
                     } else {
-                        "SIGINT"
-                    }
-                    .into(),
-                ),
-            },
+                        name.to_owned()
+                    }),
+                }
+            }
         }
     }
 }
