@@ -787,7 +787,8 @@ fn fixed(throughput: f64, p99: u64, runs: &[(f64, u64)]) -> BenchReport {
         .extend(extra.as_object().unwrap().clone());
     let mut r: BenchReport = serde_json::from_value(v).unwrap();
     if runs.len() > 1 {
-        let (_, spread) = plug_conformance::bench::Figures::combine(&r.runs);
+        let (total, spread) = plug_conformance::bench::Figures::combine(&r.runs);
+        r.figures = total;
         r.spread = spread;
     }
     r
@@ -942,4 +943,30 @@ fn raw_needs_room_for_the_sequence_number() {
     );
     assert_eq!(run.code, 2);
     assert!(run.stderr.contains("at least 8"), "{}", run.stderr);
+}
+
+/// The summary a user reads, for a run stopped early and for several runs.
+#[test]
+fn the_summary_is_pinned() {
+    let mut gone = fixed(56_211.0, 5_341_183, &[(56_211.0, 5_341_183)]);
+    let stop = plug_conformance::bench::StopInfo {
+        reason: "server gone".into(),
+        at_s: Some(2.1),
+        detail: Some("no reply and no connection for 5.00 s".into()),
+    };
+    gone.figures.stop = stop.clone();
+    gone.runs[0].stop = stop;
+    gone.figures.errors = 16;
+    gone.figures.abandoned = 16;
+    gone.figures.requests_sent += 16;
+    gone.figures.late_replies = 3;
+    gone.saturation = vec!["the client was near its limit: thread bench-conn-0 used 97% of a core, so these figures measure the client, not the server".into()];
+    gone.error_samples = vec!["the run was stopped with requests in flight".into()];
+    insta::assert_snapshot!("summary_gone", gone.to_string());
+    let runs = fixed(
+        50_000.0,
+        300,
+        &[(49_000.0, 290), (50_000.0, 300), (51_000.0, 1_320)],
+    );
+    insta::assert_snapshot!("summary_runs", runs.to_string());
 }
