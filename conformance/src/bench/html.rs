@@ -66,7 +66,13 @@ pub fn render(report: &BenchReport) -> String {
         ("payload", format!("{} B", s.size)),
         ("run length", amount),
         ("timeout", micros(s.timeout_ms as f64 * 1e3)),
-        ("warm-up", micros(s.warmup_ms as f64 * 1e3)),
+        (
+            "warm-up",
+            match s.warmup_ms {
+                0 => "none".to_owned(),
+                ms => micros(ms as f64 * 1e3),
+            },
+        ),
         ("runs", report.runs.len().to_string()),
     ] {
         row(&mut h, k, &v);
@@ -117,6 +123,8 @@ pub fn render(report: &BenchReport) -> String {
         }],
     );
     figure(&mut h, "latency", "Latency", &latency);
+    // Each second at its middle. A last second of under half a second is
+    // left out of the charts (not of the JSON): its rate would be noise.
     let per_run = |value: fn(&super::series::Second) -> f64| -> Vec<Series> {
         (1..=report.runs.len())
             .map(|run| Series {
@@ -128,8 +136,8 @@ pub fn render(report: &BenchReport) -> String {
                 points: report
                     .series
                     .iter()
-                    .filter(|p| p.run == run && p.span_s > 0.0)
-                    .map(|p| (p.t_s as f64, value(p)))
+                    .filter(|p| p.run == run && p.span_s >= 0.5)
+                    .map(|p| (p.t_s as f64 + p.span_s / 2.0, value(p)))
                     .collect(),
             })
             .collect()
