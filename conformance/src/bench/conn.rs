@@ -23,7 +23,8 @@ use super::inflight::InFlight;
 use super::tally::{Bucket, Counts, Live};
 use super::wire::Wire;
 
-/// Messages received before the thread gives its sends a turn.
+/// Messages received before the thread gives its sends a turn, and sent
+/// before it reads again.
 const BATCH: usize = 1024;
 
 /// Distinct error messages kept per connection.
@@ -382,10 +383,12 @@ impl Running<'_> {
         }
     }
 
-    /// Sends every request the load allows at `now`; returns how many.
+    /// Sends the requests the load allows at `now`, at most a batch, so
+    /// that replies are read between batches however far behind an open
+    /// loop is; returns how many.
     fn send_due(&mut self, sock: &zmq::Socket, wire: &Wire, now: u64) -> Result<u64, zmq::Error> {
         let mut n = 0;
-        while self.more_to_send() && self.due_now(now) {
+        while n < BATCH as u64 && self.more_to_send() && self.due_now(now) {
             let origin = match self.job.load {
                 JobLoad::Closed { .. } => self.now(),
                 JobLoad::Open { .. } => self.due_ns(self.next_due),
