@@ -36,7 +36,9 @@ pub(crate) struct Job {
     /// When the phase started: every time is counted from here.
     pub start: Instant,
     pub load: JobLoad,
-    /// Send nothing at or after this many nanoseconds (`--duration-ms`).
+    /// `--duration-ms`: a closed loop sends nothing at or after this many
+    /// nanoseconds; an open loop sends every request due before it (late,
+    /// if it fell behind: the latency counts from when each was due).
     pub send_until_ns: Option<u64>,
     /// A request with no reply this long after its origin times out.
     pub timeout_ns: u64,
@@ -198,7 +200,11 @@ impl Conn {
             let now = run.now();
             run.expire(now);
             // Send what the load allows.
-            let sending = state == State::Run && job.send_until_ns.is_none_or(|end| now < end);
+            let sending = state == State::Run
+                && match job.load {
+                    JobLoad::Closed { .. } => job.send_until_ns.is_none_or(|end| now < end),
+                    JobLoad::Open { .. } => true,
+                };
             let mut sent_any = false;
             if sending && !blocked {
                 match run.send_due(&self.sock, &self.wire, now) {
@@ -371,7 +377,13 @@ impl Running<'_> {
     fn more_to_send(&self) -> bool {
         match self.job.load {
             JobLoad::Closed { budget, .. } => budget.is_none_or(|b| self.counts.sent < b),
-            JobLoad::Open { count, .. } => count.is_none_or(|c| self.next_due < c),
+            JobLoad::Open { count, .. } => {
+                count.is_none_or(|c| self.next_due < c)
+                    && self
+                        .job
+                        .send_until_ns
+                        .is_none_or(|end| self.due_ns(self.next_due) < end)
+            }
         }
     }
 
@@ -425,7 +437,7 @@ impl Running<'_> {
             if let JobLoad::Open { .. } = self.job.load {
                 earliest(self.due_ns(self.next_due));
             }
-            if let Some(end) = self.job.send_until_ns {
+            if let (JobLoad::Closed { .. }, Some(end)) = (self.job.load, self.job.send_until_ns) {
                 earliest(end);
             }
         }

@@ -261,7 +261,7 @@ impl Engine {
             .zip(&loads)
             .map(|(figures, &send_span)| saturation::RunLoad { figures, send_span })
             .collect();
-        let warnings = saturation::warnings(opts.load, opts.stop, &runs_load);
+        let warnings = saturation::warnings(opts.load, &runs_load);
         Ok(BenchReport::new(
             self.settings(opts),
             runs,

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::options::{Load, Stop};
+use super::options::Load;
 use super::report::Figures;
 use super::text::rate;
 
@@ -20,8 +20,8 @@ pub(crate) struct RunLoad<'a> {
     pub send_span: Duration,
 }
 
-/// The warnings for `runs` of `load` and `stop`, each said once.
-pub(crate) fn warnings(load: Load, stop: Stop, runs: &[RunLoad]) -> Vec<String> {
+/// The warnings for `runs` of `load`, each said once.
+pub(crate) fn warnings(load: Load, runs: &[RunLoad]) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut say = |w: String| {
         if !out.contains(&w) {
@@ -33,11 +33,10 @@ pub(crate) fn warnings(load: Load, stop: Stop, runs: &[RunLoad]) -> Vec<String> 
         let cpu = &f.client_cpu;
         let client_busy = cpu.busiest_share >= BUSY;
         if let (Load::Open { rate: asked }, true) = (load, f.stop.completed()) {
-            // The time over which the requests were due.
-            let span = match stop {
-                Stop::Duration(d) => d.as_secs_f64(),
-                Stop::Requests(_) => r.send_span.as_secs_f64(),
-            };
+            // The requests went out over this long; on time, the last one
+            // went out when it was due.
+            let due_span = f.requests_sent.saturating_sub(1) as f64 / asked;
+            let span = due_span.max(r.send_span.as_secs_f64());
             if f.requests_sent >= 2 && span > 0.0 {
                 let sent = f.requests_sent as f64 / span;
                 if sent < SHORT * asked {
@@ -106,7 +105,6 @@ mod tests {
     fn one(load: Load, f: &Figures) -> Vec<String> {
         warnings(
             load,
-            Stop::Duration(Duration::from_secs(1)),
             &[RunLoad {
                 figures: f,
                 send_span: Duration::from_secs(1),
