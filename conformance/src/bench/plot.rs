@@ -242,6 +242,8 @@ where
     let x_label = move |v: &f64| label(xt, *v);
     let y_label = move |v: &f64| label(yt, *v);
     c.configure_mesh()
+        .max_light_lines(4)
+        .light_line_style(RGBColor(238, 238, 238))
         .x_desc(chart.x.label.as_str())
         .y_desc(chart.y.label.as_str())
         .x_label_formatter(&x_label)
@@ -270,7 +272,7 @@ where
             .legend(move |(x, y)| {
                 PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
             });
-        if points.len() <= 40 {
+        if points.len() <= 12 {
             c.draw_series(
                 points
                     .into_iter()
