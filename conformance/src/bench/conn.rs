@@ -10,6 +10,11 @@
 //! the next second of the series). `ZMQ_FD` is edge-triggered: it is slept
 //! on only after `ZMQ_EVENTS` has said there is nothing to receive, since
 //! a send may have consumed the edge that announced a message.
+//!
+//! A reply that names its request cheaply (the sequence number of a raw
+//! echo, the leading id of an rpc reply) ends that request at once, so the
+//! next request can go out; its full check (every byte of a large echo) is
+//! made right after the sends, while the server works on them.
 
 use std::os::fd::RawFd;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -29,6 +34,11 @@ const BATCH: usize = 1024;
 
 /// Distinct error messages kept per connection.
 pub(crate) const MAX_SAMPLES: usize = 5;
+
+/// Replies held for their full check, at most: this many, or this many
+/// bytes.
+const DEFERRED: usize = 64;
+const DEFERRED_BYTES: usize = 64 << 20;
 
 /// What a connection is to do in one phase.
 #[derive(Clone, Debug)]
@@ -145,9 +155,13 @@ impl Conn {
     ) -> ConnResult {
         set_timer_slack();
         let cpu_before = cpu::this_thread();
+        let wire = self.wire.clone();
         let mut run = Running {
             job,
             live,
+            wire: &wire,
+            deferred: Vec::new(),
+            deferred_bytes: 0,
             inflight: InFlight::new(self.next_seq),
             counts: Counts::default(),
             samples: Vec::new(),
@@ -163,7 +177,6 @@ impl Conn {
             wake: control.wake_fd(self.index),
         };
         self.read_monitor(live);
-        let mut msg = zmq::Message::new();
         let mut blocked = false;
         loop {
             let state = control.state();
@@ -176,6 +189,10 @@ impl Conn {
             // Receive everything that is ready (up to a batch).
             let mut fatal = None;
             for _ in 0..BATCH {
+                if run.deferred_full() {
+                    break;
+                }
+                let mut msg = zmq::Message::new();
                 match self.sock.recv(&mut msg, zmq::DONTWAIT) {
                     Ok(()) => {
                         let frames = if msg.get_more() {
@@ -183,7 +200,7 @@ impl Conn {
                         } else {
                             1
                         };
-                        run.on_reply(&self.wire, &msg, frames);
+                        run.on_reply(msg, frames);
                     }
                     Err(zmq::Error::EAGAIN) => break,
                     Err(zmq::Error::EINTR) => continue,
@@ -207,7 +224,7 @@ impl Conn {
                 };
             let mut sent_any = false;
             if sending && !blocked {
-                match run.send_due(&self.sock, &self.wire, now) {
+                match run.send_due(&self.sock, now) {
                     Ok(n) => sent_any = n > 0,
                     Err(zmq::Error::EAGAIN) => blocked = true,
                     Err(e) => {
@@ -216,6 +233,7 @@ impl Conn {
                     }
                 }
             }
+            run.check_deferred();
             run.publish();
             let more_to_send = sending && run.more_to_send();
             if !more_to_send && run.inflight.len() == 0 {
@@ -282,10 +300,23 @@ impl Conn {
     }
 }
 
+/// A reply whose request has ended, waiting for its full check.
+struct Deferred {
+    msg: zmq::Message,
+    frames: usize,
+    seq: u64,
+    /// The request's latency origin and when the reply came.
+    origin: u64,
+    at: u64,
+}
+
 /// The state of one connection's phase.
 struct Running<'a> {
     job: &'a Job,
     live: &'a Live,
+    wire: &'a Wire,
+    deferred: Vec<Deferred>,
+    deferred_bytes: usize,
     inflight: InFlight,
     counts: Counts,
     samples: Vec<String>,
@@ -321,11 +352,28 @@ impl Running<'_> {
         }
     }
 
-    fn on_reply(&mut self, wire: &Wire, msg: &[u8], frames: usize) {
+    fn deferred_full(&self) -> bool {
+        self.deferred.len() >= DEFERRED || self.deferred_bytes >= DEFERRED_BYTES
+    }
+
+    fn on_reply(&mut self, msg: zmq::Message, frames: usize) {
         let now = self.now();
         self.live.heard.store(now + 1, Ordering::Relaxed);
         self.streak = 0;
-        let judged = wire.judge(msg, frames);
+        if let Some(seq) = self.wire.seq_hint(&msg) {
+            if let Some(origin) = self.inflight.end(seq) {
+                self.deferred_bytes += msg.len();
+                self.deferred.push(Deferred {
+                    msg,
+                    frames,
+                    seq,
+                    origin,
+                    at: now,
+                });
+                return;
+            }
+        }
+        let judged = self.wire.judge(&msg, frames);
         let origin = judged.seq.and_then(|seq| self.inflight.end(seq));
         match (origin, judged.verdict) {
             (Some(origin), Ok(())) => {
@@ -350,6 +398,31 @@ impl Running<'_> {
                 }
             },
         }
+    }
+
+    /// The full check of the replies whose requests have ended.
+    fn check_deferred(&mut self) {
+        for d in std::mem::take(&mut self.deferred) {
+            let judged = self.wire.judge(&d.msg, d.frames);
+            match judged.verdict {
+                Ok(()) if judged.seq == Some(d.seq) => {
+                    self.counts.ok += 1;
+                    self.bucket.counts.ok += 1;
+                    self.bucket.record(d.at.saturating_sub(d.origin) / 1000);
+                }
+                Ok(()) => {
+                    self.counts.errors += 1;
+                    self.bucket.counts.errors += 1;
+                    self.sample("a reply whose id is not the one it starts with");
+                }
+                Err(why) => {
+                    self.counts.errors += 1;
+                    self.bucket.counts.errors += 1;
+                    self.sample(&why);
+                }
+            }
+        }
+        self.deferred_bytes = 0;
     }
 
     /// Ends the requests whose deadline has passed.
@@ -398,7 +471,7 @@ impl Running<'_> {
     /// Sends the requests the load allows at `now`, at most a batch, so
     /// that replies are read between batches however far behind an open
     /// loop is; returns how many.
-    fn send_due(&mut self, sock: &zmq::Socket, wire: &Wire, now: u64) -> Result<u64, zmq::Error> {
+    fn send_due(&mut self, sock: &zmq::Socket, now: u64) -> Result<u64, zmq::Error> {
         let mut n = 0;
         while n < BATCH as u64 && self.more_to_send() && self.due_now(now) {
             let origin = match self.job.load {
@@ -407,7 +480,7 @@ impl Running<'_> {
             };
             let seq = self.inflight.next_seq();
             loop {
-                match sock.send(wire.request(seq), zmq::DONTWAIT) {
+                match sock.send(self.wire.request(seq), zmq::DONTWAIT) {
                     Ok(()) => break,
                     Err(zmq::Error::EINTR) => continue,
                     Err(e) => return Err(e),
@@ -452,6 +525,7 @@ impl Running<'_> {
 
     /// Ends every request in flight as an error.
     fn abandon(&mut self, why: &str) {
+        self.check_deferred();
         let n = self.inflight.abandon();
         if n > 0 {
             self.counts.errors += n;
@@ -463,6 +537,7 @@ impl Running<'_> {
     }
 
     fn finish(mut self, cpu: Duration) -> ConnResult {
+        self.check_deferred();
         self.publish();
         let last = std::mem::replace(&mut self.bucket, Bucket::new(0, 0));
         if self.job.record {

@@ -26,7 +26,7 @@ pub mod compare;
 mod conn;
 mod control;
 mod cpu;
-pub mod html;
+mod html;
 mod inflight;
 mod options;
 mod phase;
@@ -37,7 +37,7 @@ mod report;
 mod saturation;
 mod series;
 mod tally;
-pub mod text;
+mod text;
 mod wire;
 
 use std::sync::{mpsc, Arc};
@@ -59,6 +59,7 @@ use wire::Wire;
 
 /// Why `bench` measured nothing.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BenchError {
     /// An option that cannot be used (exit status 2).
     #[error(transparent)]

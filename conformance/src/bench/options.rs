@@ -11,6 +11,7 @@ use crate::case::Profile;
 
 /// The server to measure.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Target {
     /// A server that is already running.
     Endpoint(String),
@@ -21,6 +22,7 @@ pub enum Target {
 
 /// When a run stops.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Stop {
     /// After this many requests have been sent and have ended.
     Requests(u64),
@@ -30,6 +32,7 @@ pub enum Stop {
 
 /// How load is generated.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
 pub enum Load {
     /// `window` requests in flight on each connection, back to back.
     Closed { window: usize },

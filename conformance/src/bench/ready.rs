@@ -13,6 +13,7 @@ const RESEND: Duration = Duration::from_millis(250);
 
 /// Why the server is not ready.
 #[derive(Debug, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum Unready {
     #[error("no answer within {0}")]
     Silent(String),

@@ -84,6 +84,26 @@ impl Wire {
         }
     }
 
+    /// The request a reply answers, read cheaply from its start (the
+    /// sequence number of an echo, the leading id of an rpc reply); `None`
+    /// when only [`Wire::judge`] can tell.
+    pub fn seq_hint(&self, first: &[u8]) -> Option<u64> {
+        match self {
+            Wire::Rpc { .. } => {
+                let rest = first.strip_prefix(RPC_PREFIX)?;
+                let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+                let canonical = digits == 1 || (digits > 1 && rest[0] != b'0');
+                if !canonical || rest.get(digits) != Some(&b',') {
+                    return None;
+                }
+                parse_u64(&rest[..digits])
+            }
+            Wire::Raw { .. } => first
+                .get(..8)
+                .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes"))),
+        }
+    }
+
     /// Judges a reply of `frames` frames whose first frame is `first`.
     pub fn judge(&self, first: &[u8], frames: usize) -> Judged {
         let mut judged = match self {
@@ -259,6 +279,29 @@ mod tests {
         assert!(j.verdict.is_err());
         let j = rpc(3).judge(br#"{"id":7,"result":"xxx"}"#, 2);
         assert_eq!(j.verdict, Err("reply in 2 frames; one expected".into()));
+    }
+
+    #[test]
+    fn the_hint_names_the_request_the_judgement_does() {
+        let wire = rpc(3);
+        for reply in [
+            r#"{"id":42,"result":"xxx"}"#,
+            r#"{"id":42,"error":{"code":1,"message":"no"}}"#,
+            r#"{"id":42,"result":"xx"}"#,
+        ] {
+            assert_eq!(wire.seq_hint(reply.as_bytes()), Some(42), "{reply}");
+            assert_eq!(wire.judge(reply.as_bytes(), 1).seq, Some(42), "{reply}");
+        }
+        for reply in [
+            r#"{"result":"xxx","id":42}"#,
+            r#"{"id":042,"result":"xxx"}"#,
+            r#"{"id":42}"#,
+        ] {
+            assert_eq!(wire.seq_hint(reply.as_bytes()), None, "{reply}");
+        }
+        let raw = Wire::new(Profile::Raw, 16);
+        assert_eq!(raw.seq_hint(&raw.request(7)), Some(7));
+        assert_eq!(raw.seq_hint(b"short"), None);
     }
 
     #[test]
