@@ -1,5 +1,6 @@
 //! [`PlugBuilder`]: a plug from code, without a config file.
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::config::Backpressure;
@@ -39,6 +40,8 @@ impl PlugBuilder {
 
     /// Adds an endpoint to connect to. Call it again for more endpoints;
     /// libzmq spreads requests across them. At least one is required.
+    /// `dns+tcp://NAME:PORT` stands for every address of `NAME`
+    /// ([`crate::Discovery`]).
     pub fn connect_to(mut self, endpoint: impl Into<String>) -> PlugBuilder {
         self.config.connect_to.push(endpoint.into());
         self
@@ -128,6 +131,20 @@ impl PlugBuilder {
             .get_or_insert_with(|| CurveClient::new(String::new()));
         curve.public_key = Some(pair.public().to_owned());
         curve.secret_key = Some(pair.secret().to_owned());
+        self
+    }
+
+    /// How often each `dns+tcp://` endpoint's name is looked up again.
+    /// Default is 5 seconds.
+    pub fn discovery_refresh(mut self, every: Duration) -> PlugBuilder {
+        self.config.discovery.refresh = every;
+        self
+    }
+
+    /// The DNS server that `dns+tcp://` names are looked up at. Default is
+    /// the system's configuration (`/etc/resolv.conf`).
+    pub fn discovery_nameserver(mut self, server: SocketAddr) -> PlugBuilder {
+        self.config.discovery.nameserver = Some(server);
         self
     }
 

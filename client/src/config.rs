@@ -18,7 +18,7 @@
 //!
 //! | key | default | meaning |
 //! | --- | --- | --- |
-//! | `connect_to` | required | one endpoint or a list; libzmq spreads requests across a list |
+//! | `connect_to` | required | one endpoint or a list; libzmq spreads requests across a list; `dns+tcp://NAME:PORT` stands for every address of `NAME` ([`crate::Discovery`]) |
 //! | `callbacks` | `false` | rpc mode, JSON requests with ids and replies (`true`), or raw frames (`false`) |
 //! | `debug` | `false` | log every message out and in at `info` level |
 //! | `timeout_ms` | `5000` | how long a request waits for its reply (rpc) or a send for room (raw) |
@@ -32,6 +32,8 @@
 //! | `heartbeat_ms` | `0` (off) | libzmq heartbeats: a connection silent for 3 intervals is dropped and redialled |
 //! | `server_key` | none (plain text) | the server's CURVE public key (Z85, 40 characters): encrypt and authenticate |
 //! | `public_key`, `secret_key` | generated | the plug's own CURVE key pair, both or neither |
+//! | `discovery_refresh_ms` | `5000` | how often a `dns+tcp://` name is looked up again (100 to 86400000) |
+//! | `discovery_nameserver` | system (`/etc/resolv.conf`) | the DNS server for `dns+tcp://` names, `IP:PORT` |
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -40,6 +42,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::curve::CurveClient;
+use crate::discovery::{parse_nameserver, DiscoveryConfig, DnsTarget};
 use crate::error::ConfigError;
 use crate::protocol::EnvelopeStyle;
 
@@ -88,6 +91,8 @@ pub struct PlugConfig {
     pub heartbeat: Duration,
     /// CURVE encryption and authentication; `None` is plain text.
     pub curve: Option<CurveClient>,
+    /// How `dns+tcp://` endpoints are looked up.
+    pub discovery: DiscoveryConfig,
 }
 
 impl PlugConfig {
@@ -108,6 +113,7 @@ impl PlugConfig {
             retry_backoff: Duration::from_millis(100),
             heartbeat: Duration::ZERO,
             curve: None,
+            discovery: DiscoveryConfig::default(),
         }
     }
 
@@ -155,17 +161,23 @@ impl PlugConfig {
                 "must be greater than 0",
             ));
         }
+        self.discovery
+            .validate()
+            .map_err(|(k, message)| ConfigError::new(key(k), message))?;
         Ok(())
     }
 }
 
 /// Checks that an endpoint names a ZeroMQ transport and an address.
 pub(crate) fn check_endpoint(ep: &str) -> Result<(), String> {
+    if DnsTarget::is_dns(ep) {
+        return ep.parse::<DnsTarget>().map(drop);
+    }
     const TRANSPORTS: [&str; 6] = ["tcp", "ipc", "inproc", "pgm", "epgm", "ws"];
     match ep.split_once("://") {
         Some((t, addr)) if TRANSPORTS.contains(&t) && !addr.is_empty() => Ok(()),
         Some((t, _)) if !TRANSPORTS.contains(&t) => Err(format!(
-            "`{ep}`: unknown transport `{t}` (expected tcp://, ipc:// or inproc://)"
+            "`{ep}`: unknown transport `{t}` (expected tcp://, ipc://, inproc:// or dns+tcp://)"
         )),
         _ => Err(format!(
             "`{ep}` is not an endpoint (expected e.g. tcp://127.0.0.1:5000)"
@@ -222,6 +234,8 @@ struct FilePlug {
     server_key: Option<String>,
     public_key: Option<String>,
     secret_key: Option<String>,
+    discovery_refresh_ms: Option<u64>,
+    discovery_nameserver: Option<String>,
 }
 
 impl Config {
@@ -257,6 +271,17 @@ impl Config {
                     ));
                 }
             };
+            let discovery = DiscoveryConfig {
+                refresh: p
+                    .discovery_refresh_ms
+                    .map_or(defaults.discovery.refresh, Duration::from_millis),
+                nameserver: match p.discovery_nameserver {
+                    None => None,
+                    Some(text) => Some(parse_nameserver(&text).map_err(|message| {
+                        ConfigError::new(format!("{prefix}discovery_nameserver"), message)
+                    })?),
+                },
+            };
             let cfg = PlugConfig {
                 connect_to: match p.connect_to {
                     OneOrMany::One(s) => vec![s],
@@ -278,6 +303,7 @@ impl Config {
                     .heartbeat_ms
                     .map_or(defaults.heartbeat, Duration::from_millis),
                 curve,
+                discovery,
                 name: name.clone(),
             };
             cfg.validate(&prefix)?;
@@ -396,6 +422,52 @@ heartbeat_ms = 500
         assert!(e.to_string().contains("plug_socket"), "{e}");
         let e = err("[plug_sockets\n");
         assert!(e.key.is_empty());
+    }
+
+    #[test]
+    fn discovery_endpoints_and_keys() {
+        let c = Config::from_toml(
+            r#"
+[plug_sockets.plugs.fleet]
+connect_to = ["dns+tcp://game.default.svc:9000", "tcp://127.0.0.1:9001"]
+discovery_refresh_ms = 250
+discovery_nameserver = "127.0.0.1:5353"
+"#,
+        )
+        .unwrap();
+        let f = c.plug("fleet").unwrap();
+        assert_eq!(f.connect_to[0], "dns+tcp://game.default.svc:9000");
+        assert_eq!(f.discovery.refresh, Duration::from_millis(250));
+        assert_eq!(
+            f.discovery.nameserver,
+            Some("127.0.0.1:5353".parse().unwrap())
+        );
+        let v = Config::from_toml(SEED).unwrap();
+        assert_eq!(
+            v.plug("velocity").unwrap().discovery,
+            DiscoveryConfig::default()
+        );
+    }
+
+    #[test]
+    fn discovery_errors_name_the_key() {
+        let plug = "[plug_sockets.plugs.f]\nconnect_to = \"dns+tcp://fleet:9000\"\n";
+        let e = err(&format!("{plug}discovery_refresh_ms = 0\n"));
+        assert_eq!(e.key, "plug_sockets.plugs.f.discovery_refresh_ms", "{e}");
+        let e = err(&format!("{plug}discovery_refresh_ms = -1\n"));
+        assert_eq!(e.key, "plug_sockets.plugs.f.discovery_refresh_ms", "{e}");
+        let e = err(&format!(
+            "{plug}discovery_nameserver = \"ns1.example:53\"\n"
+        ));
+        assert_eq!(e.key, "plug_sockets.plugs.f.discovery_nameserver", "{e}");
+        assert!(e.message.contains("IP:PORT"), "{e}");
+        let e = err(&format!("{plug}discovery_nameserver = \"127.0.0.1:0\"\n"));
+        assert_eq!(e.key, "plug_sockets.plugs.f.discovery_nameserver", "{e}");
+        let e = err(&format!("{plug}discovery_nameserver = 53\n"));
+        assert_eq!(e.key, "plug_sockets.plugs.f.discovery_nameserver", "{e}");
+        let e = err("[plug_sockets.plugs.f]\nconnect_to = \"dns+tcp://fleet\"\n");
+        assert_eq!(e.key, "plug_sockets.plugs.f.connect_to", "{e}");
+        assert!(e.message.contains("no port"), "{e}");
     }
 
     #[test]

@@ -19,6 +19,8 @@
 //! - `message`: [`Message`], what arrives unasked, and the plug's inbox;
 //! - `monitor` and `stats`: connection health and [`PlugStats`];
 //! - `config` and `builder`: TOML configuration and [`PlugBuilder`];
+//! - `discovery`: [`Discovery`], the live set of endpoints behind a
+//!   `dns+tcp://` name;
 //! - `registry`: [`Plugs`], the named plugs of an application;
 //! - `curve`: CURVE keys ([`Keypair`], Z85 checks) and [`CurveUnavailable`],
 //!   so a plug asked to encrypt never falls back to plain text;
@@ -34,6 +36,7 @@ mod builder;
 mod config;
 mod connection;
 mod curve;
+mod discovery;
 mod error;
 mod frame;
 mod message;
@@ -54,6 +57,7 @@ pub use config::{Backpressure, Config, PlugConfig};
 pub use curve::{
     check_z85_key, curve_available, require_curve, CurveClient, CurveUnavailable, Keypair,
 };
+pub use discovery::{Discovery, DiscoveryConfig, DiscoveryError, DiscoveryStats, DnsTarget};
 pub use error::{ConfigError, Error, TransportError};
 pub use frame::Frame;
 pub use message::{Message, MessageKind, Messages};

@@ -9,10 +9,16 @@
 //!   process (its `listening on` line, signals, its final counters);
 //! - [`load`]: many plugs at once against a server binary, spread over
 //!   child processes;
+//! - [`testbed`]: [`testbed::TestBed`], hosts in network namespaces of
+//!   their own (or on distinct loopback addresses) and a real DNS server
+//!   ([`testbed::Dns`], dnsmasq) serving their addresses under one name;
+//! - [`kubernetes`]: checks of the manifests in `deploy/kubernetes/`;
 //! - [`checks`]: what the fuzz targets check, one function per target, also
 //!   replayed over the stored corpus by `client/tests/props.rs`.
 
 pub mod checks;
+pub mod kubernetes;
 pub mod load;
 pub mod process;
 pub mod router;
+pub mod testbed;

@@ -36,9 +36,24 @@ pub struct ServerCounts {
 impl ServerProcess {
     /// Starts `bin --bind BIND ARGS...` and waits for its `listening on` line.
     pub fn start(bin: &str, bind: &str, args: &[&str]) -> ServerProcess {
-        let mut child = Command::new(bin)
-            .args(["--bind", bind])
-            .args(args)
+        let mut command = Command::new(bin);
+        command.args(["--bind", bind]).args(args);
+        let server = ServerProcess::spawn(command);
+        let endpoint = &server.endpoint;
+        assert!(endpoint.starts_with("tcp://127.0.0.1:"), "{endpoint}");
+        server
+    }
+
+    /// Runs `command` (a server binary with its flags, or a command that
+    /// runs one, such as [`crate::testbed::Host::command`]) and waits for
+    /// its `listening on` line.
+    pub fn spawn(mut command: Command) -> ServerProcess {
+        let args: Vec<_> = command
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        let bin = format!("{:?} {}", command.get_program(), args.join(" "));
+        let mut child = command
             .env("NO_COLOR", "1")
             .env("RUST_LOG", "info")
             .stdout(Stdio::piped())
@@ -55,7 +70,7 @@ impl ServerProcess {
         let stderr = Arc::new(Mutex::new(String::new()));
         let sink = stderr.clone();
         let err = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(err).lines().map_while(Result::ok) {
                 let mut s = sink.lock().unwrap();
                 s.push_str(&line);
@@ -66,14 +81,17 @@ impl ServerProcess {
             Ok(Some(line)) => line,
             other => {
                 let _ = child.kill();
-                panic!("no `listening on` line from {bin}: {other:?}");
+                let _ = child.wait();
+                // The process is gone, so its stderr ends: say what it said.
+                let _ = reader.join();
+                let said = stderr.lock().unwrap();
+                panic!("no `listening on` line from {bin}: {other:?}; stderr:\n{said}");
             }
         };
         let endpoint = line
             .strip_prefix("listening on ")
             .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
             .to_owned();
-        assert!(endpoint.starts_with("tcp://127.0.0.1:"), "{endpoint}");
         ServerProcess {
             child,
             endpoint,
