@@ -36,9 +36,11 @@ const BATCH: usize = 1024;
 pub(crate) const MAX_SAMPLES: usize = 5;
 
 /// Replies held for their full check, at most: this many, or this many
-/// bytes.
+/// bytes. Only replies of `DEFER_FROM` bytes or more are held: a small
+/// one is checked at once, in the message the socket receives into.
 const DEFERRED: usize = 64;
 const DEFERRED_BYTES: usize = 64 << 20;
+const DEFER_FROM: usize = 64 << 10;
 
 /// What a connection is to do in one phase.
 #[derive(Clone, Debug)]
@@ -177,6 +179,7 @@ impl Conn {
             wake: control.wake_fd(self.index),
         };
         self.read_monitor(live);
+        let mut msg = zmq::Message::new();
         let mut blocked = false;
         loop {
             let state = control.state();
@@ -192,7 +195,6 @@ impl Conn {
                 if run.deferred_full() {
                     break;
                 }
-                let mut msg = zmq::Message::new();
                 match self.sock.recv(&mut msg, zmq::DONTWAIT) {
                     Ok(()) => {
                         let frames = if msg.get_more() {
@@ -200,7 +202,7 @@ impl Conn {
                         } else {
                             1
                         };
-                        run.on_reply(msg, frames);
+                        run.on_reply(&mut msg, frames);
                     }
                     Err(zmq::Error::EAGAIN) => break,
                     Err(zmq::Error::EINTR) => continue,
@@ -300,7 +302,7 @@ impl Conn {
     }
 }
 
-/// A reply whose request has ended, waiting for its full check.
+/// A reply whose request has ended, before its full check.
 struct Deferred {
     msg: zmq::Message,
     frames: usize,
@@ -356,24 +358,31 @@ impl Running<'_> {
         self.deferred.len() >= DEFERRED || self.deferred_bytes >= DEFERRED_BYTES
     }
 
-    fn on_reply(&mut self, msg: zmq::Message, frames: usize) {
+    fn on_reply(&mut self, msg: &mut zmq::Message, frames: usize) {
         let now = self.now();
         self.live.heard.store(now + 1, Ordering::Relaxed);
         self.streak = 0;
-        if let Some(seq) = self.wire.seq_hint(&msg) {
+        if let Some(seq) = self.wire.seq_hint(msg) {
             if let Some(origin) = self.inflight.end(seq) {
-                self.deferred_bytes += msg.len();
-                self.deferred.push(Deferred {
-                    msg,
+                let reply = Deferred {
+                    msg: std::mem::replace(msg, zmq::Message::new()),
                     frames,
                     seq,
                     origin,
                     at: now,
-                });
+                };
+                if reply.msg.len() >= DEFER_FROM {
+                    self.deferred_bytes += reply.msg.len();
+                    self.deferred.push(reply);
+                } else {
+                    self.check(&reply);
+                    // The socket receives into it again.
+                    *msg = reply.msg;
+                }
                 return;
             }
         }
-        let judged = self.wire.judge(&msg, frames);
+        let judged = self.wire.judge(msg, frames);
         let origin = judged.seq.and_then(|seq| self.inflight.end(seq));
         match (origin, judged.verdict) {
             (Some(origin), Ok(())) => {
@@ -402,27 +411,33 @@ impl Running<'_> {
 
     /// The full check of the replies whose requests have ended.
     fn check_deferred(&mut self) {
-        for d in std::mem::take(&mut self.deferred) {
-            let judged = self.wire.judge(&d.msg, d.frames);
-            match judged.verdict {
-                Ok(()) if judged.seq == Some(d.seq) => {
-                    self.counts.ok += 1;
-                    self.bucket.counts.ok += 1;
-                    self.bucket.record(d.at.saturating_sub(d.origin) / 1000);
-                }
-                Ok(()) => {
-                    self.counts.errors += 1;
-                    self.bucket.counts.errors += 1;
-                    self.sample("a reply whose id is not the one it starts with");
-                }
-                Err(why) => {
-                    self.counts.errors += 1;
-                    self.bucket.counts.errors += 1;
-                    self.sample(&why);
-                }
-            }
+        for reply in std::mem::take(&mut self.deferred) {
+            self.check(&reply);
         }
         self.deferred_bytes = 0;
+    }
+
+    /// The full check of a reply whose request has ended.
+    fn check(&mut self, reply: &Deferred) {
+        let judged = self.wire.judge(&reply.msg, reply.frames);
+        match judged.verdict {
+            Ok(()) if judged.seq == Some(reply.seq) => {
+                self.counts.ok += 1;
+                self.bucket.counts.ok += 1;
+                self.bucket
+                    .record(reply.at.saturating_sub(reply.origin) / 1000);
+            }
+            Ok(()) => {
+                self.counts.errors += 1;
+                self.bucket.counts.errors += 1;
+                self.sample("a reply whose id is not the one it starts with");
+            }
+            Err(why) => {
+                self.counts.errors += 1;
+                self.bucket.counts.errors += 1;
+                self.sample(&why);
+            }
+        }
     }
 
     /// Ends the requests whose deadline has passed.
