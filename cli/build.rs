@@ -3,7 +3,9 @@
 //!
 //! Each template is a folder of this repository. Files its `.gitignore`
 //! names (build output, node_modules) are left out, so what is embedded is
-//! what git tracks.
+//! what git tracks. Also embedded: PROTOCOL.md (written into every new
+//! folder), and for the Rust template the source of the `plug` crate, the
+//! workspace manifest and lock file (`plug new rust` vendors the crate).
 
 use std::env;
 use std::fs;
@@ -24,20 +26,19 @@ const TEMPLATES: &[(&str, &str, &str)] = &[
         "bindings-examples/ruby-rails-bridge",
         "Ruby, a Rails-style ActiveRecord bridge",
     ),
-    (
-        "rust",
-        "echo-server",
-        "Rust, the plug crate's server module",
-    ),
+    ("rust", "bindings-examples/rust", "Rust, plug::server"),
 ];
 
+/// The kit's crates a Rust template vendors: (package, folder). Every path
+/// dependency of these must be here too (checked below).
+const VENDORED: &[(&str, &str)] = &[("plug", "client")];
+
 /// Never embedded, whatever a .gitignore says.
-const ALWAYS_SKIP: &[&str] = &["target", "node_modules", ".git", "tests"];
+const ALWAYS_SKIP: &[&str] = &["target", "node_modules", ".git"];
 
 fn main() {
     let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").unwrap());
     let root = manifest.parent().unwrap().to_path_buf();
-    let client = root.join("client");
     let out = PathBuf::from(env::var("OUT_DIR").unwrap()).join("templates.rs");
     let mut code = String::from("pub static TEMPLATES: &[Template] = &[\n");
     for (name, dir, about) in TEMPLATES {
@@ -62,24 +63,79 @@ fn main() {
         code.push_str("    ] },\n");
     }
     code.push_str("];\n");
+    code.push_str("pub static VENDORED: &[Template] = &[\n");
+    for (name, dir) in VENDORED {
+        let base = root.join(dir);
+        check_path_dependencies(&root, &base);
+        let mut files = vec![("Cargo.toml".to_owned(), base.join("Cargo.toml"), false)];
+        collect(&base, &base.join("src"), &[], &mut files);
+        files.sort();
+        code.push_str(&format!(
+            "    Template {{ name: {name:?}, about: {dir:?}, files: &[\n"
+        ));
+        for (rel, abs, exec) in files {
+            println!("cargo:rerun-if-changed={}", abs.display());
+            code.push_str(&format!(
+                "        TemplateFile {{ path: {rel:?}, contents: include_bytes!({abs:?}), executable: {exec} }},\n",
+                abs = abs.display().to_string()
+            ));
+        }
+        code.push_str("    ] },\n");
+    }
+    code.push_str("];\n");
+    for (constant, file) in [
+        ("PROTOCOL", "PROTOCOL.md"),
+        ("WORKSPACE_LOCK", "Cargo.lock"),
+    ] {
+        let path = root.join(file);
+        println!("cargo:rerun-if-changed={}", path.display());
+        code.push_str(&format!(
+            "pub static {constant}: &str = include_str!({:?});\n",
+            path.display().to_string()
+        ));
+    }
     let workspace = root.join("Cargo.toml");
     println!("cargo:rerun-if-changed={}", workspace.display());
     code.push_str(&format!(
         "pub static WORKSPACE_MANIFEST: &str = include_str!({:?});\n",
         workspace.display().to_string()
     ));
-    code.push_str(&format!(
-        "pub static CLIENT_DIR: &str = {:?};\n",
-        client.display().to_string()
-    ));
-    code.push_str(&format!(
-        "pub static KIT_ROOT: &str = {:?};\n",
-        root.display().to_string()
-    ));
     fs::File::create(out)
         .unwrap()
         .write_all(code.as_bytes())
         .unwrap();
+}
+
+/// Stops the build when a vendored crate gains a path dependency that is
+/// not vendored too: the generated project would not build elsewhere.
+fn check_path_dependencies(root: &Path, base: &Path) {
+    let text = fs::read_to_string(base.join("Cargo.toml")).unwrap();
+    let workspace = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let in_workspace = |name: &str| {
+        workspace
+            .lines()
+            .any(|l| l.trim_start().starts_with(&format!("{name} =")) && l.contains("path ="))
+    };
+    let mut section = String::new();
+    for line in text.lines().map(str::trim) {
+        if line.starts_with('[') {
+            section = line.to_owned();
+            continue;
+        }
+        if section != "[dependencies]" {
+            continue;
+        }
+        let Some(name) = line.split(['=', '.', ' ']).next().filter(|n| !n.is_empty()) else {
+            continue;
+        };
+        let is_path = line.contains("path =") || (line.contains("workspace") && in_workspace(name));
+        if is_path && !VENDORED.iter().any(|(n, _)| *n == name) {
+            panic!(
+                "{}: the path dependency `{name}` must be in VENDORED",
+                base.display()
+            );
+        }
+    }
 }
 
 fn read_ignore(dir: &Path) -> Vec<String> {

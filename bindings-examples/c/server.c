@@ -269,6 +269,24 @@ static int sleep_ms(span_t params) {
   return n <= 60000 ? n : -1;
 }
 
+/* An example of checking params: greet takes {"name": a string} and answers
+ * "hello, NAME"; anything else gets -32602. The name's JSON text is copied,
+ * escapes and all, so it needs no decoding. */
+static char *greet(span_t jsonrpc, span_t id, span_t params) {
+  static const char *const key[] = {"name"};
+  span_t name = absent;
+  if (params.p && *params.p == '{')
+    find_members(params, key, 1, &name);
+  if (!name.p || *name.p != '"')
+    return error(jsonrpc, id, -32602, "greet takes {\\\"name\\\": a string}");
+  size_t n = name.n + 16;
+  char *text = xrealloc(NULL, n);
+  int len = snprintf(text, n, "\"hello, %.*s", (int)name.n - 1, name.p + 1);
+  char *out = reply(jsonrpc, id, "result", (span_t){text, (size_t)len});
+  free(text);
+  return out;
+}
+
 /* Answers one request body. Returns NULL for a notification, which is never
  * answered. Sets *delay to the milliseconds the reply must wait. */
 static char *handle(span_t body, int busy, int *delay) {
@@ -297,6 +315,8 @@ static char *handle(span_t body, int busy, int *delay) {
     return reply(m[JSONRPC], m[ID], "result", (span_t){"\"pong\"", 6});
   if (span_is(m[METHOD], "\"echo\""))
     return reply(m[JSONRPC], m[ID], "result", m[PARAMS].p ? m[PARAMS] : null);
+  if (span_is(m[METHOD], "\"greet\""))
+    return greet(m[JSONRPC], m[ID], m[PARAMS]);
   if (span_is(m[METHOD], "\"sleep\"")) {
     char result[32];
     int ms = sleep_ms(m[PARAMS]);

@@ -69,6 +69,12 @@ public final class Server {
         return TextNode.valueOf("pong");
       case "echo":
         return params == null ? NullNode.getInstance() : params;
+      case "greet": // an example of checking params: bad or missing ones get -32602
+        JsonNode name = params != null && params.isObject() ? params.get("name") : null;
+        if (name == null || !name.isTextual()) {
+          throw new RpcException(-32602, "greet takes {\"name\": a string}");
+        }
+        return TextNode.valueOf("hello, " + name.textValue());
       case "sleep":
         JsonNode ms = params != null && params.isObject() ? params.get("ms") : null;
         if (ms == null
@@ -241,8 +247,13 @@ public final class Server {
     socket.setLinger(0);
     try {
       socket.bind(args[0]); // Rule 1: the server binds, plugs connect
-    } catch (RuntimeException e) { // JeroMQ throws several kinds for a bad endpoint
-      System.err.println("cannot bind " + args[0] + ": " + e);
+    } catch (ZMQException e) { // "...ZMQException: Errno 48 : Address already in use"
+      String text = e.toString();
+      String reason = text.substring(text.lastIndexOf(": ") + 2);
+      System.err.println("cannot bind " + args[0] + ": " + reason);
+      System.exit(1);
+    } catch (RuntimeException e) { // a malformed endpoint: IllegalArgumentException and others
+      System.err.println("cannot bind " + args[0] + ": " + e.getMessage());
       System.exit(1);
     }
     System.out.println("listening on " + socket.base().getsockoptx(zmq.ZMQ.ZMQ_LAST_ENDPOINT));

@@ -27,6 +27,16 @@ const methods = new Map([
   ["ping", () => "pong"],
   ["echo", (params) => params ?? null],
   [
+    // An example of checking params: bad or missing ones get -32602.
+    "greet",
+    (params) => {
+      if (typeof params?.name !== "string") {
+        throw new RpcError(-32602, 'greet takes {"name": a string}');
+      }
+      return `hello, ${params.name}`;
+    },
+  ],
+  [
     "sleep",
     (params) => {
       const ms = params?.ms;

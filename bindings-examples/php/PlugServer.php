@@ -181,6 +181,13 @@ final class PlugServer
                     return ['"result":{"ms":' . $ms . '}', $ms];
                 }
                 return [self::error(-32602, 'params must be {"ms": an integer 0..60000}'), null];
+            case 'greet':
+                // An example of checking params: bad or missing ones get -32602.
+                $name = $params[0] === '{' ? json_decode($params, true)['name'] ?? null : null;
+                if (!is_string($name)) {
+                    return [self::error(-32602, 'greet takes {"name": a string}'), null];
+                }
+                return ['"result":' . self::encode("hello, $name"), null];
             default:
                 return [self::error(-32601, "method not found: $method"), null];
         }
@@ -188,8 +195,13 @@ final class PlugServer
 
     private static function error(int $code, string $message): string
     {
-        $error = ['code' => $code, 'message' => $message];
-        return '"error":' . json_encode($error, JSON_UNESCAPED_SLASHES | JSON_INVALID_UTF8_SUBSTITUTE);
+        return '"error":' . self::encode(['code' => $code, 'message' => $message]);
+    }
+
+    /** JSON text of a value; a lone surrogate from "\ud800" becomes U+FFFD. */
+    private static function encode(mixed $value): string
+    {
+        return json_encode($value, JSON_UNESCAPED_SLASHES | JSON_INVALID_UTF8_SUBSTITUTE);
     }
 
     private function sendDue(): void

@@ -16,7 +16,9 @@ if ($endpoint === null || !in_array($mode, ['rpc', 'raw'], true)) {
 try {
     $server = new PlugServer($endpoint, $mode);
 } catch (ZMQException $e) {
-    fwrite(STDERR, "cannot bind $endpoint: {$e->getMessage()}\n");
+    // ext-zmq says "Failed to bind the ZMQ: Address already in use": keep libzmq's part.
+    $reason = preg_replace('/^Failed to bind the ZMQ: /', '', $e->getMessage());
+    fwrite(STDERR, "cannot bind $endpoint: $reason\n");
     exit(1);
 }
 echo 'listening on ', $server->endpoint(), PHP_EOL;

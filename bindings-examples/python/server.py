@@ -45,7 +45,15 @@ def sleep(params):
     return {"ms": ms}
 
 
-METHODS = {"ping": ping, "echo": echo, "sleep": sleep}
+def greet(params):
+    """An example of checking params: bad or missing ones get -32602."""
+    name = params.get("name") if isinstance(params, dict) else None
+    if not isinstance(name, str):
+        raise RpcError(-32602, 'greet takes {"name": a string}')
+    return f"hello, {name}"
+
+
+METHODS = {"ping": ping, "echo": echo, "sleep": sleep, "greet": greet}
 
 
 class Fraction(float):
@@ -227,8 +235,8 @@ def main():
         sock.curve_server = True
     try:
         sock.bind(endpoint)  # Rule 1: the server binds, plugs connect
-    except zmq.ZMQError as e:
-        print(f"cannot bind {endpoint}: {e}", file=sys.stderr)
+    except zmq.ZMQError as e:  # one line, e.g. "Address already in use"
+        print(f"cannot bind {endpoint}: {zmq.strerror(e.errno)}", file=sys.stderr)
         sys.exit(1)
     print(f"listening on {sock.getsockopt_string(zmq.LAST_ENDPOINT)}", flush=True)
     try:

@@ -31,6 +31,9 @@ class PlugServer
     end
   end
 
+  # The endpoint cannot be bound (in use, malformed): one line, no backtrace.
+  class BindError < StandardError; end
+
   MAX_BODY = 16 * 1024 * 1024 # larger requests get -32001 (PROTOCOL.md 8.1)
   MAX_IN_FLIGHT = 1024        # deferred replies per peer before -32002 (8.2)
   MAX_NESTING = 1000          # deeper JSON gets -32700 instead of a crash
@@ -47,7 +50,7 @@ class PlugServer
     @socket.setsockopt(ZMQ::SNDHWM, HIGH_WATER_MARK)
     @socket.setsockopt(ZMQ::RCVHWM, HIGH_WATER_MARK)
     @socket.setsockopt(ZMQ::LINGER, 0)
-    raise "cannot bind #{endpoint}: #{ZMQ::Util.error_string}" if @socket.bind(endpoint).negative?
+    raise BindError, "cannot bind #{endpoint}: #{ZMQ::Util.error_string}" if @socket.bind(endpoint).negative?
 
     @poller = ZMQ::Poller.new
     @poller.register_readable(@socket)
@@ -155,6 +158,7 @@ class PlugServer
     when 'ping' then [{ 'result' => 'pong' }, nil]
     when 'echo' then [{ 'result' => params }, nil]
     when 'sleep' then sleep_reply(params)
+    when 'greet' then greet(params)
     when String then [error(-32_601, "method not found: #{request['method']}"), nil]
     else [error(-32_600, 'method must be a string'), nil]
     end
@@ -165,6 +169,14 @@ class PlugServer
     return [{ 'result' => { 'ms' => ms } }, ms] if ms.is_a?(Integer) && ms.between?(0, 60_000)
 
     [error(-32_602, 'params must be {"ms": an integer 0..60000}'), nil]
+  end
+
+  # An example of checking params: bad or missing ones get -32602.
+  def greet(params)
+    name = params['name'] if params.is_a?(Hash)
+    return [{ 'result' => "hello, #{name}" }, nil] if name.is_a?(String)
+
+    [error(-32_602, 'greet takes {"name": a string}'), nil]
   end
 
   def error(code, message)
@@ -215,7 +227,11 @@ if $PROGRAM_NAME == __FILE__
   mode ||= 'rpc'
   abort 'usage: run ENDPOINT [rpc|raw]' unless endpoint && %w[rpc raw].include?(mode)
 
-  server = PlugServer.new(endpoint, mode)
+  begin
+    server = PlugServer.new(endpoint, mode)
+  rescue PlugServer::BindError => e
+    abort e.message
+  end
   %w[INT TERM].each { |signal| trap(signal) { server.stop } }
   $stdout.puts "listening on #{server.endpoint}"
   $stdout.flush

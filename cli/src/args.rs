@@ -10,9 +10,7 @@ use plug::protocol::EnvelopeStyle;
 #[command(
     name = "plug",
     version,
-    after_help = "Exit status: 0 success; 1 the server answered with an error reply; \
-2 bad usage, bad JSON or bad config; 3 no reply in time or a transport failure; \
-4 the reply broke the protocol."
+    after_help = crate::failure::EXIT_STATUSES
 )]
 pub struct Cli {
     /// Log plug traffic (-v: debug, -vv: trace). RUST_LOG overrides this.
@@ -37,9 +35,15 @@ impl Cli {
 pub enum Command {
     /// Send one JSON request (rpc mode) and print the whole reply.
     ///
+    /// The plug writes its own `id` into the request (1), as every plug does;
+    /// --keep-id sends the request as given. A reply that comes back with an
+    /// id the plug did not send is shown and named as such (PROTOCOL.md 5.2).
+    ///
     /// Example: plug request tcp://127.0.0.1:5000 '{"method":"ping"}'
     Request {
-        /// ENDPOINT then JSON; with --config and --plug, only JSON.
+        /// ENDPOINT then JSON; with --config and --plug, only JSON. JSON may
+        /// be `-` (read stdin) or `@FILE` (read FILE), for bodies too large
+        /// for the command line.
         #[arg(value_names = ["ENDPOINT", "JSON"], num_args = 1..=2, required = true)]
         args: Vec<String>,
         #[command(flatten)]
@@ -47,15 +51,20 @@ pub enum Command {
         /// Print the reply on one line instead of indented.
         #[arg(long)]
         compact: bool,
+        /// Send the request byte for byte as given, `id` included (any JSON
+        /// id, e.g. 18446744073709551615 or "a"), and wait for the reply
+        /// with that id. The reply is printed exactly as it arrived.
+        #[arg(long)]
+        keep_id: bool,
     },
 
     /// Send one raw message (any bytes, one or more frames).
     ///
     /// Example: plug send tcp://127.0.0.1:5000 hello --wait
     Send {
-        /// ENDPOINT then DATA (the first frame's text); with --config and
-        /// --plug, only DATA. DATA may be left out when --file or --frame
-        /// gives the frames.
+        /// ENDPOINT then DATA (the first frame); with --config and --plug,
+        /// only DATA. DATA is text, `-` (read stdin) or `@FILE` (read FILE);
+        /// it may be left out when --file or --frame gives the frames.
         #[arg(value_names = ["ENDPOINT", "DATA"], num_args = 0..=2)]
         args: Vec<String>,
         #[command(flatten)]
@@ -78,25 +87,34 @@ pub enum Command {
     ///
     /// A ROUTER server only knows a plug once it has heard from it, so
     /// --send or --request usually says hello first (game-server, for
-    /// example, wants {"method":"subscribe"}).
+    /// example, wants {"method":"subscribe"}). Stops at Ctrl-C, after
+    /// --count messages (the reply to --request is the first) or when
+    /// --timeout runs out: with --count, too few messages by then is status 3.
     Listen {
         /// The server's endpoint; left out with --config and --plug.
         #[arg(value_name = "ENDPOINT")]
         endpoint: Option<String>,
         #[command(flatten)]
         target: TargetArgs,
-        /// Raw text to send first.
+        /// Raw text to send first (`-`: stdin, `@FILE`: a file).
         #[arg(long, value_name = "DATA", conflicts_with = "request")]
         send: Option<String>,
-        /// A JSON request to send first (rpc mode); its reply is printed.
+        /// A JSON request to send first (rpc mode; `-`: stdin, `@FILE`: a
+        /// file); its reply is printed.
         #[arg(long, value_name = "JSON")]
         request: Option<String>,
-        /// Stop after this many messages.
+        /// Stop after this many messages, the reply to --request included.
         #[arg(long, value_name = "N")]
         count: Option<u64>,
         /// Print frames as hex instead of escaped text.
         #[arg(long)]
         hex: bool,
+        /// One JSON object per line, for jq: `{"message":N,"kind":...,
+        /// "frames":[...],"json":...}`; a frame is a string, or {"hex":...}
+        /// when it is not UTF-8 (or with --hex); `json` is the body parsed,
+        /// when it is one frame of JSON.
+        #[arg(long)]
+        json: bool,
     },
 
     /// Write a fresh copy of an external-server template into DIR.
@@ -116,17 +134,14 @@ pub enum Command {
         /// Write into DIR even if it is not empty.
         #[arg(long)]
         force: bool,
-        /// For the rust template: where the plug crate is
-        /// [default: this kit's client/ folder at build time].
-        #[arg(long, value_name = "PATH")]
-        plug_path: Option<PathBuf>,
     },
 
     /// Make a new CURVE key pair (Z85) for a plug or a server.
     ///
     /// Prints `public_key = "..."` and `secret_key = "..."` lines ready for
     /// a plug's config, or with --out FILE writes the secret key to FILE
-    /// (mode 0600) and the public key to FILE.pub. Needs the secure build.
+    /// (mode 0600) and the public key to FILE.pub. Works in every build
+    /// (encrypting needs the secure build; see the README).
     Keygen {
         /// Write the secret key to FILE and the public key to FILE.pub.
         #[arg(long, value_name = "FILE")]
@@ -147,7 +162,8 @@ pub struct TargetArgs {
     /// The name of a plug in --config, used instead of ENDPOINT.
     #[arg(long, value_name = "NAME", requires = "config")]
     pub plug: Option<String>,
-    /// How long to wait for a reply, in milliseconds [default: 5000, or the plug's timeout_ms].
+    /// How long to wait for a reply, in milliseconds [default: 5000, or the
+    /// plug's timeout_ms]. For listen: how long to listen in all.
     #[arg(long, value_name = "MS")]
     pub timeout: Option<u64>,
     /// bare sends [body]; delimited sends ["", body] like a REQ socket [default: bare].

@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 
 use plug::Keypair;
 
-use crate::commands::Failure;
+use crate::failure::Failure;
 
 /// Prints the pair as TOML lines, or writes `out` (the secret key, mode
 /// 0600) and `out.pub` (the public key) and says so.
 pub fn keygen(out: Option<PathBuf>, force: bool) -> Result<String, Failure> {
-    let pair = Keypair::generate().map_err(Failure::usage)?;
+    let pair = Keypair::random();
     let Some(secret_path) = out else {
         return Ok(format!(
             "# CURVE key pair (Z85): give the public key to the other side, keep the secret key.\n\
@@ -35,7 +35,7 @@ pub fn keygen(out: Option<PathBuf>, force: bool) -> Result<String, Failure> {
 }
 
 fn write_key(path: &Path, key: &str, mode: u32, force: bool) -> Result<(), Failure> {
-    let fail = |e: std::io::Error| Failure::usage(format!("cannot write {}: {e}", path.display()));
+    let fail = |e: std::io::Error| Failure::file("write", path, e);
     let mut options = std::fs::OpenOptions::new();
     options.write(true).mode(mode);
     if force {

@@ -2,16 +2,25 @@
 //!
 //! The `plug-cli` crate, installed with `cargo install --path cli`. Thin
 //! over the library: `args` parses flags, `target` turns an endpoint or
-//! a configured plug into a plug, `commands` runs one command, `render`
-//! prints frames and replies safely, `new` writes a server template,
-//! `keygen` makes CURVE key pairs.
+//! a configured plug into a plug, `commands` runs one command (`request`
+//! and `listen` have files of their own), `body` reads `-` and `@FILE`
+//! arguments, `render` prints frames safely, `output` writes to a stdout
+//! that may close early, `new` writes a server template (`vendor` copies
+//! the plug crate into a Rust one), `keygen` makes CURVE key pairs, and
+//! `failure` holds the exit statuses.
 
 mod args;
+mod body;
 mod commands;
+mod failure;
 mod keygen;
+mod listen;
 mod new;
+mod output;
 mod render;
+mod request;
 mod target;
+mod vendor;
 
 use std::process::ExitCode;
 
@@ -28,7 +37,7 @@ fn main() -> ExitCode {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::from(commands::EXIT_TRANSPORT);
+            return ExitCode::from(failure::EXIT_TRANSPORT);
         }
     };
     match runtime.block_on(commands::run(args.command)) {

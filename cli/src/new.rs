@@ -1,12 +1,12 @@
 //! `plug new LANG DIR`: a fresh copy of a server template, from the copies
-//! embedded in this binary.
+//! embedded in this binary, with PROTOCOL.md beside it.
 
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use crate::commands::{Failure, EXIT_TRANSPORT};
+use crate::failure::Failure;
 
 pub struct Template {
     pub name: &'static str,
@@ -31,12 +31,7 @@ pub fn list() -> String {
     out
 }
 
-pub fn create(
-    lang: &str,
-    dir: &Path,
-    force: bool,
-    plug_path: Option<PathBuf>,
-) -> Result<String, Failure> {
+pub fn create(lang: &str, dir: &Path, force: bool) -> Result<String, Failure> {
     let template = TEMPLATES.iter().find(|t| t.name == lang).ok_or_else(|| {
         let names: Vec<&str> = TEMPLATES.iter().map(|t| t.name).collect();
         Failure::usage(format!(
@@ -60,160 +55,62 @@ pub fn create(
             dir.display()
         )));
     }
-    let io = |what: &str, p: &Path, e: std::io::Error| {
-        Failure::new(
-            EXIT_TRANSPORT,
-            format!("cannot {what} {}: {e}", p.display()),
-        )
+    let rust = template.name == "rust";
+    let package = if rust {
+        Some(crate::vendor::package_name(dir)?)
+    } else {
+        None
     };
     for file in template.files {
-        let target = dir.join(file.path);
-        if let Some(parent) = target.parent() {
-            fs::create_dir_all(parent).map_err(|e| io("create", parent, e))?;
-        }
-        let contents: Vec<u8> = if template.name == "rust" && file.path == "Cargo.toml" {
-            let client = plug_path
-                .clone()
-                .unwrap_or_else(|| PathBuf::from(CLIENT_DIR));
-            standalone_manifest(file.contents, &client)?.into_bytes()
-        } else {
-            file.contents.to_vec()
+        let contents = match &package {
+            Some(name) if file.path == "Cargo.toml" => {
+                crate::vendor::project_manifest(file.contents, name)?.into_bytes()
+            }
+            _ => file.contents.to_vec(),
         };
-        let mode = if file.executable { 0o755 } else { 0o644 };
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(&target)
-            .map_err(|e| io("write", &target, e))?;
-        f.write_all(&contents)
-            .map_err(|e| io("write", &target, e))?;
-        fs::set_permissions(&target, fs::Permissions::from_mode(mode))
-            .map_err(|e| io("chmod", &target, e))?;
+        write_file(&dir.join(file.path), &contents, file.executable)?;
     }
-    let first = match template.name {
-        "rust" => format!(
-            "cd {} && cargo run -- --bind 'tcp://127.0.0.1:*'",
-            dir.display()
-        ),
-        "node" => format!(
-            "cd {} && npm install && ./run 'tcp://127.0.0.1:*'",
-            dir.display()
-        ),
-        "rails" => format!("{}/run 'tcp://127.0.0.1:*'", dir.display()),
-        _ => format!("{}/run 'tcp://127.0.0.1:*' rpc", dir.display()),
+    write_file(&dir.join("PROTOCOL.md"), PROTOCOL.as_bytes(), false)?;
+    if rust {
+        crate::vendor::write(dir)?;
+    }
+    let shown = dir.display();
+    let start = match template.name {
+        "node" => format!("cd {shown} && npm install && ./run 'tcp://127.0.0.1:*'"),
+        _ => format!("cd {shown} && ./run 'tcp://127.0.0.1:*'"),
     };
-    let spawn = match template.name {
-        "rust" => format!(
-            "cargo run --manifest-path {}/Cargo.toml -- --bind {{endpoint}}",
-            dir.display()
-        ),
-        _ => format!("{}/run {{endpoint}}", dir.display()),
-    };
-    Ok(format!(
-        "wrote the {} template ({} files) to {}\nstart it:  {first}\ncheck it:  plug-conformance check --spawn '{spawn}'\n",
+    let profile = if template.name == "rails" { "" } else { " rpc" };
+    let mut summary = format!(
+        "wrote the {} template ({} files, and PROTOCOL.md) to {shown}\n\
+         start it:  {start}\n\
+         check it:  cd {shown} && plug-conformance check --spawn './run {{endpoint}}{profile}'\n",
         template.name,
         template.files.len(),
-        dir.display(),
-    ))
+    );
+    if let Some(name) = package {
+        summary.push_str(&format!(
+            "package `{name}`; the plug crate is vendored in {shown}/vendor (README: \
+             \"Where `plug` comes from\")\n"
+        ));
+    }
+    Ok(summary)
 }
 
-/// The Rust template's manifest made standalone: workspace-inherited keys
-/// resolved from this repository's workspace manifest, `plug` taken from
-/// `client` and the kit's other crates (`plug-flags`) by their path in the
-/// kit.
-fn standalone_manifest(member: &[u8], client: &Path) -> Result<String, Failure> {
-    let bad = |e: String| Failure::new(EXIT_TRANSPORT, format!("embedded Cargo.toml: {e}"));
-    let text = std::str::from_utf8(member).map_err(|e| bad(e.to_string()))?;
-    let mut doc: toml::Table = text
-        .parse()
-        .map_err(|e: toml::de::Error| bad(e.to_string()))?;
-    let ws: toml::Table = WORKSPACE_MANIFEST
-        .parse()
-        .map_err(|e: toml::de::Error| bad(e.to_string()))?;
-    let ws = ws
-        .get("workspace")
-        .and_then(|w| w.as_table())
-        .cloned()
-        .unwrap_or_default();
-    let ws_pkg = ws
-        .get("package")
-        .and_then(|p| p.as_table())
-        .cloned()
-        .unwrap_or_default();
-    let ws_deps = ws
-        .get("dependencies")
-        .and_then(|p| p.as_table())
-        .cloned()
-        .unwrap_or_default();
-    let inherits = |v: &toml::Value| {
-        v.as_table()
-            .and_then(|t| t.get("workspace"))
-            .and_then(toml::Value::as_bool)
-            == Some(true)
-    };
-    if let Some(pkg) = doc.get_mut("package").and_then(|p| p.as_table_mut()) {
-        for (key, value) in pkg.iter_mut() {
-            if inherits(value) {
-                if let Some(v) = ws_pkg.get(key) {
-                    *value = v.clone();
-                }
-            }
-        }
+/// Writes one file (creating its folder) with mode 0755 or 0644.
+pub fn write_file(path: &Path, contents: &[u8], executable: bool) -> Result<(), Failure> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent).map_err(|e| Failure::file("create", parent, e))?;
     }
-    if let Some(deps) = doc.get_mut("dependencies").and_then(|d| d.as_table_mut()) {
-        for (name, spec) in deps.iter_mut() {
-            if !inherits(spec) {
-                continue;
-            }
-            let mut resolved = match ws_deps.get(name) {
-                Some(toml::Value::String(v)) => {
-                    let mut t = toml::Table::new();
-                    t.insert("version".into(), toml::Value::String(v.clone()));
-                    t
-                }
-                Some(toml::Value::Table(t)) => t.clone(),
-                _ => toml::Table::new(),
-            };
-            if name == "plug" {
-                resolved.clear();
-                resolved.insert(
-                    "path".into(),
-                    toml::Value::String(client.display().to_string()),
-                );
-            } else if let Some(toml::Value::String(rel)) = resolved.get("path") {
-                let abs = Path::new(KIT_ROOT).join(rel);
-                resolved.insert(
-                    "path".into(),
-                    toml::Value::String(abs.display().to_string()),
-                );
-            }
-            if let Some(extra) = spec
-                .as_table()
-                .and_then(|t| t.get("features"))
-                .and_then(|f| f.as_array())
-            {
-                let mut feats = resolved
-                    .get("features")
-                    .and_then(|f| f.as_array())
-                    .cloned()
-                    .unwrap_or_default();
-                feats.extend(extra.iter().cloned());
-                resolved.insert("features".into(), toml::Value::Array(feats));
-            }
-            *spec = toml::Value::Table(resolved);
-        }
-    }
-    for section in ["dev-dependencies", "bench", "test"] {
-        doc.remove(section);
-    }
-    // Standalone even when created inside another workspace.
-    doc.insert("workspace".into(), toml::Value::Table(toml::Table::new()));
-    let body = toml::to_string(&doc).map_err(|e| bad(e.to_string()))?;
-    Ok(format!(
-        "# A new external service, started from the plug echo-server template.\n\
-         # `plug` is taken from {}; point `path` elsewhere if the kit moves.\n{body}",
-        client.display()
-    ))
+    let mode = if executable { 0o755 } else { 0o644 };
+    let mut f = fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(mode)
+        .open(path)
+        .map_err(|e| Failure::file("write", path, e))?;
+    f.write_all(contents)
+        .map_err(|e| Failure::file("write", path, e))?;
+    fs::set_permissions(path, fs::Permissions::from_mode(mode))
+        .map_err(|e| Failure::file("chmod", path, e))
 }

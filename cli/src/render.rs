@@ -27,7 +27,7 @@ fn frame_line(i: usize, f: &[u8], hex: bool) -> String {
     }
 }
 
-fn to_hex(bytes: &[u8]) -> String {
+pub fn to_hex(bytes: &[u8]) -> String {
     let mut s = String::with_capacity(bytes.len() * 2);
     for b in bytes {
         let _ = write!(s, "{b:02x}");

@@ -2,19 +2,20 @@
 
 use std::time::Duration;
 
-use plug::{Config, Keypair, PlugBuilder, PlugConfig};
+use plug::{Config, Endpoint, Keypair, PlugBuilder, PlugConfig};
 
 use crate::args::TargetArgs;
-use crate::commands::{Failure, EXIT_USAGE};
+use crate::failure::{Failure, EXIT_USAGE};
 
 /// Splits the positional arguments into the endpoint (unless a configured
-/// plug is named) and the rest.
+/// plug is named) and the rest. The endpoint is checked here, before any
+/// work starts, and a bad one is named as the user typed it.
 pub fn split_positionals(
     target: &TargetArgs,
     args: Vec<String>,
     rest_name: &str,
     rest_required: bool,
-) -> Result<(Option<String>, Option<String>), Failure> {
+) -> Result<(Option<Endpoint>, Option<String>), Failure> {
     let mut args = args.into_iter();
     let endpoint = if target.plug.is_some() {
         None
@@ -37,26 +38,34 @@ pub fn split_positionals(
         };
         return Err(Failure::usage(how));
     }
-    Ok((endpoint, rest))
+    Ok((endpoint.map(|e| parse_endpoint(&e)).transpose()?, rest))
+}
+
+/// The ENDPOINT argument, checked: `ENDPOINT `foo`: not an endpoint: ...`.
+pub fn parse_endpoint(text: &str) -> Result<Endpoint, Failure> {
+    text.parse()
+        .map_err(|e| Failure::usage(format!("ENDPOINT {e}")))
 }
 
 /// The plug's configuration from the command line.
 pub fn plug_config(
     target: &TargetArgs,
-    endpoint: Option<String>,
+    endpoint: Option<Endpoint>,
     rpc: bool,
 ) -> Result<PlugConfig, Failure> {
     let mut config = match (&target.config, &target.plug) {
         (Some(file), Some(name)) => {
-            let file = Config::from_file(file).map_err(|e| Failure::new(EXIT_USAGE, e))?;
-            file.plug(name)
+            let text = std::fs::read_to_string(file).map_err(|e| Failure::file("read", file, e))?;
+            let config = Config::from_toml(&text).map_err(|e| Failure::new(EXIT_USAGE, e))?;
+            config
+                .plug(name)
                 .map_err(|e| Failure::new(EXIT_USAGE, e))?
                 .clone()
         }
         _ => {
             let endpoint = endpoint.ok_or_else(|| Failure::usage("missing ENDPOINT"))?;
             PlugBuilder::new("cli")
-                .connect_to(endpoint)
+                .connect_to(endpoint.as_str())
                 .config()
                 .clone()
         }
@@ -71,8 +80,7 @@ pub fn plug_config(
     if let Some(key) = &target.server_key {
         let mut builder = PlugBuilder::from_config(config).server_key(key.trim());
         if let Some(path) = &target.secret_key_file {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+            let text = std::fs::read_to_string(path).map_err(|e| Failure::file("read", path, e))?;
             let pair = Keypair::from_secret(text.trim())
                 .map_err(|e| Failure::usage(format!("{}: {e}", path.display())))?;
             builder = builder.keypair(&pair);

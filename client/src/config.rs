@@ -42,9 +42,10 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use crate::curve::CurveClient;
-use crate::discovery::{parse_nameserver, DiscoveryConfig, DnsTarget};
+use crate::discovery::{parse_nameserver, DiscoveryConfig};
 use crate::error::ConfigError;
 use crate::protocol::EnvelopeStyle;
+use crate::Endpoint;
 
 /// What a plug does when `max_in_flight` requests are already waiting.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -127,7 +128,8 @@ impl PlugConfig {
             ));
         }
         for ep in &self.connect_to {
-            check_endpoint(ep).map_err(|m| ConfigError::new(key("connect_to"), m))?;
+            ep.parse::<Endpoint>()
+                .map_err(|e| ConfigError::new(key("connect_to"), e.to_string()))?;
         }
         if self.timeout.is_zero() {
             return Err(ConfigError::new(
@@ -165,23 +167,6 @@ impl PlugConfig {
             .validate()
             .map_err(|(k, message)| ConfigError::new(key(k), message))?;
         Ok(())
-    }
-}
-
-/// Checks that an endpoint names a ZeroMQ transport and an address.
-pub(crate) fn check_endpoint(ep: &str) -> Result<(), String> {
-    if DnsTarget::is_dns(ep) {
-        return ep.parse::<DnsTarget>().map(drop);
-    }
-    const TRANSPORTS: [&str; 6] = ["tcp", "ipc", "inproc", "pgm", "epgm", "ws"];
-    match ep.split_once("://") {
-        Some((t, addr)) if TRANSPORTS.contains(&t) && !addr.is_empty() => Ok(()),
-        Some((t, _)) if !TRANSPORTS.contains(&t) => Err(format!(
-            "`{ep}`: unknown transport `{t}` (expected tcp://, ipc://, inproc:// or dns+tcp://)"
-        )),
-        _ => Err(format!(
-            "`{ep}` is not an endpoint (expected e.g. tcp://127.0.0.1:5000)"
-        )),
     }
 }
 
@@ -245,7 +230,7 @@ impl Config {
         let root: FileRoot = serde_path_to_error::deserialize(de).map_err(|e| {
             let key = e.path().to_string();
             let inner = e.into_inner();
-            let message = first_line_of_toml_error(&inner);
+            let message = first_line_of_toml_error(&inner, text);
             ConfigError::new(if key == "." { String::new() } else { key }, message)
         })?;
         let mut plugs = BTreeMap::new();
@@ -335,10 +320,13 @@ impl Config {
     }
 }
 
-fn first_line_of_toml_error(e: &toml::de::Error) -> String {
+fn first_line_of_toml_error(e: &toml::de::Error, text: &str) -> String {
     let span = e
         .span()
-        .map(|s| format!(" (at byte {})", s.start))
+        .map(|s| {
+            let (line, column) = line_and_column(text, s.start);
+            format!(" (line {line}, column {column})")
+        })
         .unwrap_or_default();
     let msg = e.message().trim().replace('\n', " ");
     let msg = match msg.as_str() {
@@ -348,6 +336,20 @@ fn first_line_of_toml_error(e: &toml::de::Error) -> String {
         _ => msg,
     };
     format!("{msg}{span}")
+}
+
+/// The 1-based line and column (in characters) of a byte offset in `text`.
+fn line_and_column(text: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (
+        before.matches('\n').count() + 1,
+        before[line_start..].chars().count() + 1,
+    )
 }
 
 #[cfg(test)]
@@ -413,7 +415,14 @@ heartbeat_ms = 500
         assert_eq!(e.key, "plug_sockets.plugs.v.envelope", "{e}");
         let e = err("[plug_sockets.plugs.v]\nconnect_to = \"http://x\"\n");
         assert_eq!(e.key, "plug_sockets.plugs.v.connect_to");
-        assert!(e.message.contains("unknown transport `http`"), "{e}");
+        assert!(e.message.contains("unsupported transport `http`"), "{e}");
+        for bad in ["tcp://256.1.1.1:1", "tcp://127.0.0.1:99999", "foo"] {
+            let e = err(&format!(
+                "[plug_sockets.plugs.v]\nconnect_to = [\"{bad}\"]\n"
+            ));
+            assert_eq!(e.key, "plug_sockets.plugs.v.connect_to", "{e}");
+            assert!(e.message.starts_with(&format!("`{bad}`: ")), "{e}");
+        }
         let e = err("[plug_sockets.plugs.v]\nconnect_to = 5\n");
         assert_eq!(e.key, "plug_sockets.plugs.v.connect_to", "{e}");
         let e = err("[plug_sockets.plugs.v]\ncallbacks = true\n");
@@ -422,6 +431,20 @@ heartbeat_ms = 500
         assert!(e.to_string().contains("plug_socket"), "{e}");
         let e = err("[plug_sockets\n");
         assert!(e.key.is_empty());
+    }
+
+    #[test]
+    fn toml_errors_give_line_and_column() {
+        let e = err("[plug_sockets]\n# é\n[plug_sockets.plugs.v]\nconnect_to = \"tcp://127.0.0.1:1\"\ntimeout_ms = -5\n");
+        assert_eq!(
+            e.to_string(),
+            "config key `plug_sockets.plugs.v.timeout_ms`: invalid value: integer `-5`, \
+             expected u64 (line 5, column 14)"
+        );
+        assert_eq!(line_and_column("ab\ncé\nx", 7), (3, 1));
+        assert_eq!(line_and_column("ab\ncé\nx", 6), (2, 3));
+        assert_eq!(line_and_column("ab\ncé\nx", 5), (2, 2)); // inside `é`
+        assert_eq!(line_and_column("", 0), (1, 1));
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! CURVE keys: [`Keypair`], Z85 checks, and whether this libzmq can encrypt.
 //!
-//! Keys travel as Z85 text (40 characters for 32 bytes), as in every ZeroMQ
-//! binding. The default build of this kit compiles libzmq without libsodium,
-//! so it has no CURVE; [`require_curve`] turns a request for CURVE into
-//! [`CurveUnavailable`] instead of a silent plain-text connection.
+//! Keys travel as Z85 text (40 characters for 32 bytes, ZeroMQ RFC 32), as in
+//! every ZeroMQ binding. Making and deriving keys is pure Rust (Curve25519 from
+//! `x25519-dalek`, Z85 from `z85`), so it works in every build. Encrypting
+//! needs libzmq: the default build of this kit compiles libzmq without
+//! libsodium, so it has no CURVE; [`require_curve`] turns a request for CURVE
+//! into [`CurveUnavailable`] instead of a silent plain-text connection.
 
 use std::fmt;
 
@@ -75,31 +77,24 @@ pub fn check_z85_key(key: &str) -> Result<(), String> {
 }
 
 /// The 32 bytes behind a checked Z85 key.
-pub(crate) fn decode(key: &str) -> Result<Vec<u8>, String> {
+pub(crate) fn decode(key: &str) -> Result<[u8; 32], String> {
     check_z85_key(key)?;
-    zmq::z85_decode(key).map_err(|e| e.to_string())
+    let bytes = z85::decode(key).map_err(|e| e.to_string())?;
+    bytes
+        .try_into()
+        .map_err(|_| "a 40-character Z85 key is 32 bytes".to_owned())
 }
 
-/// The public key that belongs to a secret key, both in Z85 text.
+/// 32 bytes as a Z85 key (40 characters).
+fn encode(bytes: &[u8; 32]) -> String {
+    z85::encode(bytes)
+}
+
+/// The public key that belongs to a secret key, both in Z85 text: the
+/// Curve25519 base-point multiple, as libzmq's `zmq_curve_public` computes it.
 pub(crate) fn public_of(secret: &str) -> Result<String, String> {
-    check_z85_key(secret)?;
-    let secret = std::ffi::CString::new(secret).map_err(|e| e.to_string())?;
-    let mut public = [0u8; Z85_KEY_LEN + 1];
-    // SAFETY: libzmq writes 40 characters and a NUL into `public` (41 bytes)
-    // and reads a NUL-terminated 40-character key from `secret`.
-    let rc = unsafe { zmq_curve_public(public.as_mut_ptr().cast(), secret.as_ptr()) };
-    if rc != 0 {
-        return Err(CurveUnavailable.to_string());
-    }
-    Ok(String::from_utf8_lossy(&public[..Z85_KEY_LEN]).into_owned())
-}
-
-// In libzmq since 4.2.1; zmq-sys declares it but does not re-export it.
-extern "C" {
-    fn zmq_curve_public(
-        z85_public_key: *mut std::os::raw::c_char,
-        z85_secret_key: *const std::os::raw::c_char,
-    ) -> std::os::raw::c_int;
+    let secret = x25519_dalek::StaticSecret::from(decode(secret)?);
+    Ok(encode(x25519_dalek::PublicKey::from(&secret).as_bytes()))
 }
 
 /// A CURVE key pair in Z85 text. `Debug` never shows the secret key.
@@ -110,25 +105,35 @@ pub struct Keypair {
 }
 
 impl Keypair {
-    /// A new random key pair (`zmq_curve_keypair`). Needs a libzmq with
-    /// CURVE.
+    /// A new random key pair, as `zmq_curve_keypair` makes them: 32 random
+    /// bytes from the operating system for the secret key, its Curve25519
+    /// public key. Pure Rust: works in every build, with or without CURVE in
+    /// libzmq.
+    ///
+    /// # Panics
+    ///
+    /// When the operating system's random source fails, as `rand`'s `OsRng`
+    /// does.
     ///
     /// # Examples
     ///
     /// ```
-    /// match plug::Keypair::generate() {
-    ///     Ok(pair) => assert_eq!(pair.public().len(), 40),
-    ///     Err(e) => assert!(e.to_string().contains("secure-build.toml")),
-    /// }
+    /// let pair = plug::Keypair::random();
+    /// assert_eq!(pair.public().len(), 40);
+    /// assert_eq!(plug::Keypair::from_secret(pair.secret()).unwrap(), pair);
     /// ```
+    pub fn random() -> Keypair {
+        let secret = x25519_dalek::StaticSecret::random();
+        Keypair {
+            public: encode(x25519_dalek::PublicKey::from(&secret).as_bytes()),
+            secret: encode(&secret.to_bytes()),
+        }
+    }
+
+    /// [`Keypair::random`], in a `Result` for callers written when making a
+    /// key pair needed CURVE in libzmq. It no longer does: always `Ok`.
     pub fn generate() -> Result<Keypair, CurveUnavailable> {
-        require_curve()?;
-        let pair = zmq::CurveKeyPair::new().map_err(|_| CurveUnavailable)?;
-        let text = |bytes: &[u8]| zmq::z85_encode(bytes).expect("32 bytes encode");
-        Ok(Keypair {
-            public: text(&pair.public_key),
-            secret: text(&pair.secret_key),
-        })
+        Ok(Keypair::random())
     }
 
     /// A key pair from its two Z85 keys; the error names the bad one.
@@ -141,10 +146,9 @@ impl Keypair {
         })
     }
 
-    /// The key pair of a secret key (its public key is derived). Needs a
-    /// libzmq with CURVE.
+    /// The key pair of a secret key (its public key is derived, in pure
+    /// Rust). The error names the config key `secret_key`.
     pub fn from_secret(secret: &str) -> Result<Keypair, crate::Error> {
-        require_curve()?;
         let public = public_of(secret).map_err(|m| crate::ConfigError::new("secret_key", m))?;
         Ok(Keypair {
             public,
@@ -215,7 +219,7 @@ impl CurveClient {
         require_curve()?;
         let pair = match (&self.public_key, &self.secret_key) {
             (Some(p), Some(s)) => Keypair::from_z85(p, s).map_err(invalid)?,
-            _ => Keypair::generate()?,
+            _ => Keypair::random(),
         };
         let key = |k: &str| decode(k).map_err(invalid);
         let server = key(&self.server_key)?;
@@ -232,8 +236,8 @@ fn invalid(message: String) -> crate::Error {
     crate::Error::Config(crate::ConfigError::new("", message))
 }
 
-fn key_bytes(checked: &str) -> Vec<u8> {
-    zmq::z85_decode(checked).expect("a checked key decodes")
+fn key_bytes(checked: &str) -> [u8; 32] {
+    decode(checked).expect("a checked key decodes")
 }
 
 impl fmt::Debug for CurveClient {
@@ -289,18 +293,37 @@ mod tests {
         assert!(!format!("{c:?}").contains("JTKVSB"));
     }
 
+    /// ZeroMQ RFC 32's test vector.
     #[test]
-    fn generated_keys_need_curve() {
-        match Keypair::generate() {
-            Ok(pair) => {
-                assert!(curve_available());
-                assert!(check_z85_key(pair.public()).is_ok());
-                assert_eq!(public_of(pair.secret()).unwrap(), pair.public());
-            }
-            Err(e) => {
-                assert!(!curve_available());
-                assert!(e.to_string().contains("secure-build.toml"), "{e}");
-            }
-        }
+    fn z85_matches_rfc_32() {
+        let bytes = [0x86, 0x4F, 0xD2, 0x6F, 0xB5, 0x59, 0xF7, 0x5B];
+        assert_eq!(z85::encode(bytes), "HelloWorld");
+        assert_eq!(z85::decode("HelloWorld").unwrap(), bytes);
+        let key: [u8; 32] = std::array::from_fn(|i| (i * 7) as u8);
+        assert_eq!(decode(&encode(&key)).unwrap(), key);
+    }
+
+    /// The server key pair of libzmq's `zmq_curve` manual page.
+    #[test]
+    fn public_keys_are_derived_as_libzmq_does() {
+        assert_eq!(
+            public_of("JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6").unwrap(),
+            KEY
+        );
+        assert_eq!(
+            public_of("D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs").unwrap(),
+            "Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
+        );
+        assert!(public_of("short").is_err());
+    }
+
+    #[test]
+    fn random_pairs_work_in_every_build() {
+        let pair = Keypair::random();
+        assert!(check_z85_key(pair.public()).is_ok());
+        assert!(check_z85_key(pair.secret()).is_ok());
+        assert_eq!(public_of(pair.secret()).unwrap(), pair.public());
+        assert_ne!(Keypair::random(), pair);
+        assert_eq!(Keypair::generate().unwrap().public().len(), Z85_KEY_LEN);
     }
 }

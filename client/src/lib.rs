@@ -18,6 +18,7 @@
 //!   reply's id finds its request;
 //! - `message`: [`Message`], what arrives unasked, and the plug's inbox;
 //! - `monitor` and `stats`: connection health and [`PlugStats`];
+//! - `endpoint`: [`Endpoint`], a ZeroMQ endpoint checked when it is read;
 //! - `config` and `builder`: TOML configuration and [`PlugBuilder`];
 //! - `discovery`: [`Discovery`], the live set of endpoints behind a
 //!   `dns+tcp://` name;
@@ -37,6 +38,7 @@ mod config;
 mod connection;
 mod curve;
 mod discovery;
+mod endpoint;
 mod error;
 mod frame;
 mod message;
@@ -58,6 +60,7 @@ pub use curve::{
     check_z85_key, curve_available, require_curve, CurveClient, CurveUnavailable, Keypair,
 };
 pub use discovery::{Discovery, DiscoveryConfig, DiscoveryError, DiscoveryStats, DnsTarget};
+pub use endpoint::{Address, Endpoint, EndpointError, Host, MAX_IPC_PATH};
 pub use error::{ConfigError, Error, TransportError};
 pub use frame::Frame;
 pub use message::{Message, MessageKind, Messages};

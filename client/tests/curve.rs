@@ -81,7 +81,7 @@ impl Drop for EchoServer {
 
 /// A CURVE server admitting `client` only, with its public key.
 fn curve_server(client: &Keypair) -> (EchoServer, String) {
-    let keys = Keypair::generate().unwrap();
+    let keys = Keypair::random();
     let server = EchoServer::start(Some(CurveServer::new(keys.secret()).allow(client.public())));
     (server, keys.public().to_owned())
 }
@@ -103,7 +103,7 @@ async fn encrypted_round_trip() {
     if !curve_or_skip("encrypted_round_trip") {
         return;
     }
-    let client = Keypair::generate().unwrap();
+    let client = Keypair::random();
     let (server, server_key) = curve_server(&client);
     let plug = plug_to(&server, 5000)
         .server_key(&server_key)
@@ -119,9 +119,9 @@ async fn wrong_server_key_never_connects() {
     if !curve_or_skip("wrong_server_key_never_connects") {
         return;
     }
-    let client = Keypair::generate().unwrap();
+    let client = Keypair::random();
     let (server, _) = curve_server(&client);
-    let impostor = Keypair::generate().unwrap();
+    let impostor = Keypair::random();
     let plug = plug_to(&server, 700)
         .server_key(impostor.public())
         .keypair(&client)
@@ -136,10 +136,10 @@ async fn clients_off_the_allow_list_are_refused() {
     if !curve_or_skip("clients_off_the_allow_list_are_refused") {
         return;
     }
-    let client = Keypair::generate().unwrap();
+    let client = Keypair::random();
     let (server, server_key) = curve_server(&client);
     // A stranger with keys of its own, and a plug that generates a pair.
-    let stranger = Keypair::generate().unwrap();
+    let stranger = Keypair::random();
     let plugs = [
         plug_to(&server, 700)
             .server_key(&server_key)
@@ -190,7 +190,43 @@ async fn without_curve_support_asking_for_it_is_an_error() {
         matches!(err, server::ServerError::CurveUnavailable(_)),
         "{err:?}"
     );
-    assert!(Keypair::generate().is_err());
+    // Making keys is pure Rust: it works without CURVE in libzmq.
+    assert_eq!(Keypair::random().public().len(), 40);
+}
+
+/// Key pairs made in pure Rust agree with libzmq's: the public key derived
+/// from a libzmq secret is libzmq's, and libzmq derives ours from our secret.
+#[test]
+fn keys_agree_with_libzmq() {
+    if !curve_or_skip("keys_agree_with_libzmq") {
+        return;
+    }
+    for _ in 0..50 {
+        let theirs = zmq::CurveKeyPair::new().unwrap();
+        let secret = zmq::z85_encode(&theirs.secret_key).unwrap();
+        let public = zmq::z85_encode(&theirs.public_key).unwrap();
+        assert_eq!(Keypair::from_secret(&secret).unwrap().public(), public);
+
+        let ours = Keypair::random();
+        assert_eq!(libzmq_public_of(ours.secret()), ours.public());
+    }
+}
+
+/// `zmq_curve_public` (libzmq 4.2.1 and later; zmq-sys does not re-export it).
+fn libzmq_public_of(secret: &str) -> String {
+    extern "C" {
+        fn zmq_curve_public(
+            z85_public_key: *mut std::os::raw::c_char,
+            z85_secret_key: *const std::os::raw::c_char,
+        ) -> std::os::raw::c_int;
+    }
+    let secret = std::ffi::CString::new(secret).unwrap();
+    let mut public = [0u8; 41];
+    // SAFETY: libzmq reads a NUL-terminated 40-character key and writes 40
+    // characters and a NUL into the 41 bytes of `public`.
+    let rc = unsafe { zmq_curve_public(public.as_mut_ptr().cast(), secret.as_ptr()) };
+    assert_eq!(rc, 0, "zmq_curve_public failed");
+    String::from_utf8(public[..40].to_vec()).unwrap()
 }
 
 /// tcpdump capturing loopback traffic on one port into a file.
@@ -307,7 +343,7 @@ async fn the_payload_is_unreadable_on_the_wire() {
         bytes.len()
     );
 
-    let client = Keypair::generate().unwrap();
+    let client = Keypair::random();
     let (secure, server_key) = curve_server(&client);
     let capture = Capture::start(secure.port(), "curve").unwrap();
     let plug = plug_to(&secure, 5000)

@@ -14,11 +14,14 @@
 //!   ([`testbed::Dns`], dnsmasq) serving their addresses under one name;
 //! - [`kubernetes`]: checks of the manifests in `deploy/kubernetes/`;
 //! - [`checks`]: what the fuzz targets check, one function per target, also
-//!   replayed over the stored corpus by `client/tests/props.rs`.
+//!   replayed over the stored corpus by `client/tests/props.rs`;
+//! - [`terminal`]: what a program writes on a terminal and on a pipe (log
+//!   colour).
 
 pub mod checks;
 pub mod kubernetes;
 pub mod load;
 pub mod process;
 pub mod router;
+pub mod terminal;
 pub mod testbed;

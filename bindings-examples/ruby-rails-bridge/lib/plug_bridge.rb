@@ -16,11 +16,16 @@ module PlugBridge
   class << self
     attr_accessor :allow_list
 
-    # Serves in the foreground until SIGINT or SIGTERM.
+    # Serves in the foreground until SIGINT or SIGTERM. An endpoint that
+    # cannot be bound ends the process with one line on stderr, status 1.
     def serve(endpoint)
       raise 'set PlugBridge.allow_list first (see README.md)' unless allow_list
 
-      server = Server.new(endpoint, allow_list)
+      server = begin
+        Server.new(endpoint, allow_list)
+      rescue Server::BindError => e
+        abort e.message
+      end
       %w[INT TERM].each { |signal| trap(signal) { server.stop } }
       $stdout.puts "listening on #{server.endpoint}"
       $stdout.flush

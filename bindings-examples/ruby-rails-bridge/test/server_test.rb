@@ -108,6 +108,14 @@ class ServerTest < Minitest::Test
     assert_equal(%w[fast slow], [receive, receive].map { |frames| JSON.parse(frames.first)['id'] })
   end
 
+  def test_greet_checks_its_params
+    assert_equal 'hello, Ada', request(id: 1, method: 'greet', params: { name: 'Ada' })['result']
+    [nil, {}, { name: 5 }, ['Ada']].each do |params|
+      reply = request({ id: 2, method: 'greet', params: }.compact)
+      assert_equal(-32_602, reply.dig('error', 'code'), params.inspect)
+    end
+  end
+
   def test_bad_input_and_notifications
     assert_equal(-32_700, request("\xff{").dig('error', 'code'))
     assert_equal(-32_600, request('[1]').dig('error', 'code'))
