@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use super::plot::{self, Axis, Chart, Scale, Series, Ticks};
 use super::report::BenchReport;
+use super::series::Second;
 use super::text::{count, micros, rate};
 
 const STYLE: &str = "body{font:14px/1.4 system-ui,sans-serif;margin:2em;max-width:75em;color:#222}\
@@ -123,9 +124,8 @@ pub fn render(report: &BenchReport) -> String {
         }],
     );
     figure(&mut h, "latency", "Latency", &latency);
-    // Each second at its middle. A last second of under half a second is
-    // left out of the charts (not of the JSON): its rate would be noise.
-    let per_run = |value: fn(&super::series::Second) -> f64| -> Vec<Series> {
+    // Each second at its middle; see `plotted` for which seconds.
+    let per_run = |value: fn(&Second) -> f64, rates: bool| -> Vec<Series> {
         (1..=report.runs.len())
             .map(|run| Series {
                 name: if report.runs.len() > 1 {
@@ -133,10 +133,7 @@ pub fn render(report: &BenchReport) -> String {
                 } else {
                     "ok".into()
                 },
-                points: report
-                    .series
-                    .iter()
-                    .filter(|p| p.run == run && p.span_s >= 0.5)
+                points: plotted(&report.series, run, rates)
                     .map(|p| (p.t_s as f64 + p.span_s / 2.0, value(p)))
                     .collect(),
             })
@@ -146,18 +143,15 @@ pub fn render(report: &BenchReport) -> String {
         title: "ok replies per second".into(),
         x: Axis::new("seconds into the run", Scale::Linear, Ticks::Whole),
         y: Axis::new("msgs/s", Scale::Linear, Ticks::Count),
-        series: per_run(|p| p.ok as f64 / p.span_s),
+        series: per_run(|p| p.ok as f64 / p.span_s, true),
     };
     figure(&mut h, "throughput", "Throughput over time", &throughput);
     let mut failures = Vec::new();
     for (name, value) in [
-        (
-            "errors",
-            (|p| p.errors as f64) as fn(&super::series::Second) -> f64,
-        ),
+        ("errors", (|p| p.errors as f64) as fn(&Second) -> f64),
         ("timeouts", |p| p.timeouts as f64),
     ] {
-        for mut s in per_run(value) {
+        for mut s in per_run(value, false) {
             s.name = if report.runs.len() > 1 {
                 format!("{name}, {}", s.name)
             } else {
@@ -182,6 +176,18 @@ pub fn render(report: &BenchReport) -> String {
     h
 }
 
+/// The seconds of `run` to plot. Counts (errors, timeouts) are plotted for
+/// every second, the last partial one too: a run stopped early has its
+/// failures there. A rate (ok replies per second) leaves out a last second
+/// of under half a second, whose rate would be noise, unless the run had no
+/// other: a run shorter than that still shows its one rate.
+fn plotted(series: &[Second], run: usize, rates: bool) -> impl Iterator<Item = &Second> {
+    let of_run = move || series.iter().filter(move |p| p.run == run);
+    let short = move |p: &Second| rates && p.span_s < 0.5;
+    let keep_short = of_run().all(short);
+    of_run().filter(move |p| keep_short || !short(p))
+}
+
 fn row(h: &mut String, k: &str, v: &str) {
     let _ = writeln!(h, "<tr><th>{}</th><td>{}</td></tr>", esc(k), esc(v));
 }
@@ -202,4 +208,53 @@ fn esc(s: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn second(t_s: u64, span_s: f64, ok: u64, errors: u64) -> Second {
+        Second {
+            run: 1,
+            t_s,
+            span_s,
+            sent: ok + errors,
+            ok,
+            errors,
+            timeouts: 0,
+            p50_us: None,
+            p99_us: None,
+        }
+    }
+
+    fn times(series: &[Second], rates: bool) -> Vec<u64> {
+        plotted(series, 1, rates).map(|p| p.t_s).collect()
+    }
+
+    #[test]
+    fn a_short_last_second_keeps_its_failures_but_not_its_rate() {
+        // A server killed in the third second: the run stops 0.1 s into
+        // the fifth, where the requests in flight end as errors.
+        let killed = [
+            second(0, 1.0, 30_000, 0),
+            second(1, 1.0, 30_000, 0),
+            second(2, 1.0, 2_400, 0),
+            second(3, 1.0, 0, 0),
+            second(4, 0.1, 0, 60_000),
+        ];
+        assert_eq!(times(&killed, false), [0, 1, 2, 3, 4]);
+        assert_eq!(times(&killed, true), [0, 1, 2, 3]);
+        // Other runs' seconds are not this run's.
+        let mut other = second(0, 1.0, 1, 0);
+        other.run = 2;
+        assert_eq!(plotted(&[other], 1, true).count(), 0);
+    }
+
+    #[test]
+    fn a_run_under_half_a_second_still_shows_its_rate() {
+        let short = [second(0, 0.36, 20_000, 0)];
+        assert_eq!(times(&short, true), [0]);
+        assert_eq!(times(&short, false), [0]);
+    }
 }
