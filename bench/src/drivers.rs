@@ -1,7 +1,7 @@
 //! Clients for the baselines that have no plug code: raw libzmq, TCP and
 //! HTTP. Each keeps `window` round trips in flight for `duration` and
-//! records every round trip in an HdrHistogram, like
-//! `plug-conformance bench` does for the plug rows.
+//! records every round trip in an HdrHistogram, like the plug rows'
+//! client (`plug_client`) and `plug-conformance bench` do.
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use hdrhistogram::Histogram;
 use http_body_util::{BodyExt, Full};
-use plug_conformance::bench::{BenchReport, Latency};
+use plug_conformance::bench::{plot, BenchReport, Latency};
 
 /// One measured cell of the table.
 #[derive(Clone, Debug, Default)]
@@ -20,6 +20,8 @@ pub struct Measured {
     pub msgs_per_s: f64,
     pub mb_per_s: f64,
     pub latency: Latency,
+    /// The latency percentile curve (`plot::percentile_curve`).
+    pub curve: Vec<(f64, f64)>,
     pub ok: u64,
     /// Errors and timeouts.
     pub failed: u64,
@@ -27,46 +29,35 @@ pub struct Measured {
 
 impl From<&BenchReport> for Measured {
     fn from(r: &BenchReport) -> Measured {
+        let f = &r.figures;
         Measured {
-            msgs_per_s: r.throughput_msgs_per_s,
-            mb_per_s: r.throughput_mb_per_s,
-            latency: r.latency_us,
-            ok: r.replies_ok,
-            failed: r.errors + r.timeouts,
+            msgs_per_s: f.throughput_msgs_per_s,
+            mb_per_s: f.throughput_mb_per_s,
+            latency: f.latency_us,
+            curve: plot::percentile_curve(&r.histogram.histogram()),
+            ok: f.replies_ok,
+            failed: f.errors + f.timeouts,
         }
     }
 }
 
-fn histogram() -> Histogram<u64> {
+pub(crate) fn histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds")
 }
 
-fn latency(h: &Histogram<u64>) -> Latency {
-    if h.is_empty() {
-        return Latency::default();
-    }
-    Latency {
-        p50: h.value_at_quantile(0.5),
-        p90: h.value_at_quantile(0.9),
-        p99: h.value_at_quantile(0.99),
-        p999: h.value_at_quantile(0.999),
-        max: h.max(),
-        mean: h.mean(),
-    }
-}
-
-fn finish(h: &Histogram<u64>, ok: u64, size: usize, elapsed: Duration) -> Measured {
+pub(crate) fn finish(h: &Histogram<u64>, ok: u64, size: usize, elapsed: Duration) -> Measured {
     let s = elapsed.as_secs_f64().max(1e-9);
     Measured {
         msgs_per_s: ok as f64 / s,
         mb_per_s: ok as f64 * size as f64 / s / 1e6,
-        latency: latency(h),
+        latency: Latency::of(h),
+        curve: plot::percentile_curve(h),
         ok,
         failed: 0,
     }
 }
 
-fn record(h: &mut Histogram<u64>, since: Instant) {
+pub(crate) fn record(h: &mut Histogram<u64>, since: Instant) {
     h.saturating_record(since.elapsed().as_micros().max(1) as u64);
 }
 

@@ -9,13 +9,17 @@
 //!
 //! Layout: `plan` (rows, sizes, windows, the loop over server processes),
 //! `servers` (the baseline servers, `plug-bench serve KIND ENDPOINT`),
-//! `drivers` (their clients; the plug rows use `plug-conformance bench`),
-//! `table` (targets and Markdown), `plot` (the SVG).
+//! `drivers` (their clients), `plug_client` (the plug rows' client, the
+//! plug library itself; `plug-bench client KIND ENDPOINT` runs it alone for
+//! `bench/per-request`), `table` (targets and Markdown), `plot` (the SVG,
+//! drawn by `plug_conformance::bench::plot`). The row `plug-conformance
+//! bench raw` runs the harness's own engine against the libzmq echo.
 
 mod drivers;
 mod pin;
 mod plan;
 mod plot;
+mod plug_client;
 mod servers;
 mod table;
 
@@ -35,7 +39,7 @@ const END: &str = "<!-- plug-bench:end -->";
 )]
 struct Cli {
     #[command(subcommand)]
-    serve: Option<Serve>,
+    helper: Option<Helper>,
     /// Write the results between the plug-bench markers of this Markdown
     /// file (appended if it has none) and the plot next to it.
     #[arg(long, value_name = "FILE")]
@@ -57,22 +61,45 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
-enum Serve {
+enum Helper {
     /// Run one baseline server (used by the run itself).
     #[command(hide = true)]
     Serve { kind: String, endpoint: String },
+    /// Run the plug rows' client alone (used by bench/per-request):
+    /// `plug-rpc` or `plug-raw`, one connection, WINDOW in flight.
+    #[command(hide = true)]
+    Client {
+        kind: String,
+        endpoint: String,
+        #[arg(long, default_value_t = 256)]
+        window: usize,
+        #[arg(long, default_value_t = 300_000)]
+        requests: u64,
+        #[arg(long, default_value_t = 64)]
+        size: usize,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Serve::Serve { kind, endpoint }) = &cli.serve {
-        return match servers::serve(kind, endpoint) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("plug-bench serve {kind}: {e:#}");
-                ExitCode::FAILURE
-            }
-        };
+    match &cli.helper {
+        Some(Helper::Serve { kind, endpoint }) => {
+            return match servers::serve(kind, endpoint) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("plug-bench serve {kind}: {e:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        Some(Helper::Client {
+            kind,
+            endpoint,
+            window,
+            requests,
+            size,
+        }) => return client(kind, endpoint, *window, *requests, *size),
+        None => {}
     }
     match compare(&cli) {
         Ok(true) => ExitCode::SUCCESS,
@@ -130,19 +157,19 @@ fn compare(cli: &Cli) -> anyhow::Result<bool> {
     let cells = plan::run(&plan, &rows, &mut |line| eprintln!("{line}"));
     // The small-message targets again, as alternating pairs: single cells
     // of 1.5 s move by 10-20% between runs even pinned.
-    let pairs: Vec<plan::Paired> = [(64, 1), (64, 256)]
-        .into_iter()
-        .filter(|(_, w)| plan.windows.contains(w))
-        .filter_map(|shape| {
-            plan::paired(
-                &plan,
-                &rows,
-                ("plug rpc", "raw libzmq"),
-                shape,
-                &mut |line| eprintln!("{line}"),
-            )
+    let pairs: Vec<plan::Paired> = [
+        (("plug rpc", "raw libzmq"), (64, 1)),
+        (("plug rpc", "raw libzmq"), (64, 256)),
+        ((plan::BENCH_ROW, "raw libzmq"), (64, 256)),
+    ]
+    .into_iter()
+    .filter(|(_, (_, w))| plan.windows.contains(w))
+    .filter_map(|(rows_ab, shape)| {
+        plan::paired(&plan, &rows, rows_ab, shape, &mut |line| {
+            eprintln!("{line}")
         })
-        .collect();
+    })
+    .collect();
     let took_s = started.elapsed().as_secs_f64();
     let all_ok = cells
         .iter()
@@ -192,6 +219,38 @@ fn compare(cli: &Cli) -> anyhow::Result<bool> {
         None => print!("{text}"),
     }
     Ok(all_ok)
+}
+
+/// `plug-bench client`: one run of the plug rows' client, printed as
+/// `plug-conformance bench` prints its figures.
+fn client(kind: &str, endpoint: &str, window: usize, requests: u64, size: usize) -> ExitCode {
+    let profile = match kind {
+        "plug-rpc" => plug_conformance::Profile::Rpc,
+        "plug-raw" => plug_conformance::Profile::Raw,
+        other => {
+            eprintln!("plug-bench client: unknown kind {other} (plug-rpc or plug-raw)");
+            return ExitCode::from(2);
+        }
+    };
+    let amount = plug_client::Amount::Requests(requests);
+    match plug_client::measure(endpoint, profile, size, window, amount) {
+        Ok(m) => {
+            println!(
+                "  throughput  {:.0} msgs/s, {:.2} MB/s ({} ok, {} failed)",
+                m.msgs_per_s, m.mb_per_s, m.ok, m.failed
+            );
+            let l = m.latency;
+            println!(
+                "  latency us  p50 {}  p90 {}  p99 {}  p99.9 {}  max {}",
+                l.p50, l.p90, l.p99, l.p999, l.max
+            );
+            ExitCode::from(u8::from(m.failed > 0))
+        }
+        Err(e) => {
+            eprintln!("plug-bench client: {e:#}");
+            ExitCode::from(1)
+        }
+    }
 }
 
 fn write_between_markers(path: &Path, block: &str) -> anyhow::Result<()> {

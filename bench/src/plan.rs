@@ -6,12 +6,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use plug_conformance::bench::{measure, BenchOptions, Load, Stop};
-use plug_conformance::check::Target;
+use plug_conformance::bench::{measure, BenchOptions, Load, Stop, Target};
 use plug_conformance::{Profile, Spawned};
 
 use crate::drivers::{self, Measured};
 use crate::pin::Pinning;
+use crate::plug_client::{self, Amount};
 use crate::servers::tcp_addr;
 
 pub const KIB: usize = 1024;
@@ -23,8 +23,14 @@ pub enum Client {
     Zmq,
     Tcp,
     Http,
+    /// The plug library (`plug_client`).
     Plug(Profile),
+    /// The engine of `plug-conformance bench`.
+    Bench(Profile),
 }
+
+/// The row of the harness's engine, measured against the libzmq echo.
+pub const BENCH_ROW: &str = "plug-conformance bench raw";
 
 /// One implementation in the table.
 #[derive(Clone, Debug)]
@@ -165,6 +171,16 @@ pub fn rows(pinning: Option<Pinning>) -> Vec<Row> {
             big: false,
             on_request: true,
         },
+        // The harness's engine against the same server as the libzmq client:
+        // a bench tool must not be the bottleneck.
+        Row {
+            name: BENCH_ROW,
+            client: Client::Bench(Profile::Raw),
+            server: serve("zmq"),
+            missing: None,
+            big: false,
+            on_request: false,
+        },
         Row {
             name: "TCP",
             client: Client::Tcp,
@@ -266,6 +282,9 @@ fn one(
             Client::Tcp => drivers::tcp(addr, size, window, d),
             Client::Http => drivers::http(addr, size, window, d),
             Client::Plug(profile) => {
+                plug_client::measure(endpoint, profile, size, window, Amount::Time(d))
+            }
+            Client::Bench(profile) => {
                 let mut opts = BenchOptions::new(Target::Endpoint(endpoint.into()), profile);
                 opts.load = Load::Closed { window };
                 opts.stop = Stop::Duration(d);

@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::drivers::Measured;
-use crate::plan::{Cell, Paired, Row, MIB};
+use crate::plan::{Cell, Paired, Row, BENCH_ROW, MIB};
 
 /// The machine and the moment, as the report names them.
 pub struct Context {
@@ -86,20 +86,25 @@ fn from_pairs(
 /// The four targets of the issue, from the cells of one run; the two that
 /// compare small messages come from `pairs` when they were measured.
 pub fn targets(cells: &[Cell], pairs: &[Paired], big: usize) -> Vec<Target> {
-    let pair = |size: usize, window: usize| {
-        pairs.iter().find(|p| {
-            p.a == "plug rpc" && p.b == "raw libzmq" && p.size == size && p.window == window
-        })
+    let pair_of = |a: &str, size: usize, window: usize| {
+        pairs
+            .iter()
+            .find(|p| p.a == a && p.b == "raw libzmq" && p.size == size && p.window == window)
     };
+    let pair = |size: usize, window: usize| pair_of("plug rpc", size, window);
     let p50 = |m: &Measured| m.latency.p50 as f64;
     let us = |v: f64| format!("{v:.0} us");
     let msgs = |m: &Measured| m.msgs_per_s;
     let per_s = |v: f64| format!("{v:.0} msgs/s");
+    let single_of =
+        |row: &str, window: usize, metric: fn(&Measured) -> f64, show: fn(f64) -> String| {
+            let rpc = find(cells, row, 64, window)?;
+            let zmq = find(cells, "raw libzmq", 64, window)?;
+            let (a, b) = (metric(&rpc.measured), metric(&zmq.measured));
+            Some((a / b.max(1e-9), format!("{} / {}", show(a), show(b))))
+        };
     let single = |window: usize, metric: fn(&Measured) -> f64, show: fn(f64) -> String| {
-        let rpc = find(cells, "plug rpc", 64, window)?;
-        let zmq = find(cells, "raw libzmq", 64, window)?;
-        let (a, b) = (metric(&rpc.measured), metric(&zmq.measured));
-        Some((a / b.max(1e-9), format!("{} / {}", show(a), show(b))))
+        single_of("plug rpc", window, metric, show)
     };
     let mut out = Vec::new();
     let (ratio, detail) = pair(64, 1)
@@ -145,6 +150,19 @@ pub fn targets(cells: &[Cell], pairs: &[Paired], big: usize) -> Vec<Target> {
                 )
             })
             .unwrap_or_default(),
+    });
+    let (ratio, detail) = pair_of(BENCH_ROW, 64, w)
+        .and_then(|p| from_pairs(p, msgs, per_s))
+        .or_else(|| single_of(BENCH_ROW, w, msgs, per_s))
+        .unzip();
+    out.push(Target {
+        what: format!(
+            "`plug-conformance bench --profile raw` / blocking libzmq client, both against the libzmq echo (64 B, {w} in flight)"
+        ),
+        ratio,
+        bound: 0.9,
+        at_most: false,
+        detail: detail.unwrap_or_default(),
     });
     let best_rpc = cells
         .iter()
@@ -267,4 +285,95 @@ pub fn markdown(ctx: &Context, rows: &[Row], cells: &[Cell], targets: &[Target])
         }
     }
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn measured(msgs_per_s: f64) -> Measured {
+        Measured {
+            msgs_per_s,
+            ok: 1,
+            ..Measured::default()
+        }
+    }
+
+    fn cell(row: &'static str, window: usize, msgs_per_s: f64) -> Cell {
+        Cell {
+            row,
+            size: 64,
+            window,
+            measured: measured(msgs_per_s),
+            note: None,
+        }
+    }
+
+    fn bench_pairs(engine: &[f64], libzmq: &[f64]) -> Paired {
+        Paired {
+            a: BENCH_ROW,
+            b: "raw libzmq",
+            size: 64,
+            window: 256,
+            a_runs: engine.iter().copied().map(measured).collect(),
+            b_runs: libzmq.iter().copied().map(measured).collect(),
+        }
+    }
+
+    fn bench_target(targets: &[Target]) -> &Target {
+        targets
+            .iter()
+            .find(|t| t.what.starts_with("`plug-conformance bench --profile raw`"))
+            .expect("the bench engine's target")
+    }
+
+    #[test]
+    fn the_bench_engine_target_is_the_median_round_ratio() {
+        // Round ratios 0.5, 0.95 and 1.2: the median is 0.95, met, though
+        // one round alone would not be.
+        let pairs = [bench_pairs(&[500.0, 950.0, 1200.0], &[1000.0; 3])];
+        let targets = targets(&[], &pairs, MIB);
+        let t = bench_target(&targets);
+        assert_eq!((t.bound, t.at_most), (0.9, false));
+        assert!((t.ratio.unwrap() - 0.95).abs() < 1e-9, "{:?}", t.ratio);
+        assert_eq!(t.met(), Some(true));
+        assert_eq!(
+            t.detail,
+            "950 msgs/s / 1000 msgs/s, median of 3 alternating runs (ratios 0.50x to 1.20x)"
+        );
+        let md = markdown(&context(), &[], &[], &targets);
+        assert!(md.contains("| ≥ 0.9x | 950 msgs/s / 1000 msgs/s"), "{md}");
+        assert!(md.contains("| 0.95x | yes |"), "{md}");
+    }
+
+    #[test]
+    fn the_bench_engine_target_falls_back_to_single_cells() {
+        let cells = [cell(BENCH_ROW, 256, 320.0), cell("raw libzmq", 256, 1000.0)];
+        let targets = targets(&cells, &[], MIB);
+        let t = bench_target(&targets);
+        assert!((t.ratio.unwrap() - 0.32).abs() < 1e-9, "{:?}", t.ratio);
+        assert_eq!(t.met(), Some(false));
+        let md = markdown(&context(), &[], &cells, &targets);
+        assert!(md.contains("| 0.32x | **no** |"), "{md}");
+        // Nothing measured: said so, not judged.
+        let none = targets_without_cells();
+        assert_eq!(bench_target(&none).met(), None);
+    }
+
+    fn targets_without_cells() -> Vec<Target> {
+        targets(&[], &[], MIB)
+    }
+
+    fn context() -> Context {
+        Context {
+            command: "plug-bench".into(),
+            cpus: 2,
+            cpu_model: "test".into(),
+            load_before: "0".into(),
+            load_after: "0".into(),
+            took_s: 1.0,
+            pinning: None,
+            plot: None,
+        }
+    }
 }

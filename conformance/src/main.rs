@@ -32,6 +32,8 @@ enum Command {
     List(ListArgs),
     /// Measure latency and throughput under load (closed or open loop).
     Bench(plug_conformance::bench::cli::BenchArgs),
+    /// Print two `bench --json` reports side by side.
+    Compare(plug_conformance::bench::cli::CompareArgs),
 }
 
 #[derive(Args)]
@@ -179,6 +181,7 @@ fn main() -> ExitCode {
             run(&opts)
         }
         Some(Command::Bench(args)) => args.run(),
+        Some(Command::Compare(args)) => args.run(),
         None => bundled(),
     }
 }

@@ -356,19 +356,3 @@ pub(crate) fn wait_answer(
 ) -> Result<(), String> {
     still_answers(&cfg.ctx(&ServerFacts::default()), profile, limit)
 }
-
-/// Waits until the server completes a ZeroMQ handshake and answers one
-/// message, or `limit` passes (for `bench`, which measures a server it
-/// knows answers).
-pub(crate) fn wait_ready(
-    cfg: &RunConfig,
-    profile: Profile,
-    limit: Duration,
-    exited: &mut dyn FnMut() -> Option<String>,
-) -> Result<(), String> {
-    let start = Instant::now();
-    handshake(&cfg.endpoint, cfg.curve.as_ref(), limit, exited).map_err(|e| e.0)?;
-    let left = limit.saturating_sub(start.elapsed()).max(cfg.timeout);
-    still_answers(&cfg.ctx(&ServerFacts::default()), profile, left)
-        .map_err(|e| format!("the server answered nothing: {e}"))
-}

@@ -1,133 +1,121 @@
 //! `plug-conformance bench`: round-trip latency and throughput of a server,
-//! through the plug client, in the manner of wrk2 and ghz.
+//! in the manner of wrk2, ghz and oha, with an engine that is not the
+//! bottleneck: one OS thread per connection owning a blocking libzmq
+//! DEALER, requests built from a byte template, every reply judged.
 //!
 //! Layout:
-//! - `client`: one connection (an rpc or raw plug) and how a request
-//!   ends ([`client::Outcome`]);
-//! - `load`: closed loop (`--concurrency` x `--window`) and open loop
-//!   (`--rate`, latency from the due time), and the shared tally;
-//! - `report`: [`BenchReport`], its JSON and terminal forms;
-//! - this file: options, reaching or starting the server, warm-up, the
-//!   progress bar.
+//! - `options`: [`BenchOptions`] and the checks made before anything starts;
+//! - `cli`: the flags of `bench` and `compare`;
+//! - `wire`: the bytes of a request and the judgement of its reply;
+//! - `inflight`: a connection's requests in flight, their deadlines;
+//! - `conn`: one connection's thread, sleeping in `ppoll` between events;
+//! - `control`: stopping the threads at once, SIGINT and SIGTERM;
+//! - `phase`: the threads of one run and the coordinator that watches them
+//!   (server gone, interrupted, progress);
+//! - `tally`, `series`: counts, per-second buckets, the latency histogram;
+//! - `ready`: waiting for the server to answer;
+//! - `cpu`, `saturation`: the client's own CPU, and when the figures
+//!   measure the client rather than the server;
+//! - `report`, `text`, `html`, `plot`, `compare`: the JSON report, its
+//!   terminal and HTML forms, the charts (shared with plug-bench), and two
+//!   reports side by side;
+//! - this file: reaching or starting the server, warm-up, the runs.
 
 pub mod cli;
-mod client;
-mod load;
+pub mod compare;
+mod conn;
+mod control;
+mod cpu;
+mod html;
+mod inflight;
+mod options;
+mod phase;
+pub mod plot;
+mod progress;
+mod ready;
 mod report;
+mod saturation;
+mod series;
+mod tally;
+mod text;
+mod wire;
 
-use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
-use std::sync::atomic::Ordering;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{mpsc, Arc};
 
-pub use load::{Load, Stop};
-pub use report::{BenchReport, Latency};
+pub use options::{BenchOptions, Checked, Load, Stop, Target, UsageError};
+pub use ready::Unready;
+pub use report::{
+    BenchReport, Buckets, ClientCpu, Figures, Latency, Range, ReadError, Settings, Spread, StopInfo,
+};
+pub use series::Second;
 
-use crate::case::{Profile, Thresholds};
-use crate::check::{CheckError, Target};
-use crate::runner::{wait_ready, RunConfig};
 use crate::spawn::Spawned;
-use client::Client;
-use load::Tally;
+use conn::{Conn, Event};
+use control::Interrupts;
+use phase::{Coordination, Ending, PhaseSpec};
+use progress::Progress;
+use tally::new_histogram;
+use wire::Wire;
 
-/// Everything `bench` takes.
-#[derive(Clone, Debug)]
-pub struct BenchOptions {
-    /// An endpoint, or a command to start (`Target::PerProfile` is not used).
-    pub target: Target,
-    pub profile: Profile,
-    /// Connections (plugs), each with its own socket.
-    pub concurrency: usize,
-    pub load: Load,
-    pub stop: Stop,
-    /// Payload bytes per request (at least 8 in raw mode: the sequence number).
-    pub size: usize,
-    /// Per request. Default 5000 ms.
-    pub timeout: Duration,
-    /// Load generated, then discarded, before measuring. Default none.
-    pub warmup: Duration,
-    /// Wait for a spawned server to answer. Default 15 s.
-    pub startup_timeout: Duration,
-    /// Worker threads of the client's runtime. Default 1, which leaves the
-    /// other cores to the server on a small machine.
-    pub threads: usize,
-    pub json: Option<PathBuf>,
-    /// Draw a progress bar on stderr when it is a terminal.
-    pub progress: bool,
-    /// Copy a spawned server's output to stderr.
-    pub verbose: bool,
-}
-
-impl BenchOptions {
-    /// 1 connection, 1 in flight, 10 000 requests of 64 bytes.
-    pub fn new(target: Target, profile: Profile) -> BenchOptions {
-        BenchOptions {
-            target,
-            profile,
-            concurrency: 1,
-            load: Load::Closed { window: 1 },
-            stop: Stop::Requests(10_000),
-            size: 64,
-            timeout: Duration::from_millis(5000),
-            warmup: Duration::ZERO,
-            startup_timeout: Duration::from_secs(15),
-            threads: 1,
-            json: None,
-            progress: false,
-            verbose: false,
-        }
-    }
-}
-
-/// Why `bench` could not measure (exit status 2).
+/// Why `bench` measured nothing.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum BenchError {
-    /// Options that do not go together.
-    #[error("{0}")]
-    Usage(String),
-    /// The server could not be started or reached, or a file not written.
+    /// An option that cannot be used (exit status 2).
     #[error(transparent)]
-    Check(#[from] CheckError),
+    Usage(#[from] UsageError),
+    /// The server command could not be started.
+    #[error("could not start `{command}`: {source}")]
+    Spawn {
+        command: String,
+        source: std::io::Error,
+    },
+    /// The server did not answer as it should before the run.
+    #[error("{endpoint}: {reason}")]
+    Unreachable {
+        endpoint: String,
+        reason: Unready,
+        /// The last lines a spawned server printed.
+        output_tail: Vec<String>,
+    },
     /// The client side could not start.
     #[error("could not start the client: {0}")]
     Client(String),
 }
 
-/// Runs the benchmark and writes the JSON report if asked.
-pub fn bench(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
-    if opts.profile == Profile::Raw && opts.size < 8 {
-        return Err(BenchError::Usage(
-            "--size must be at least 8 with --profile raw (the echo carries a sequence number)"
-                .into(),
-        ));
-    }
+/// What `bench` produced: the report, and the baseline it was asked to be
+/// compared with.
+pub struct Outcome {
+    pub report: BenchReport,
+    pub baseline: Option<BenchReport>,
+}
+
+/// Checks the options, reaches or starts the server, runs the warm-up and
+/// the runs, and stops on its own when the server is gone or on SIGINT or
+/// SIGTERM. Writes nothing: see [`cli`].
+pub fn bench(opts: &BenchOptions) -> Result<Outcome, BenchError> {
+    let checked = opts.check()?;
+    let (tx, rx) = mpsc::channel();
+    let signal_tx = tx.clone();
+    let interrupts = Interrupts::catch(move |_| {
+        let _ = signal_tx.send(Event::Signal);
+    })
+    .map_err(|e| BenchError::Client(format!("cannot catch signals: {e}")))?;
     let mut spawned = match &opts.target {
         Target::Spawn(cmd) => {
             Some(
-                Spawned::start(cmd, opts.verbose).map_err(|source| CheckError::Spawn {
+                Spawned::start(cmd, opts.verbose).map_err(|source| BenchError::Spawn {
                     command: cmd.clone(),
                     source,
                 })?,
             )
         }
-        _ => None,
+        Target::Endpoint(_) => None,
     };
     let endpoint = match (&opts.target, &spawned) {
         (_, Some(s)) => s.endpoint.clone(),
         (Target::Endpoint(e), None) => e.clone(),
-        (Target::PerProfile(list), None) => list
-            .iter()
-            .find(|(p, _)| *p == opts.profile)
-            .map(|(_, e)| e.clone())
-            .unwrap_or_default(),
         (Target::Spawn(_), None) => unreachable!("spawned above"),
-    };
-    let cfg = RunConfig {
-        endpoint: endpoint.clone(),
-        timeout: opts.timeout,
-        thresholds: Thresholds::default(),
-        curve: None,
     };
     let limit = if spawned.is_some() {
         opts.startup_timeout
@@ -135,141 +123,177 @@ pub fn bench(opts: &BenchOptions) -> Result<BenchReport, BenchError> {
         opts.timeout
     };
     let mut exited = || spawned.as_mut().and_then(Spawned::exited);
-    if let Err(reason) = wait_ready(&cfg, opts.profile, limit, &mut exited) {
-        return Err(BenchError::Check(CheckError::Unreachable {
+    let engine = Engine::new(&endpoint, opts);
+    if let Err(reason) = ready::wait(
+        &engine.ctx,
+        &endpoint,
+        &engine.wire,
+        limit,
+        &mut exited,
+        &interrupts,
+    ) {
+        return Err(BenchError::Unreachable {
             endpoint,
             reason,
             output_tail: spawned
                 .as_ref()
                 .map(Spawned::output_tail)
                 .unwrap_or_default(),
-        }));
+        });
     }
-    let report = measure(&endpoint, opts)?;
+    let mut progress = Progress::new(opts.progress);
+    let mut co = Coordination {
+        events: (tx, &rx),
+        interrupts: &interrupts,
+        exited: &mut exited,
+        progress: &mut progress,
+    };
+    let report = engine.run(opts, &mut co)?;
+    progress.finish();
     drop(spawned);
-    if let Some(path) = &opts.json {
-        let text = serde_json::to_string_pretty(&report).expect("a report serializes");
-        std::fs::write(path, text + "\n").map_err(|source| CheckError::File {
-            path: path.clone(),
-            source,
-        })?;
-    }
-    Ok(report)
-}
-
-/// Runs the load against a server that is known to answer.
-pub fn measure(endpoint: &str, opts: &BenchOptions) -> Result<BenchReport, BenchError> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(opts.threads.max(1))
-        .enable_all()
-        .build()
-        .map_err(|e| BenchError::Client(e.to_string()))?;
-    runtime.block_on(measure_async(endpoint, opts))
-}
-
-async fn measure_async(endpoint: &str, opts: &BenchOptions) -> Result<BenchReport, BenchError> {
-    let per_conn = match opts.load {
-        Load::Closed { window } => window.max(1),
-        // An open loop has no window: allow whatever the rate and the
-        // timeout can pile up.
-        Load::Open { .. } => 1_000_000,
-    };
-    let clients = (0..opts.concurrency.max(1))
-        .map(|_| Client::open(endpoint, opts.profile, opts.size, opts.timeout, per_conn))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| BenchError::Client(e.to_string()))?;
-    if !opts.warmup.is_zero() {
-        let scratch = Arc::new(Tally::new());
-        load::run(
-            &clients,
-            opts.load,
-            Stop::Duration(opts.warmup),
-            opts.timeout,
-            scratch,
-        )
-        .await;
-    }
-    let tally = Arc::new(Tally::new());
-    let bar = opts
-        .progress
-        .then(|| progress_bar(opts.stop, tally.clone()))
-        .flatten();
-    let start = tokio::time::Instant::now();
-    load::run(&clients, opts.load, opts.stop, opts.timeout, tally.clone()).await;
-    let elapsed = start.elapsed().as_secs_f64().max(1e-9);
-    if let Some(bar) = bar {
-        bar.finish_and_clear();
-    }
-    for c in &clients {
-        c.close();
-    }
-    let ok = tally.ok.load(Ordering::Relaxed);
-    let latency = Latency::of(&tally.latency.lock().unwrap_or_else(|p| p.into_inner()));
-    let (window, rate) = match opts.load {
-        Load::Closed { window } => (Some(window), None),
-        Load::Open { rate } => (None, Some(rate)),
-    };
-    let error_samples = tally
-        .error_samples
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
-    Ok(BenchReport {
-        endpoint: endpoint.to_owned(),
-        profile: opts.profile,
-        mode: if rate.is_some() { "open" } else { "closed" },
-        concurrency: clients.len(),
-        window,
-        rate,
-        size: opts.size,
-        timeout_ms: opts.timeout.as_millis() as u64,
-        requests_sent: tally.sent.load(Ordering::Relaxed),
-        replies_ok: ok,
-        errors: tally.errors.load(Ordering::Relaxed),
-        timeouts: tally.timeouts.load(Ordering::Relaxed),
-        duration_s: elapsed,
-        throughput_msgs_per_s: ok as f64 / elapsed,
-        throughput_mb_per_s: (ok as f64 * opts.size as f64) / elapsed / 1e6,
-        latency_us: latency,
-        error_samples,
+    Ok(Outcome {
+        report,
+        baseline: checked.baseline,
     })
 }
 
-/// A bar on stderr, updated ten times a second, if stderr is a terminal.
-fn progress_bar(stop: Stop, tally: Arc<Tally>) -> Option<indicatif::ProgressBar> {
-    if !std::io::stderr().is_terminal() {
-        return None;
-    }
-    let (len, style) = match stop {
-        Stop::Requests(n) => (n, "{bar:40} {pos}/{len} requests, {per_sec} {msg}"),
-        Stop::Duration(d) => (d.as_millis() as u64, "{bar:40} {elapsed}/{duration} {msg}"),
+/// Runs the load against a server that is known to answer, with no
+/// signal handling, progress or files: for a program that measures many
+/// servers (plug-bench). `opts.target` is not used.
+pub fn measure(endpoint: &str, opts: &BenchOptions) -> Result<BenchReport, BenchError> {
+    let mut opts = opts.clone();
+    opts.target = Target::Endpoint(endpoint.to_owned());
+    opts.json = None;
+    opts.html = None;
+    opts.baseline = None;
+    opts.check()?;
+    let (tx, rx) = mpsc::channel();
+    let interrupts = Interrupts::none();
+    let mut progress = Progress::new(false);
+    let mut never = || None;
+    let mut co = Coordination {
+        events: (tx, &rx),
+        interrupts: &interrupts,
+        exited: &mut never,
+        progress: &mut progress,
     };
-    let bar = indicatif::ProgressBar::new(len);
-    if let Ok(style) = indicatif::ProgressStyle::with_template(style) {
-        bar.set_style(style);
-    }
-    let started = std::time::Instant::now();
-    let ticker = bar.clone();
-    tokio::spawn(async move {
-        while !ticker.is_finished() {
-            let done = tally.done();
-            match stop {
-                Stop::Requests(_) => ticker.set_position(done),
-                Stop::Duration(d) => ticker
-                    .set_position((started.elapsed().as_millis() as u64).min(d.as_millis() as u64)),
-            }
-            ticker.set_message(format!(
-                "{} errors, {} timeouts",
-                tally.errors.load(Ordering::Relaxed),
-                tally.timeouts.load(Ordering::Relaxed)
-            ));
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    });
-    Some(bar)
+    Engine::new(endpoint, &opts).run(&opts, &mut co)
 }
 
-/// Prints the report, for the command line.
-pub fn print(report: &BenchReport, out: &mut dyn Write) -> std::io::Result<()> {
-    write!(out, "{report}")
+/// The context, the request template and the connections.
+struct Engine {
+    ctx: zmq::Context,
+    wire: Arc<Wire>,
+    endpoint: String,
+}
+
+impl Engine {
+    fn new(endpoint: &str, opts: &BenchOptions) -> Engine {
+        // Each connection is a DEALER and its monitor's two ends: the
+        // default limit of 1023 sockets holds MAX_CONCURRENCY of them. One
+        // I/O thread per connection, up to half the cores: the other half
+        // runs the connection threads.
+        let ctx = zmq::Context::new();
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let io_threads = opts.concurrency.min(cores / 2).max(1);
+        let _ = ctx.set_io_threads(i32::try_from(io_threads).unwrap_or(1));
+        Engine {
+            ctx,
+            wire: Arc::new(Wire::new(opts.profile, opts.size)),
+            endpoint: endpoint.to_owned(),
+        }
+    }
+
+    fn run(&self, opts: &BenchOptions, co: &mut Coordination) -> Result<BenchReport, BenchError> {
+        let client = |e: std::io::Error| BenchError::Client(e.to_string());
+        let mut conns = (0..opts.concurrency)
+            .map(|i| Conn::open(&self.ctx, i, &self.endpoint, self.wire.clone()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| BenchError::Client(format!("libzmq: {e}")))?;
+        let spec = |stop, record, run| PhaseSpec {
+            load: opts.load,
+            stop,
+            timeout: opts.timeout,
+            gone_after: opts.gone_after,
+            record,
+            run,
+        };
+        let mut runs = Vec::new();
+        let mut loads = Vec::new();
+        let mut series = Vec::new();
+        let mut latency = new_histogram();
+        let mut samples: Vec<String> = Vec::new();
+        let mut stopped_early = false;
+        if !opts.warmup.is_zero() {
+            co.progress.start("warm-up: ");
+            let warm = phase::run(&mut conns, &spec(Stop::Duration(opts.warmup), false, 0), co)
+                .map_err(client)?;
+            if warm.ending != Ending::Completed {
+                stopped_early = true;
+                runs.push(report::Figures::of(&warm, opts.size));
+                loads.push(warm.send_span);
+                samples.extend(warm.samples);
+            }
+        }
+        for run in 1..=opts.runs {
+            if stopped_early {
+                break;
+            }
+            let label = if opts.runs > 1 {
+                format!("run {run}/{}: ", opts.runs)
+            } else {
+                String::new()
+            };
+            co.progress.start(&label);
+            let result = phase::run(&mut conns, &spec(opts.stop, true, run), co).map_err(client)?;
+            stopped_early = result.ending != Ending::Completed;
+            runs.push(report::Figures::of(&result, opts.size));
+            loads.push(result.send_span);
+            series.extend(result.series);
+            let _ = latency.add(&result.latency);
+            for s in result.samples {
+                if samples.len() < conn::MAX_SAMPLES && !samples.contains(&s) {
+                    samples.push(s);
+                }
+            }
+        }
+        let runs_load: Vec<saturation::RunLoad> = runs
+            .iter()
+            .zip(&loads)
+            .map(|(figures, &send_span)| saturation::RunLoad { figures, send_span })
+            .collect();
+        let warnings = saturation::warnings(opts.load, &runs_load);
+        Ok(BenchReport::new(
+            self.settings(opts),
+            runs,
+            warnings,
+            samples,
+            series,
+            &latency,
+        ))
+    }
+
+    fn settings(&self, opts: &BenchOptions) -> Settings {
+        let (window, rate) = match opts.load {
+            Load::Closed { window } => (Some(window), None),
+            Load::Open { rate } => (None, Some(rate)),
+        };
+        let (requests, duration_ms) = match opts.stop {
+            Stop::Requests(n) => (Some(n), None),
+            Stop::Duration(d) => (None, Some(d.as_millis() as u64)),
+        };
+        Settings {
+            endpoint: self.endpoint.clone(),
+            profile: opts.profile,
+            mode: if rate.is_some() { "open" } else { "closed" }.into(),
+            concurrency: opts.concurrency,
+            window,
+            rate,
+            size: opts.size,
+            timeout_ms: opts.timeout.as_millis() as u64,
+            requests,
+            duration_ms,
+            warmup_ms: opts.warmup.as_millis() as u64,
+        }
+    }
 }
