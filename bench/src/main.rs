@@ -28,6 +28,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::{Parser, Subcommand};
+use plug::transport::Transport;
 
 const BEGIN: &str = "<!-- plug-bench:begin (generated; edit outside these markers) -->";
 const END: &str = "<!-- plug-bench:end -->";
@@ -66,7 +67,8 @@ enum Helper {
     #[command(hide = true)]
     Serve { kind: String, endpoint: String },
     /// Run the plug rows' client alone (used by bench/per-request):
-    /// `plug-rpc` or `plug-raw`, one connection, WINDOW in flight.
+    /// `plug-rpc` or `plug-raw` (add `-libzmq` for that transport), one
+    /// connection, WINDOW in flight.
     #[command(hide = true)]
     Client {
         kind: String,
@@ -224,16 +226,20 @@ fn compare(cli: &Cli) -> anyhow::Result<bool> {
 /// `plug-bench client`: one run of the plug rows' client, printed as
 /// `plug-conformance bench` prints its figures.
 fn client(kind: &str, endpoint: &str, window: usize, requests: u64, size: usize) -> ExitCode {
-    let profile = match kind {
-        "plug-rpc" => plug_conformance::Profile::Rpc,
-        "plug-raw" => plug_conformance::Profile::Raw,
+    let (profile, transport) = match kind {
+        "plug-rpc" => (plug_conformance::Profile::Rpc, None),
+        "plug-raw" => (plug_conformance::Profile::Raw, None),
+        "plug-rpc-libzmq" => (plug_conformance::Profile::Rpc, Some(Transport::Libzmq)),
+        "plug-raw-libzmq" => (plug_conformance::Profile::Raw, Some(Transport::Libzmq)),
         other => {
-            eprintln!("plug-bench client: unknown kind {other} (plug-rpc or plug-raw)");
+            eprintln!(
+                "plug-bench client: unknown kind {other} (plug-rpc, plug-raw, plug-rpc-libzmq or plug-raw-libzmq)"
+            );
             return ExitCode::from(2);
         }
     };
     let amount = plug_client::Amount::Requests(requests);
-    match plug_client::measure(endpoint, profile, size, window, amount) {
+    match plug_client::measure(endpoint, profile, transport, size, window, amount) {
         Ok(m) => {
             println!(
                 "  throughput  {:.0} msgs/s, {:.2} MB/s ({} ok, {} failed)",

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use plug::transport::Transport;
 use plug_conformance::bench::{measure, BenchOptions, Load, Stop, Target};
 use plug_conformance::{Profile, Spawned};
 
@@ -23,8 +24,9 @@ pub enum Client {
     Zmq,
     Tcp,
     Http,
-    /// The plug library (`plug_client`).
-    Plug(Profile),
+    /// The plug library (`plug_client`), on its default transport (native
+    /// for `tcp://`) or the one given.
+    Plug(Profile, Option<Transport>),
     /// The engine of `plug-conformance bench`.
     Bench(Profile),
 }
@@ -165,7 +167,15 @@ pub fn rows(pinning: Option<Pinning>) -> Vec<Row> {
         },
         Row {
             name: "cross: plug raw client, libzmq server",
-            client: Client::Plug(Profile::Raw),
+            client: Client::Plug(Profile::Raw, None),
+            server: serve("zmq"),
+            missing: None,
+            big: false,
+            on_request: true,
+        },
+        Row {
+            name: "cross: plug raw client on libzmq, libzmq server",
+            client: Client::Plug(Profile::Raw, Some(Transport::Libzmq)),
             server: serve("zmq"),
             missing: None,
             big: false,
@@ -191,7 +201,7 @@ pub fn rows(pinning: Option<Pinning>) -> Vec<Row> {
         },
         Row {
             name: "plug raw",
-            client: Client::Plug(Profile::Raw),
+            client: Client::Plug(Profile::Raw, None),
             server: serve("plug-raw"),
             missing: None,
             big: true,
@@ -199,8 +209,26 @@ pub fn rows(pinning: Option<Pinning>) -> Vec<Row> {
         },
         Row {
             name: "plug rpc",
-            client: Client::Plug(Profile::Rpc),
+            client: Client::Plug(Profile::Rpc, None),
             server: serve("plug-rpc"),
+            missing: None,
+            big: false,
+            on_request: false,
+        },
+        // The same two on libzmq, both sides: what the native transport
+        // changes.
+        Row {
+            name: "plug raw (libzmq)",
+            client: Client::Plug(Profile::Raw, Some(Transport::Libzmq)),
+            server: serve("plug-raw-libzmq"),
+            missing: None,
+            big: false,
+            on_request: false,
+        },
+        Row {
+            name: "plug rpc (libzmq)",
+            client: Client::Plug(Profile::Rpc, Some(Transport::Libzmq)),
+            server: serve("plug-rpc-libzmq"),
             missing: None,
             big: false,
             on_request: false,
@@ -215,7 +243,7 @@ pub fn rows(pinning: Option<Pinning>) -> Vec<Row> {
         },
         Row {
             name: "Python",
-            client: Client::Plug(Profile::Rpc),
+            client: Client::Plug(Profile::Rpc, None),
             server: template("python"),
             missing: need(works("python3", &["-c", "import zmq"]), "python3 or pyzmq"),
             big: false,
@@ -223,7 +251,7 @@ pub fn rows(pinning: Option<Pinning>) -> Vec<Row> {
         },
         Row {
             name: "Node.js",
-            client: Client::Plug(Profile::Rpc),
+            client: Client::Plug(Profile::Rpc, None),
             server: template("node"),
             missing: need(node_ok, "node or zeromq.js (npm ci)"),
             big: false,
@@ -231,7 +259,7 @@ pub fn rows(pinning: Option<Pinning>) -> Vec<Row> {
         },
         Row {
             name: "Ruby",
-            client: Client::Plug(Profile::Rpc),
+            client: Client::Plug(Profile::Rpc, None),
             server: template("ruby"),
             missing: need(
                 works("ruby", &["-e", "require 'ffi-rzmq'"]),
@@ -281,8 +309,8 @@ fn one(
             Client::Zmq => drivers::zmq(endpoint, size, window, d),
             Client::Tcp => drivers::tcp(addr, size, window, d),
             Client::Http => drivers::http(addr, size, window, d),
-            Client::Plug(profile) => {
-                plug_client::measure(endpoint, profile, size, window, Amount::Time(d))
+            Client::Plug(profile, transport) => {
+                plug_client::measure(endpoint, profile, transport, size, window, Amount::Time(d))
             }
             Client::Bench(profile) => {
                 let mut opts = BenchOptions::new(Target::Endpoint(endpoint.into()), profile);

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use plug::transport::Transport;
 use plug::PlugBuilder;
 use plug_conformance::Profile;
 use serde_json::{json, Value};
@@ -44,6 +45,7 @@ impl Amount {
 pub fn measure(
     endpoint: &str,
     profile: Profile,
+    transport: Option<Transport>,
     size: usize,
     window: usize,
     amount: Amount,
@@ -58,6 +60,10 @@ pub fn measure(
             .timeout(TIMEOUT)
             .max_in_flight(window.max(1))
             .high_water_mark(i32::try_from(window.saturating_mul(2).max(1000)).unwrap_or(0));
+        let builder = match transport {
+            Some(t) => builder.transport(t),
+            None => builder,
+        };
         match profile {
             Profile::Rpc => rpc(builder, size, window, amount).await,
             Profile::Raw => raw(builder, size, window, amount).await,

@@ -7,7 +7,8 @@
 //! - `http`: hyper HTTP/1.1 keep-alive, parsing the JSON request and
 //!   answering `{"id":…,"result":params}` like the rpc echo does;
 //! - `plug-rpc`, `plug-raw`: the Rust echo-server (its library, on the same
-//!   runtime its binary uses).
+//!   runtime its binary uses), on its default transport (native for
+//!   `tcp://`); `plug-rpc-libzmq`, `plug-raw-libzmq`: the same on libzmq.
 //!
 //! Each prints `listening on ENDPOINT` once bound, like the templates.
 
@@ -18,6 +19,7 @@ use anyhow::Context;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Request, Response};
+use plug::transport::Transport;
 use serde_json::{json, Value};
 
 /// Runs server `kind` on `endpoint` until killed.
@@ -26,8 +28,10 @@ pub fn serve(kind: &str, endpoint: &str) -> anyhow::Result<()> {
         "zmq" => zmq_echo(endpoint),
         "tcp" => tcp_echo(endpoint),
         "http" => http_echo(endpoint),
-        "plug-rpc" => plug_echo(endpoint, echo_server::Mode::Rpc),
-        "plug-raw" => plug_echo(endpoint, echo_server::Mode::Raw),
+        "plug-rpc" => plug_echo(endpoint, echo_server::Mode::Rpc, None),
+        "plug-raw" => plug_echo(endpoint, echo_server::Mode::Raw, None),
+        "plug-rpc-libzmq" => plug_echo(endpoint, echo_server::Mode::Rpc, Some(Transport::Libzmq)),
+        "plug-raw-libzmq" => plug_echo(endpoint, echo_server::Mode::Raw, Some(Transport::Libzmq)),
         other => anyhow::bail!("unknown server kind {other}"),
     }
 }
@@ -129,11 +133,20 @@ async fn http_reply(
         .expect("a valid response"))
 }
 
-fn plug_echo(endpoint: &str, mode: echo_server::Mode) -> anyhow::Result<()> {
+fn plug_echo(
+    endpoint: &str,
+    mode: echo_server::Mode,
+    transport: Option<Transport>,
+) -> anyhow::Result<()> {
     // As echo-server's main: the default multi-threaded runtime.
     let runtime = tokio::runtime::Runtime::new()?;
+    let options = plug::server::SocketOptions {
+        transport,
+        ..Default::default()
+    };
     runtime.block_on(async {
-        let (socket, bound) = plug::server::bind(endpoint).context("bind")?;
+        let (socket, bound) =
+            plug::server::bind_in(plug::socket::context(), endpoint, &options).context("bind")?;
         ready(&bound);
         echo_server::run(socket, mode, std::future::pending()).await?;
         anyhow::Ok(())
