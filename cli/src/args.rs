@@ -56,6 +56,11 @@ pub enum Command {
         /// with that id. The reply is printed exactly as it arrived.
         #[arg(long)]
         keep_id: bool,
+        /// When the command ends, print the plug's counters on stderr as one
+        /// JSON line: each endpoint's state, requests sent, answered and
+        /// timed out, and what discovery found for a dns+tcp:// endpoint.
+        #[arg(long, conflicts_with = "keep_id")]
+        stats: bool,
     },
 
     /// Send one raw message (any bytes, one or more frames).

@@ -20,7 +20,8 @@ pub async fn run(command: Command) -> Result<(), Failure> {
             target,
             compact,
             keep_id,
-        } => crate::request::request(args, target, compact, keep_id).await,
+            stats,
+        } => crate::request::request(args, target, compact, keep_id, stats).await,
         Command::Send {
             args,
             target,

@@ -29,6 +29,7 @@ pub async fn request(
     target: TargetArgs,
     compact: bool,
     keep_id: bool,
+    stats: bool,
 ) -> Result<(), Failure> {
     let (endpoint, json) = split_positionals(&target, args, "JSON", true)?;
     let text = body::read_text(&json.unwrap_or_default(), "request")?;
@@ -44,7 +45,13 @@ pub async fn request(
     }
     let (plug, endpoints) = open_rpc(&target, endpoint)?;
     let mut inbox = plug.messages().expect("a new plug has its inbox");
-    match call(&plug, &mut inbox, value, &mut Vec::new()).await? {
+    let outcome = call(&plug, &mut inbox, value, &mut Vec::new()).await;
+    if stats {
+        // One line, whatever the outcome: what a script or an operator reads.
+        let line = serde_json::to_string(&plug.stats()).expect("counters serialize");
+        eprintln!("{line}");
+    }
+    match outcome? {
         Ok(reply) => print_json(&reply.into_value(), compact),
         Err(Error::Remote { error, reply }) => {
             print_json(&reply.as_ref().clone().into_value(), compact)?;

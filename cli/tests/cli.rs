@@ -627,3 +627,38 @@ async fn keygen_works_in_every_build_and_help_lists_the_statuses() {
     let statuses = &help[help.find("Exit status").expect("statuses in --help")..];
     insta::assert_snapshot!("help_exit_statuses", statuses);
 }
+
+/// `--stats`: the plug's counters after the request, one JSON line on
+/// stderr, with each endpoint's state and counts, on either transport.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stats_name_each_endpoint_after_a_request() {
+    let router = TestRouter::bind();
+    let ep = router.endpoint.clone();
+    let _server = serve(router);
+    for transport in ["native", "libzmq"] {
+        let out = plug(&[
+            "request",
+            &ep,
+            r#"{"method":"ping"}"#,
+            "--compact",
+            "--stats",
+            "--transport",
+            transport,
+        ])
+        .await;
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        let stats: serde_json::Value = serde_json::from_str(stderr.trim()).expect(&stderr);
+        assert_eq!(stats["sent"], 1, "{stats}");
+        assert_eq!(stats["replies"], 1, "{stats}");
+        let per = stats["per_endpoint"].as_array().expect("per_endpoint");
+        assert_eq!(per.len(), 1, "{stats}");
+        assert_eq!(per[0]["endpoint"], ep.as_str(), "{stats}");
+        assert_eq!(per[0]["transport"], transport, "{stats}");
+        assert_eq!(per[0]["ok"], 1, "{stats}");
+        assert_eq!(per[0]["timeouts"], 0, "{stats}");
+    }
+    // --keep-id reads no plug counters: the two together are refused.
+    let out = plug(&["request", &ep, "{}", "--keep-id", "--stats"]).await;
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}

@@ -127,7 +127,7 @@ impl std::fmt::Debug for Discovery {
 }
 
 /// A snapshot of one [`Discovery`].
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 #[non_exhaustive]
 pub struct DiscoveryStats {
     /// The endpoint as configured, `dns+tcp://NAME:PORT`.
