@@ -695,3 +695,58 @@ fn idempotent_requests_survive_a_server_restart_and_plain_ones_do_not() {
         restarted.terminate();
     });
 }
+
+/// A client that sends a burst before it reads (one thread, blocking sends:
+/// the usual script) gets an answer to every request, on both transports:
+/// its reply, or -32002 for those past the server's limit (§8.2), never
+/// a dropped reply and never a send that blocks because the server stopped
+/// reading (§2.4). 20,000 requests with 2 KiB ids, the default limit of
+/// 1024 in flight, and the default send timeout.
+#[test]
+fn a_burst_sent_before_reading_gets_a_reply_or_32002_for_each_request() {
+    let _serial = serial();
+    const N: usize = 20_000;
+    for transport in ["native", "libzmq"] {
+        let server = start_server(&["--transport", transport]);
+        let s = plug::socket::context().socket(zmq::DEALER).unwrap();
+        s.set_linger(0).unwrap();
+        // A send that blocks this long means the server stopped reading.
+        s.set_sndtimeo(20_000).unwrap();
+        s.set_rcvtimeo(20_000).unwrap();
+        s.connect(&server.endpoint).unwrap();
+        let id = |i: usize| format!("{}-{i:05}", "k".repeat(2040));
+        for i in 0..N {
+            let body = format!(r#"{{"id":"{}","method":"ping"}}"#, id(i));
+            s.send(body.as_bytes(), 0)
+                .unwrap_or_else(|e| panic!("{transport}: send {i} of {N}: {e}"));
+        }
+        let mut seen = HashSet::new();
+        let (mut pongs, mut overloaded) = (0, 0);
+        for n in 0..N {
+            let bytes = s
+                .recv_bytes(0)
+                .unwrap_or_else(|e| panic!("{transport}: reply {n} of {N}: {e}"));
+            let reply: Value = serde_json::from_slice(&bytes).unwrap();
+            let id = reply["id"].as_str().expect("a string id").to_owned();
+            assert!(
+                seen.insert(id),
+                "{transport}: a second reply to one request"
+            );
+            match (&reply["result"], reply["error"]["code"].as_i64()) {
+                (Value::String(p), None) if p == "pong" => pongs += 1,
+                (Value::Null, Some(codes::OVERLOADED)) => overloaded += 1,
+                _ => panic!("{transport}: unexpected reply {reply}"),
+            }
+        }
+        assert_eq!(pongs + overloaded, N, "{transport}");
+        assert!(pongs >= 1024, "{transport}: only {pongs} requests were run");
+        let stats = server.terminate();
+        assert_eq!(
+            stats.dropped_full + stats.dropped_gone,
+            0,
+            "{transport}: {stats}"
+        );
+        assert_eq!(stats.replied, N as u64, "{transport}: {stats}");
+        eprintln!("{transport}: {pongs} pongs, {overloaded} times -32002");
+    }
+}

@@ -6,12 +6,17 @@
 //! with as few system calls as it can, and hands handlers that wait to
 //! tasks of their own, whose replies come back through the peer's queue.
 //!
-//! A peer that does not read its replies fills its writer; past
-//! [`WRITE_HIGH`] bytes its task stops reading its requests, so TCP pushes
-//! back on that peer alone and no reply is ever dropped for want of room
-//! (the other peers are other tasks). The per-peer limit of requests in
-//! flight (-32002) counts the handlers that wait.
+//! A peer that does not read its replies fills its writer, and its task
+//! keeps reading: a client that sends a burst before it reads would block
+//! in its send otherwise (PROTOCOL.md §2.4). The per-peer limit of
+//! requests in flight (-32002, §8.2) counts the handlers that wait and the
+//! replies still in the writer, so such a peer gets every reply or a
+//! -32002, never a reply dropped after its work was done; the other peers
+//! are other tasks. Only past [`READ_STOP`] bytes waiting in one writer (a
+//! peer that floods and never reads) does its task stop reading, and TCP
+//! pushes back on that peer alone.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -27,17 +32,21 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use crate::protocol::{Envelope, ErrorObject, Routed};
+use crate::protocol::{ErrorObject, Routed};
 use crate::transport::native::{Listener, Outgoing, Stream, WRITE_HIGH};
 use crate::Frame;
 
 use super::drain::QUIET;
 use super::handler::panic_message;
-use super::outbox::{log_full, peer_name, Peers};
+use super::outbox::{hex, log_full, native_frames, peer_name, Peers};
 use super::raw::RawHandler;
 use super::rpc::{answer, refuse, Answer};
 use super::stats::{bump, Counters};
 use super::{Handler, Outbox, ServerConfig, ServerError, Stats};
+
+/// Bytes waiting in one peer's writer past which its task stops reading
+/// its requests: a bound on what a peer that floods and never reads costs.
+const READ_STOP: usize = 64 << 20;
 
 /// How often a draining peer looks again whether it may close.
 const DRAIN_TICK: Duration = Duration::from_millis(25);
@@ -272,6 +281,7 @@ where
     let mut last_request = Instant::now();
     let mut tick = tokio::time::interval(DRAIN_TICK);
     let mut stalled = false;
+    let mut unsent = Unsent::default();
     loop {
         let draining = shared.draining.is_cancelled();
         stalled = note_stalled(&peer, stalled);
@@ -284,28 +294,30 @@ where
             break;
         }
         tokio::select! {
-            r = peer.reader.read_batch(&mut batch), if peer.writer.queued() < WRITE_HIGH => {
+            r = peer.reader.read_batch(&mut batch), if peer.writer.queued() < READ_STOP => {
                 if let Err(e) = r {
                     gone(&peer.identity, e);
                     return;
                 }
-                peer.writer.answer_pings(&mut batch);
+                unsent.untracked(&mut peer.writer, |w| w.answer_pings(&mut batch));
                 batch.pongs.clear();
                 batch.commands.clear();
                 for message in batch.messages.drain(..) {
                     bump(&counters.received);
                     last_request = Instant::now();
+                    let outstanding =
+                        waiting.load(Ordering::Acquire) + unsent.count(&peer.writer);
                     let routed = Routed::from_peer(peer.identity.clone(), frames(message));
                     let refusal = if shared.draining.is_cancelled() {
                         Some(ErrorObject::shutting_down())
-                    } else if waiting.load(Ordering::Acquire) >= config.max_in_flight {
+                    } else if outstanding >= config.max_in_flight {
                         Some(ErrorObject::overloaded(config.max_in_flight))
                     } else {
                         None
                     };
                     if let Some(error) = refusal {
                         if let Some(a) = refuse(routed, error, &config, counters) {
-                            write(&mut peer.writer, &shared.outbox, a);
+                            write(&mut peer.writer, &mut unsent, &shared.outbox, a);
                         }
                         continue;
                     }
@@ -316,7 +328,9 @@ where
                         config.clone(),
                     ));
                     match futures_util::poll!(job.as_mut()) {
-                        Poll::Ready(Some(a)) => write(&mut peer.writer, &shared.outbox, a),
+                        Poll::Ready(Some(a)) => {
+                            write(&mut peer.writer, &mut unsent, &shared.outbox, a)
+                        }
                         Poll::Ready(None) => {}
                         Poll::Pending => {
                             waiting.fetch_add(1, Ordering::AcqRel);
@@ -344,7 +358,7 @@ where
             _ = peer.out.work() => {
                 peer.out.take(&mut queued);
                 for message in queued.drain(..) {
-                    queue(&mut peer.writer, message);
+                    unsent.queue(&mut peer.writer, message);
                 }
             }
             r = peer.writer.flush(), if !peer.writer.is_empty() => {
@@ -402,7 +416,7 @@ where
             break;
         }
         tokio::select! {
-            r = peer.reader.read_batch(&mut batch), if peer.writer.queued() < WRITE_HIGH => {
+            r = peer.reader.read_batch(&mut batch), if peer.writer.queued() < READ_STOP => {
                 if let Err(e) = r {
                     gone(&peer.identity, e);
                     return;
@@ -443,7 +457,7 @@ where
                     };
                     match outcome {
                         Ok(Some(reply)) => {
-                            queue(&mut peer.writer, native_reply(&envelope, reply));
+                            queue(&mut peer.writer, native_frames(&envelope, reply));
                             bump(&counters.replied);
                         }
                         Ok(None) => {}
@@ -478,22 +492,53 @@ where
 }
 
 /// An rpc reply answered at once: into the peer's writer, counted.
-fn write<W: AsyncWrite + Unpin>(writer: &mut Writer<W>, outbox: &Outbox, a: Answer) {
-    queue(writer, native_reply(&a.envelope, vec![a.body]));
+fn write<W: AsyncWrite + Unpin>(
+    writer: &mut Writer<W>,
+    unsent: &mut Unsent,
+    outbox: &Outbox,
+    a: Answer,
+) {
+    unsent.queue(writer, native_frames(&a.envelope, vec![a.body]));
     outbox.replied(a.is_error);
 }
 
-/// The frames of a reply on a native connection: the envelope without its
-/// identity (the connection is the identity), then the body.
-fn native_reply(envelope: &Envelope, body: Vec<Frame>) -> Vec<Frame> {
-    let head = envelope.after_identity();
-    if head.is_empty() {
-        return body;
+/// The replies in a peer's writer that the kernel has not taken yet: for
+/// the peer, requests still unanswered. Tracked by where each one ends in
+/// the stream of bytes queued on the writer.
+#[derive(Default)]
+struct Unsent {
+    /// Bytes ever queued on the writer.
+    total: u64,
+    /// Where each reply not yet written ends, in `total`'s terms.
+    ends: VecDeque<u64>,
+}
+
+impl Unsent {
+    /// Queues a reply and counts it.
+    fn queue<W: AsyncWrite + Unpin>(&mut self, writer: &mut Writer<W>, message: Vec<Frame>) {
+        self.untracked(writer, |w| queue(w, message));
+        self.ends.push_back(self.total);
     }
-    let mut frames = Vec::with_capacity(head.len() + body.len());
-    frames.extend_from_slice(head);
-    frames.extend(body);
-    frames
+
+    /// Runs `append`, which queues bytes that are not a reply (PONGs).
+    fn untracked<W: AsyncWrite + Unpin>(
+        &mut self,
+        writer: &mut Writer<W>,
+        append: impl FnOnce(&mut Writer<W>),
+    ) {
+        let before = writer.queued();
+        append(writer);
+        self.total += (writer.queued() - before) as u64;
+    }
+
+    /// Replies still in the writer.
+    fn count<W: AsyncWrite + Unpin>(&mut self, writer: &Writer<W>) -> usize {
+        let written = self.total - writer.queued() as u64;
+        while self.ends.front().is_some_and(|end| *end <= written) {
+            self.ends.pop_front();
+        }
+        self.ends.len()
+    }
 }
 
 fn queue<W: AsyncWrite + Unpin>(writer: &mut Writer<W>, message: Vec<Frame>) {
@@ -511,8 +556,4 @@ fn gone(identity: &[u8], e: plug_zmtp::Error) {
         plug_zmtp::Error::Closed => tracing::debug!(peer = hex(identity), "peer left"),
         e => tracing::info!(peer = hex(identity), "peer connection ended: {e}"),
     }
-}
-
-fn hex(id: &[u8]) -> String {
-    id.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -363,7 +363,7 @@ fn name_of(frames: &[Frame], named: bool) -> String {
     }
 }
 
-fn hex(id: &[u8]) -> String {
+pub(super) fn hex(id: &[u8]) -> String {
     id.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -377,7 +377,7 @@ fn peer_of(peers: &Peers, envelope: &Envelope) -> Result<Arc<Outgoing>, Undelive
 
 /// A message for a native connection: the envelope without the identity
 /// (the connection is the identity), then the body.
-fn native_frames(envelope: &Envelope, body: Vec<Frame>) -> Vec<Frame> {
+pub(super) fn native_frames(envelope: &Envelope, body: Vec<Frame>) -> Vec<Frame> {
     let head = envelope.after_identity();
     if head.is_empty() {
         return body;

@@ -233,13 +233,22 @@ async fn serve_zmq<H: Handler>(
     while let Some(routed) = receive(&socket, &counters, shutdown.as_mut()).await? {
         let (load, before) = peers.acquire(routed.envelope.identity().map_or(&[][..], |f| f));
         if before >= config.max_in_flight {
-            // Answered right here, without a task, so a flood costs no
-            // memory: the reply waits in the peer's zmq queue or, if even
-            // that is full, is dropped with a warning.
+            // Answered right here, without running the request. The -32002
+            // goes out at once when the peer's queue has room; when it is
+            // full (a peer that sends a burst before it reads), it waits for
+            // room like any reply, in a task of its own: a refusal dropped
+            // here would leave the request with no answer at all (§8.2).
             drop(load);
             let error = ErrorObject::overloaded(config.max_in_flight);
             if let Some(a) = refuse(routed, error, &config, &counters) {
-                outbox.try_reply(a.envelope, a.body);
+                let replying = outbox.clone();
+                let mut send =
+                    Box::pin(tracker.track_future(async move {
+                        replying.reply(a.envelope, a.body, true).await
+                    }));
+                if futures_util::poll!(send.as_mut()).is_pending() {
+                    tokio::spawn(send);
+                }
             }
             continue;
         }

@@ -287,11 +287,15 @@ fn burst(ctx: &Ctx) -> Step<Verdict> {
         })?;
         b.finish()?;
     }
-    // A server may stop reading a peer whose replies wait (back-pressure,
-    // as TCP gives a task per peer); what it may not do is lose a reply or
-    // hold up the other peers, checked above and here.
     drain(&a, sent as usize, Some(hints::HWM_DROP))?;
     a.finish()?;
+    if stopped_reading {
+        return Err(fail(
+            "the server keeps reading a peer whose replies wait (§2.4-b, §2.5-a)",
+            format!("it stopped reading after {sent} of {total} requests"),
+        )
+        .hint(hints::BLOCKING_SEND));
+    }
     Ok(Verdict::Pass)
 }
 
