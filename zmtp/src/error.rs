@@ -82,11 +82,14 @@ pub enum Error {
     /// The peer closed the stream before its greeting was complete. A
     /// libzmq peer does this when its security mechanism is not NULL: it
     /// reads our greeting's "NULL" and hangs up without sending the rest of
-    /// its own, so its mechanism's name never arrives.
+    /// its own, so its mechanism's name never arrives. A peer that speaks
+    /// only ZMTP 2.0 (JeroMQ 0.3, libzmq 3.x) hangs up the same way on a
+    /// whole ZMTP 3 greeting.
     #[error(
         "the peer closed the connection during the greeting (after {received} of 64 bytes): \
-         its security mechanism is probably not NULL, and CURVE or PLAIN is not supported by \
-         the native transport"
+         it probably uses CURVE or PLAIN, or speaks only ZMTP 2.0 (JeroMQ 0.3, libzmq 3.x), \
+         which are not supported by the native transport (the libzmq transport, \
+         transport = \"libzmq\", supports them)"
     )]
     ClosedInGreeting { received: usize },
     /// The peer broke the protocol; the connection is unusable.
