@@ -509,3 +509,30 @@ async fn dropping_plugs_while_servers_go_away_never_blocks_libzmq() {
         "alive"
     );
 }
+
+/// `inproc://` runs on libzmq, whose monitor reports no connection for
+/// it: the link counts as connected once it has connected, so requests go
+/// out (they waited for a connection that was never reported before).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inproc_server_in_this_process_answers() {
+    let endpoint = "inproc://plug-test-inproc-answers";
+    let server = plug::socket::context().socket(zmq::ROUTER).unwrap();
+    server.bind(endpoint).unwrap();
+    let answering = std::thread::spawn(move || {
+        server.set_rcvtimeo(10_000).unwrap();
+        let frames = server.recv_multipart(0).expect("a request within 10 s");
+        let request: Value = serde_json::from_slice(&frames[1]).unwrap();
+        let reply = json!({"id": request["id"], "result": "pong"});
+        server
+            .send_multipart([frames[0].clone(), serde_json::to_vec(&reply).unwrap()], 0)
+            .unwrap();
+    });
+    let plug = PlugBuilder::new("inproc")
+        .connect_to(endpoint)
+        .timeout(Duration::from_secs(10))
+        .rpc()
+        .unwrap();
+    let reply = plug.request(json!({"method": "ping"})).await.unwrap();
+    assert_eq!(reply.result(), &json!("pong"));
+    answering.join().unwrap();
+}
