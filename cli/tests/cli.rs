@@ -1,13 +1,17 @@
 //! The `plug` tool's output, pinned with snapshots, against an in-test server.
 
-use std::io::{Read, Write};
-use std::process::{Command, Output, Stdio};
+mod common;
+
+use std::io::Read;
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use plug::protocol::{encode_error, encode_result, parse_request, ErrorObject};
 use plug::Frame;
 use plug_test_support::router::{f, json_frame, TestRouter, DEADLINE};
 use serde_json::json;
+
+use common::{plug, plug_with_stdin, show};
 
 /// A server for the CLI: JSON `ping`, `echo`, `fail`, `subscribe`,
 /// `silence` and `badid` (which answers with the id turned into a string),
@@ -59,49 +63,6 @@ fn serve(router: TestRouter) -> tokio::task::JoinHandle<()> {
                 .unwrap();
         }
     })
-}
-
-async fn plug(args: &[&str]) -> Output {
-    plug_with_stdin(args, Vec::new()).await
-}
-
-/// Runs `plug` with `stdin` as its standard input; it must end within
-/// [`DEADLINE`], or it is killed and the test fails.
-async fn plug_with_stdin(args: &[&str], stdin: Vec<u8>) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_plug"))
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let pid = child.id().to_string();
-    let mut input = child.stdin.take().unwrap();
-    let run = tokio::task::spawn_blocking(move || {
-        let writer = std::thread::spawn(move || {
-            let _ = input.write_all(&stdin);
-        });
-        let out = child.wait_with_output().unwrap();
-        writer.join().unwrap();
-        out
-    });
-    match tokio::time::timeout(DEADLINE, run).await {
-        Ok(out) => out.unwrap(),
-        Err(_) => {
-            let _ = Command::new("kill").args(["-KILL", &pid]).status();
-            panic!("plug {args:?} hung");
-        }
-    }
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "status: {}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 macro_rules! snap {

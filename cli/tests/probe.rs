@@ -2,12 +2,16 @@
 //! in-test servers that answer, refuse, stay silent or break the protocol,
 //! pinned with snapshots.
 
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Output;
 use std::sync::Arc;
 
 use plug::Frame;
 use plug_test_support::router::{json_frame, TestRouter, DEADLINE};
 use serde_json::{json, Value};
+
+use common::{plug, show};
 
 /// A ROUTER whose every message gets the frames `answer` returns (none:
 /// no reply).
@@ -38,30 +42,6 @@ fn answer_ping(reply: Value) -> impl Fn(&[Frame]) -> Vec<Frame> {
         reply["id"] = ping["id"].clone();
         vec![json_frame(reply)]
     }
-}
-
-async fn plug(args: &[&str]) -> Output {
-    let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
-    let run = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_plug"))
-            .args(&args)
-            .env_remove("RUST_LOG")
-            .output()
-            .unwrap()
-    });
-    tokio::time::timeout(DEADLINE, run)
-        .await
-        .expect("plug hung")
-        .unwrap()
-}
-
-fn show(out: &Output) -> String {
-    format!(
-        "status: {}\n--- stdout\n{}--- stderr\n{}",
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 macro_rules! snap {

@@ -533,7 +533,7 @@ impl Unsent {
 
     /// Replies still in the writer.
     fn count<W: AsyncWrite + Unpin>(&mut self, writer: &Writer<W>) -> usize {
-        let written = self.total - writer.queued() as u64;
+        let written = self.total.saturating_sub(writer.queued() as u64);
         while self.ends.front().is_some_and(|end| *end <= written) {
             self.ends.pop_front();
         }
