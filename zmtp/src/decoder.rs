@@ -6,6 +6,9 @@
 //! size:  1 byte, or 8 bytes big-endian when LONG is set
 //! ```
 //!
+//! ZMTP 2.0 frames are the same without COMMAND
+//! ([`Decoder::for_version`]).
+//!
 //! The decoder reads from the front of a [`BytesMut`] read buffer and splits
 //! each frame's body off it as a [`Bytes`]: no copy, the frames share the
 //! buffer's memory. Sizes are checked against [`Limits`] as soon as a header
@@ -14,7 +17,7 @@
 
 use bytes::{Buf, Bytes, BytesMut};
 
-use crate::{Command, ProtocolError};
+use crate::{Command, ProtocolError, Version};
 
 pub(crate) const MORE: u8 = 0x01;
 pub(crate) const LONG: u8 = 0x02;
@@ -57,15 +60,31 @@ pub enum Inbound {
 #[derive(Debug)]
 pub struct Decoder {
     limits: Limits,
+    /// Flag bits a frame must not have: the reserved ones, and COMMAND
+    /// for a ZMTP 2.0 peer.
+    reserved: u8,
     frames: Vec<Bytes>,
     size: u64,
     needed: usize,
 }
 
 impl Decoder {
+    /// A decoder for a ZMTP 3 peer.
     pub fn new(limits: Limits) -> Decoder {
+        Decoder::for_version(limits, crate::VERSION)
+    }
+
+    /// A decoder for a peer that speaks `version`: before ZMTP 3.0 there
+    /// are no commands, and a frame flagged as one is refused.
+    pub fn for_version(limits: Limits, version: Version) -> Decoder {
+        let reserved = if version.has_commands() {
+            RESERVED
+        } else {
+            RESERVED | COMMAND
+        };
         Decoder {
             limits,
+            reserved,
             frames: Vec::new(),
             size: 0,
             needed: 0,
@@ -99,7 +118,7 @@ impl Decoder {
                 self.needed = 1;
                 return Ok(None);
             };
-            if flags & RESERVED != 0 {
+            if flags & self.reserved != 0 {
                 return Err(ProtocolError::ReservedFlags(flags));
             }
             let (header, size) = if flags & LONG == 0 {
@@ -243,6 +262,14 @@ mod tests {
                 }),
             ]
         );
+    }
+
+    #[test]
+    fn a_zmtp_2_0_peer_sends_no_commands() {
+        let mut d = Decoder::for_version(Limits::default(), crate::ZMTP_2_0);
+        let mut buf = BytesMut::from(&b"\x01\x01a\x00\x00\x04\x05\x04PONG"[..]);
+        assert_eq!(d.decode(&mut buf), Ok(Some(msg(&[b"a", b""]))));
+        assert_eq!(d.decode(&mut buf), Err(ProtocolError::ReservedFlags(0x04)));
     }
 
     #[test]

@@ -13,8 +13,13 @@ pub enum ProtocolError {
     /// The first bytes are not a ZMTP 3 greeting signature.
     #[error("not a ZMTP peer: the greeting signature is wrong (byte {at} is {got:#04x})")]
     Signature { at: usize, got: u8 },
-    /// A ZMTP 1.0 or 2.0 peer (libzmq before 4.0); there is no downgrade.
-    #[error("the peer speaks ZMTP {major}.x; ZMTP 3.0 or later is required")]
+    /// A ZMTP 1.0 peer (libzmq 2.x), which the native transport does not
+    /// speak (it speaks 3.x and 2.0); also what [`Greeting::parse`](crate::Greeting::parse)
+    /// says of a 2.0 greeting, which only the handshake accepts.
+    #[error(
+        "the peer speaks ZMTP {major}.0, which the native transport does not speak \
+         (use the libzmq transport, transport = \"libzmq\")"
+    )]
     Version { major: u8 },
     /// The peer's greeting names a security mechanism other than NULL.
     #[error(
@@ -81,15 +86,12 @@ pub enum Error {
     Closed,
     /// The peer closed the stream before its greeting was complete. A
     /// libzmq peer does this when its security mechanism is not NULL: it
-    /// reads our greeting's "NULL" and hangs up without sending the rest of
-    /// its own, so its mechanism's name never arrives. A peer that speaks
-    /// only ZMTP 2.0 (JeroMQ 0.3, libzmq 3.x) hangs up the same way on a
-    /// whole ZMTP 3 greeting.
+    /// reads our greeting's "NULL" and may hang up before the rest of its
+    /// own is sent, so its mechanism's name never arrives.
     #[error(
-        "the peer closed the connection during the greeting (after {received} of 64 bytes): \
-         it probably uses CURVE or PLAIN, or speaks only ZMTP 2.0 (JeroMQ 0.3, libzmq 3.x), \
-         which are not supported by the native transport (the libzmq transport, \
-         transport = \"libzmq\", supports them)"
+        "the peer closed the connection during the greeting (after {received} bytes of it): \
+         it probably uses CURVE or PLAIN, which are not supported by the native transport \
+         (the libzmq transport, transport = \"libzmq\", supports them)"
     )]
     ClosedInGreeting { received: usize },
     /// The peer broke the protocol; the connection is unusable.

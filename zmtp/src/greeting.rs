@@ -12,9 +12,13 @@
 //!     33    31  filler              zeros
 //! ```
 //!
-//! A greeting arrives in pieces (libzmq sends the first 11 bytes, waits for
-//! the peer's, then sends the rest), so [`Greeting::parse`] looks at what is
-//! there and refuses a bad peer as early as its bytes allow.
+//! A greeting arrives in pieces (libzmq sends the signature, then its major
+//! version once the peer's signature is in, then the rest once the peer's
+//! version is in), so [`Greeting::parse`] looks at what is there and
+//! refuses a bad peer as early as its bytes allow. A ZMTP 2.0 peer's
+//! greeting (RFC 15) shares the signature and ends after two more bytes:
+//! version 1 and a socket type; the [`Handshake`](crate::Handshake) tells the
+//! two apart by the version byte.
 
 use bytes::BufMut;
 
@@ -23,8 +27,15 @@ use crate::ProtocolError;
 /// Length of a ZMTP 3 greeting.
 pub const GREETING_LEN: usize = 64;
 
+/// Length of the signature that opens every greeting since ZMTP 2.0.
+pub const SIGNATURE_LEN: usize = 10;
+
 /// The version this crate sends.
 pub const VERSION: Version = Version { major: 3, minor: 1 };
+
+/// The version of a ZMTP 2.0 peer (libzmq 3.x, JeroMQ 0.3), which this
+/// crate also speaks.
+pub const ZMTP_2_0: Version = Version { major: 2, minor: 0 };
 
 /// A ZMTP version from a greeting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -37,6 +48,11 @@ impl Version {
     /// Whether the peer knows PING and PONG (ZMTP 3.1 and later).
     pub fn has_heartbeats(self) -> bool {
         self >= VERSION
+    }
+
+    /// Whether the peer knows commands at all (ZMTP 3.0 and later).
+    pub fn has_commands(self) -> bool {
+        self.major >= 3
     }
 }
 
@@ -77,8 +93,9 @@ impl Greeting {
     /// greeting once all 64 bytes are there and acceptable, `None` while
     /// bytes are missing and nothing is wrong yet.
     ///
-    /// Refused: a wrong signature, a major version below 3, and any
-    /// mechanism but NULL.
+    /// Refused: a wrong signature, a major version below 3 (the handshake
+    /// takes a ZMTP 2.0 peer aside before it gets here), and any mechanism
+    /// but NULL.
     pub fn parse(data: &[u8]) -> Result<Option<Greeting>, ProtocolError> {
         if let Some(&b) = data.first() {
             if b != 0xFF {
@@ -94,10 +111,15 @@ impl Greeting {
                 return Err(ProtocolError::Signature { at: 9, got: b });
             }
         }
-        if let Some(&major) = data.get(10) {
-            if major < 3 {
-                return Err(ProtocolError::Version { major: major + 1 });
+        match data.get(SIGNATURE_LEN) {
+            // The version byte counts from 0 for ZMTP 1.0 ("revision").
+            Some(&revision @ (0 | 1)) => {
+                return Err(ProtocolError::Version {
+                    major: revision + 1,
+                })
             }
+            Some(&got @ 2) => return Err(ProtocolError::Signature { at: 10, got }),
+            _ => {}
         }
         if data.len() < GREETING_LEN {
             return Ok(None);
@@ -181,6 +203,12 @@ mod tests {
         assert_eq!(
             Greeting::parse(&g[..11]),
             Err(ProtocolError::Version { major: 2 })
+        );
+        // No version 2 ever existed.
+        g[10] = 2;
+        assert_eq!(
+            Greeting::parse(&g[..11]),
+            Err(ProtocolError::Signature { at: 10, got: 2 })
         );
         // ZMTP 1.0: no 0x7F, an identity frame's flags instead.
         g[9] = 0;

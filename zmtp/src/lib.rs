@@ -3,7 +3,8 @@
 //! `inproc://` and as the reference every interop test runs against).
 //!
 //! Wire-compatible with libzmq 4.x: NULL security, ZMTP 3.1 sent, 3.0 and
-//! later peers accepted, PING answered with PONG. What is not here on
+//! later peers accepted, PING answered with PONG; and with ZMTP 2.0 peers
+//! (libzmq 3.x, JeroMQ 0.3), which libzmq 4.x also still speaks. What is not here on
 //! purpose: reconnects, routing tables and high-water marks belong to the
 //! DEALER and ROUTER built on top.
 //!
@@ -41,7 +42,7 @@ pub use connection::{
 pub use decoder::{Decoder, Inbound, Limits};
 pub use encoder::{Encoder, DEFAULT_COPY_LIMIT};
 pub use error::{Error, ProtocolError};
-pub use greeting::{Greeting, Version, GREETING_LEN, VERSION};
+pub use greeting::{Greeting, Version, GREETING_LEN, SIGNATURE_LEN, VERSION, ZMTP_2_0};
 pub use handshake::{Handshake, PeerInfo};
 pub use options::Options;
 pub use socket_type::SocketType;

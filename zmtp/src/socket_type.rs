@@ -64,6 +64,35 @@ impl SocketType {
         })
     }
 
+    /// The number a ZMTP 2.0 greeting carries for this type (libzmq's
+    /// `ZMQ_PAIR` .. `ZMQ_XSUB`).
+    pub fn number(self) -> u8 {
+        match self {
+            SocketType::Pair => 0,
+            SocketType::Pub => 1,
+            SocketType::Sub => 2,
+            SocketType::Req => 3,
+            SocketType::Rep => 4,
+            SocketType::Dealer => 5,
+            SocketType::Router => 6,
+            SocketType::Pull => 7,
+            SocketType::Push => 8,
+            SocketType::XPub => 9,
+            SocketType::XSub => 10,
+        }
+    }
+
+    /// Reads the socket type of a ZMTP 2.0 greeting.
+    pub fn from_number(number: u8) -> Result<SocketType, ProtocolError> {
+        use SocketType::*;
+        [
+            Pair, Pub, Sub, Req, Rep, Dealer, Router, Pull, Push, XPub, XSub,
+        ]
+        .get(usize::from(number))
+        .copied()
+        .ok_or_else(|| ProtocolError::UnknownSocketType(format!("number {number}")))
+    }
+
     /// Whether a socket of this type may talk to a `peer`.
     ///
     /// ```
@@ -111,6 +140,15 @@ mod tests {
         }
         assert!(SocketType::from_name(b"dealer").is_err());
         assert!(SocketType::from_name(b"SERVER").is_err());
+    }
+
+    #[test]
+    fn numbers_round_trip() {
+        for t in ALL {
+            assert_eq!(SocketType::from_number(t.number()), Ok(t));
+        }
+        assert_eq!((Dealer.number(), Router.number()), (5, 6));
+        assert!(SocketType::from_number(11).is_err());
     }
 
     #[test]

@@ -350,15 +350,22 @@ async fn secure_peers_are_refused_and_the_listener_serves_on() {
         .await
         .unwrap();
 
-    // libzmq retries, so errors repeat; wait for one of each kind.
-    let mut named = false;
-    let mut hung_up = 0;
-    while !named || hung_up < 1 + usize::from(curve) {
+    // libzmq retries, so errors repeat; wait for one of each kind. A libzmq
+    // peer sends the rest of its greeting only after our version byte, and
+    // may hang up on our "NULL" before that rest goes out: each libzmq
+    // client is named or seen hanging up in the greeting.
+    let (mut curve_named, mut plain_named, mut hung_up) = (0, false, 0);
+    while curve_named == 0
+        || !(plain_named || hung_up > 0)
+        || curve_named + hung_up < 1 + usize::from(curve)
+    {
         match listener.next().await {
             (_, Seen::Handshake(Err(e))) => {
                 assert!(e.contains("not supported by the native transport"), "{e}");
                 if e.contains("the CURVE security mechanism") {
-                    named = true;
+                    curve_named += 1;
+                } else if e.contains("the PLAIN security mechanism") {
+                    plain_named = true;
                 } else {
                     assert!(
                         e.contains("closed the connection during the greeting"),
@@ -391,8 +398,16 @@ async fn refused_by(server: zmq::Socket) {
     let err = within("handshake", plug_zmtp::handshake(s, &dealer()))
         .await
         .unwrap_err();
+    // Named from its greeting, or (when it hung up on our "NULL" before
+    // the rest of its greeting went out) refused by its close.
     assert!(
-        matches!(&err, plug_zmtp::Error::ClosedInGreeting { received } if *received < 64),
+        matches!(
+            &err,
+            plug_zmtp::Error::ClosedInGreeting { received } if *received < 64
+        ) || matches!(
+            &err,
+            plug_zmtp::Error::Protocol(plug_zmtp::ProtocolError::Mechanism(_))
+        ),
         "{err}"
     );
     assert!(err

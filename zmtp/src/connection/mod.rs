@@ -119,11 +119,12 @@ where
                 Err(e) => return Err(e.into()),
             };
             if closed {
-                return Err(match handshake.greeting() {
-                    None => Error::ClosedInGreeting {
+                return Err(if handshake.in_greeting() {
+                    Error::ClosedInGreeting {
                         received: input.len(),
-                    },
-                    Some(_) => Error::Closed,
+                    }
+                } else {
+                    Error::Closed
                 });
             }
             let done = handshake.feed(&mut input)?;
@@ -176,7 +177,7 @@ impl<S> Connection<S> {
     {
         let (read, write) = self.stream.into_split();
         (
-            Reader::new(read, self.input, &self.options),
+            Reader::new(read, self.input, &self.options, self.peer.version),
             Writer::new(write, &self.options),
         )
     }
@@ -195,7 +196,7 @@ impl<S> Connection<S> {
     {
         let (read, write) = tokio::io::split(self.stream);
         (
-            Reader::new(read, self.input, &self.options),
+            Reader::new(read, self.input, &self.options, self.peer.version),
             Writer::new(write, &self.options),
         )
     }

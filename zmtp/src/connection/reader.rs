@@ -4,7 +4,7 @@ use bytes::{Bytes, BytesMut};
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::time::Instant;
 
-use crate::{Command, Decoder, Error, Inbound, Options, ProtocolError};
+use crate::{Command, Decoder, Error, Inbound, Options, ProtocolError, Version};
 
 /// What one [`Reader::read_batch`] call produced. Reuse one `Batch` across
 /// calls; its vectors keep their capacity.
@@ -42,11 +42,11 @@ pub struct Reader<R> {
 }
 
 impl<R: AsyncRead + Unpin> Reader<R> {
-    pub(crate) fn new(io: R, buf: BytesMut, options: &Options) -> Reader<R> {
+    pub(crate) fn new(io: R, buf: BytesMut, options: &Options, peer: Version) -> Reader<R> {
         Reader {
             io,
             buf,
-            decoder: Decoder::new(options.limits),
+            decoder: Decoder::for_version(options.limits, peer),
             read_size: options.read_buffer,
             last_received: Instant::now(),
         }
