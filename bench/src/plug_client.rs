@@ -54,9 +54,13 @@ pub fn measure(
         .worker_threads(1)
         .enable_all()
         .build()?;
-    runtime.block_on(async {
+    let endpoint = endpoint.to_owned();
+    // The load runs in a task of the runtime, beside the plug's own tasks,
+    // as an application's code does (and as the HTTP/1.1 row's client
+    // does): not on the thread that only waits for the result.
+    let load = async move {
         let builder = PlugBuilder::new("bench")
-            .connect_to(endpoint)
+            .connect_to(&endpoint)
             .timeout(TIMEOUT)
             .max_in_flight(window.max(1))
             .high_water_mark(i32::try_from(window.saturating_mul(2).max(1000)).unwrap_or(0));
@@ -68,7 +72,8 @@ pub fn measure(
             Profile::Rpc => rpc(builder, size, window, amount).await,
             Profile::Raw => raw(builder, size, window, amount).await,
         }
-    })
+    };
+    runtime.block_on(runtime.spawn(load))?
 }
 
 async fn rpc(

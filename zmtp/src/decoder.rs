@@ -1,4 +1,4 @@
-//! Frames in, whole messages and commands out, without copying.
+//! Frames in, whole messages and commands out: small bodies copied, large ones shared.
 //!
 //! ```text
 //! frame = flags size body
@@ -9,9 +9,11 @@
 //! ZMTP 2.0 frames are the same without COMMAND
 //! ([`Decoder::for_version`]).
 //!
-//! The decoder reads from the front of a [`BytesMut`] read buffer and splits
-//! each frame's body off it as a [`Bytes`]: no copy, the frames share the
-//! buffer's memory. Sizes are checked against [`Limits`] as soon as a header
+//! The decoder reads from the front of a [`BytesMut`] read buffer. A small
+//! body (up to [`Decoder::copy_limit`], 8 KiB by default) is copied out, so
+//! the buffer stays the reader's alone and is reused for the next read, and
+//! a message kept for long does not keep a whole read buffer alive; a
+//! larger body is split off the buffer as a [`Bytes`] without a copy. Sizes are checked against [`Limits`] as soon as a header
 //! is complete, before the body arrives, so a header announcing 2^62 bytes is
 //! refused at once and nothing is allocated for it.
 
@@ -63,6 +65,7 @@ pub struct Decoder {
     /// Flag bits a frame must not have: the reserved ones, and COMMAND
     /// for a ZMTP 2.0 peer.
     reserved: u8,
+    copy_limit: usize,
     frames: Vec<Bytes>,
     size: u64,
     needed: usize,
@@ -85,6 +88,7 @@ impl Decoder {
         Decoder {
             limits,
             reserved,
+            copy_limit: crate::DEFAULT_COPY_LIMIT,
             frames: Vec::new(),
             size: 0,
             needed: 0,
@@ -93,6 +97,18 @@ impl Decoder {
 
     pub fn limits(&self) -> Limits {
         self.limits
+    }
+
+    /// Bodies up to `bytes` are copied out of the read buffer; larger ones
+    /// share its memory.
+    pub fn with_copy_limit(mut self, bytes: usize) -> Decoder {
+        self.copy_limit = bytes;
+        self
+    }
+
+    /// The size up to which bodies are copied.
+    pub fn copy_limit(&self) -> usize {
+        self.copy_limit
     }
 
     /// Takes the next message or command from the front of `buf`. `None`:
@@ -171,8 +187,14 @@ impl Decoder {
                 self.needed = size - (buf.len() - header);
                 return Ok(None);
             }
-            buf.advance(header);
-            let body = buf.split_to(size).freeze();
+            let body = if size <= self.copy_limit {
+                let body = Bytes::copy_from_slice(&buf[header..header + size]);
+                buf.advance(header + size);
+                body
+            } else {
+                buf.advance(header);
+                buf.split_to(size).freeze()
+            };
             if command {
                 return Command::parse(body).map(|c| Some(Inbound::Command(c)));
             }
@@ -371,13 +393,16 @@ mod tests {
     }
 
     #[test]
-    fn frames_share_the_read_buffer() {
-        let mut buf = BytesMut::from(&b"\x00\x05hello"[..]);
+    fn large_bodies_share_the_read_buffer_and_small_ones_are_copied() {
+        let mut buf = BytesMut::from(&b"\x01\x05hello\x00\x06world!"[..]);
         let start = buf.as_ptr() as usize;
-        let mut d = Decoder::new(Limits::default());
+        let mut d = Decoder::new(Limits::default()).with_copy_limit(5);
         let Some(Inbound::Message(m)) = d.decode(&mut buf).unwrap() else {
             panic!("no message")
         };
-        assert_eq!(m[0].as_ptr() as usize, start + 2, "the body was copied");
+        assert_eq!(m, [&b"hello"[..], b"world!"]);
+        let inside = |f: &Bytes| (start..start + 15).contains(&(f.as_ptr() as usize));
+        assert!(!inside(&m[0]), "a body at the copy limit is copied");
+        assert_eq!(m[1].as_ptr() as usize, start + 9, "a larger body is shared");
     }
 }

@@ -13,8 +13,9 @@
 //!   - [`greeting`](Greeting): the 64-byte greeting, parsed as it arrives;
 //!   - [`command`](Command): READY and its [`Properties`], ERROR, PING,
 //!     PONG, unknown commands;
-//!   - [`decoder`](Decoder): frames to whole messages, zero-copy from a
-//!     `BytesMut`, sizes checked against [`Limits`] from the header;
+//!   - [`decoder`](Decoder): frames to whole messages, small bodies copied
+//!     out of a `BytesMut` and large ones shared with it, sizes checked
+//!     against [`Limits`] from the header;
 //!   - [`encoder`](Encoder): messages to bytes, small frames batched, large
 //!     ones written from the caller's memory;
 //!   - [`handshake`](Handshake): the NULL handshake state machine and the

@@ -30,7 +30,9 @@ pub struct Options {
     /// Free space the reader asks for before each read. Default 64 KiB.
     pub read_buffer: usize,
     /// Outgoing frames up to this size are copied into the write buffer;
-    /// larger ones are written from the caller's memory. Default 8 KiB.
+    /// larger ones are written from the caller's memory. Incoming frames up
+    /// to this size are copied out of the read buffer (which is then reused);
+    /// larger ones share its memory. Default 8 KiB.
     pub copy_limit: usize,
 }
 

@@ -46,7 +46,7 @@ impl<R: AsyncRead + Unpin> Reader<R> {
         Reader {
             io,
             buf,
-            decoder: Decoder::for_version(options.limits, peer),
+            decoder: Decoder::for_version(options.limits, peer).with_copy_limit(options.copy_limit),
             read_size: options.read_buffer,
             last_received: Instant::now(),
         }
