@@ -6,6 +6,9 @@ use tokio::time::Instant;
 
 use crate::{Command, Decoder, Error, Inbound, Options, ProtocolError, Version};
 
+/// The most a frame's header alone makes the reader reserve for its body.
+const UPFRONT: usize = 64 << 20;
+
 /// What one [`Reader::read_batch`] call produced. Reuse one `Batch` across
 /// calls; its vectors keep their capacity.
 #[derive(Debug, Default)]
@@ -66,20 +69,25 @@ impl<R: AsyncRead + Unpin> Reader<R> {
             if batch.events() > before {
                 return Ok(());
             }
-            // Room for a whole read, and for a large frame at least as much
-            // again as is buffered: the buffer grows geometrically with the
-            // bytes that arrived (never with what a header announced), so a
-            // large frame is copied O(1) times on the way.
             if self.buf.is_empty() && self.buf.capacity() > 8 * self.read_size {
                 // After a large message: a fresh buffer, so that later small
                 // frames do not keep the large allocation alive.
                 self.buf = BytesMut::new();
             }
-            let grow = self
-                .decoder
-                .needed()
-                .min(self.buf.len().max(self.read_size));
-            self.buf.reserve(self.read_size.max(grow));
+            // Room for a whole read, and for the rest of the frame being
+            // read once its header is in: a large frame then lands in one
+            // buffer, with no copy on the way as the buffer grows. What a
+            // header alone makes this side reserve is bounded by
+            // [`UPFRONT`] (and costs address space only: pages are touched
+            // as bytes arrive); past that the buffer grows geometrically
+            // with the bytes that arrived.
+            let needed = self.decoder.needed();
+            let want = if needed <= UPFRONT {
+                needed
+            } else {
+                needed.min(self.buf.len().max(UPFRONT))
+            };
+            self.buf.reserve(self.read_size.max(want));
             if self.io.read_buf(&mut self.buf).await? == 0 {
                 return Err(Error::Closed);
             }
