@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 use crate::connection::Dispatch;
 use crate::error::{Error, TransportError};
 use crate::socket::{AsyncSocket, SendError};
-use crate::transport::native::Outgoing;
+use crate::transport::native::{Outgoing, Refused};
 use crate::transport::{Address, Transport};
 use crate::Frame;
 
@@ -206,6 +206,15 @@ pub(crate) struct Link {
     closed: CancellationToken,
 }
 
+/// Why [`Link::try_send`] did not send.
+#[derive(Debug)]
+pub(crate) enum TrySend {
+    /// The queue is full now: the frames back, for [`Link::send`].
+    Later(Vec<Frame>),
+    /// The link cannot take it.
+    Failed(LinkError),
+}
+
 /// Why a link did not take a message.
 #[derive(Debug)]
 pub(crate) enum LinkError {
@@ -268,6 +277,24 @@ impl Link {
 
     pub(crate) fn endpoint(&self) -> &str {
         &self.endpoint
+    }
+
+    /// Sends one message if the link takes it now, without waiting.
+    pub(crate) fn try_send(&self, frames: Vec<Frame>) -> Result<(), TrySend> {
+        match &self.wire {
+            Wire::Native(out) => match out.try_push(frames) {
+                Ok(()) => Ok(()),
+                Err((back, Refused::Full)) => Err(TrySend::Later(back)),
+                Err((_, Refused::Closed)) => Err(TrySend::Failed(LinkError::Down)),
+            },
+            Wire::Zmq(wire) => match wire.socket().try_send(frames) {
+                Ok(()) => Ok(()),
+                Err((back, SendError::Full)) => Err(TrySend::Later(back)),
+                Err((_, e)) => Err(TrySend::Failed(e.into())),
+            },
+        }?;
+        self.health.sent.fetch_add(1, Ordering::Relaxed);
+        Ok(())
     }
 
     /// Sends one message, waiting while the link's queue is full.

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::config::Backpressure;
 use crate::connection::{start, Connection, Dispatch, Handle};
-use crate::link::{Ending, InFlight, Link, LinkError};
+use crate::link::{Ending, InFlight, Link, LinkError, TrySend};
 use crate::message::{Message, MessageKind, Messages};
 use crate::protocol::{codes, encode_request, Id, ReplyBody};
 use crate::raw::attach_handler;
@@ -199,12 +199,19 @@ impl RpcPlug {
                         limit: conn.config.max_in_flight,
                     })?
             }
-            Backpressure::Wait => {
-                match tokio::time::timeout_at(deadline, state.slots.clone().acquire_owned()).await {
-                    Ok(permit) => permit.map_err(|_| Error::Closed)?,
-                    Err(_) => return Err(timed_out(None)),
+            // The waits below are boxed: they are rare, and inline they
+            // would make every request's future larger (past glibc's
+            // small-allocation sizes, for a caller that boxes or spawns it).
+            Backpressure::Wait => match state.slots.clone().try_acquire_owned() {
+                Ok(permit) => permit,
+                Err(_) => {
+                    let wait = tokio::time::timeout_at(deadline, state.slots.clone().acquire_owned());
+                    match Box::pin(wait).await {
+                        Ok(permit) => permit.map_err(|_| Error::Closed)?,
+                        Err(_) => return Err(timed_out(None)),
+                    }
                 }
-            }
+            },
         };
 
         let id = state.next_id.fetch_add(1, Ordering::Relaxed);
@@ -220,12 +227,23 @@ impl RpcPlug {
             // No link up before the deadline counts as an attempt that did
             // not leave: a retry may still find one.
             let mut tried = None;
-            if let Some(link) = conn.links.pick_until(deadline, avoid.as_deref()).await {
+            let picked = match conn.links.pick(avoid.as_deref()) {
+                Some(link) => Some(link),
+                None => Box::pin(conn.links.pick_until(deadline, avoid.as_deref())).await,
+            };
+            if let Some(link) = picked {
                 let in_flight = InFlight::new(link.clone());
                 let received_before = link.health.received.load(Ordering::Relaxed);
                 conn.log("out", Some(id), std::slice::from_ref(&body));
                 let wire = conn.config.envelope.wrap(vec![body.clone()]);
-                let sent = match tokio::time::timeout_at(deadline, link.send(wire)).await {
+                let sending = match link.try_send(wire) {
+                    Ok(()) => Ok(Ok(())),
+                    Err(TrySend::Later(wire)) => {
+                        Box::pin(tokio::time::timeout_at(deadline, link.send(wire))).await
+                    }
+                    Err(TrySend::Failed(e)) => Ok(Err(e)),
+                };
+                let sent = match sending {
                     Ok(Ok(())) => {
                         Counters::bump(&conn.counters.sent);
                         true
@@ -272,7 +290,7 @@ impl RpcPlug {
                 "no reply in time; sending again"
             );
             // A reply to the earlier attempt may still arrive while we wait.
-            if let Ok(outcome) = tokio::time::timeout(backoff, &mut reply).await {
+            if let Ok(outcome) = Box::pin(tokio::time::timeout(backoff, &mut reply)).await {
                 return outcome.unwrap_or(Err(Error::Closed));
             }
             // The next attempt goes to another endpoint if there is one.
