@@ -205,7 +205,8 @@ impl RpcPlug {
             Backpressure::Wait => match state.slots.clone().try_acquire_owned() {
                 Ok(permit) => permit,
                 Err(_) => {
-                    let wait = tokio::time::timeout_at(deadline, state.slots.clone().acquire_owned());
+                    let wait =
+                        tokio::time::timeout_at(deadline, state.slots.clone().acquire_owned());
                     match Box::pin(wait).await {
                         Ok(permit) => permit.map_err(|_| Error::Closed)?,
                         Err(_) => return Err(timed_out(None)),
