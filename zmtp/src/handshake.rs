@@ -384,6 +384,22 @@ mod tests {
         e.copy_to_bytes(e.remaining()).to_vec()
     }
 
+    /// Feeds `bytes` one at a time until the handshake is done, then the
+    /// rest: the peer, the bytes left in the input, everything sent.
+    fn byte_by_byte(h: &mut Handshake, bytes: Vec<u8>) -> (PeerInfo, BytesMut, Vec<u8>) {
+        let mut sent = h.output().split().to_vec();
+        let mut input = BytesMut::new();
+        let mut peer = None;
+        for b in bytes {
+            input.extend_from_slice(&[b]);
+            if peer.is_none() {
+                peer = h.feed(&mut input).unwrap();
+            }
+            sent.extend_from_slice(&h.output().split());
+        }
+        (peer.expect("done"), input, sent)
+    }
+
     fn dealer() -> Handshake {
         Handshake::new(&Options::new(SocketType::Dealer)).unwrap()
     }
@@ -428,20 +444,10 @@ mod tests {
     #[test]
     fn a_zmtp_2_0_router_gets_our_socket_type_and_identity_then_traffic() {
         let mut h = Handshake::new(&Options::new(SocketType::Dealer).identity("me")).unwrap();
-        let mut sent = h.output().split().to_vec();
         let mut bytes = greeting_2_0(6);
         bytes.extend_from_slice(b"\x00\x00"); // its identity: empty
         bytes.extend_from_slice(b"\x01\x00\x00\x02hi"); // then a message
-        let mut input = BytesMut::new();
-        let mut peer = None;
-        for b in bytes {
-            input.extend_from_slice(&[b]);
-            if peer.is_none() {
-                peer = h.feed(&mut input).unwrap();
-            }
-            sent.extend_from_slice(&h.output().split());
-        }
-        let peer = peer.expect("done");
+        let (peer, input, sent) = byte_by_byte(&mut h, bytes);
         assert_eq!(peer.version, crate::ZMTP_2_0);
         assert!(!peer.version.has_heartbeats());
         assert_eq!(peer.socket_type, SocketType::Router);
@@ -515,16 +521,7 @@ mod tests {
             ("X-Extra", b"v"),
         ]));
         bytes.extend_from_slice(b"\x00\x02hi");
-        let mut h = dealer();
-        let mut input = BytesMut::new();
-        let mut peer = None;
-        for b in bytes {
-            input.extend_from_slice(&[b]);
-            if peer.is_none() {
-                peer = h.feed(&mut input).unwrap();
-            }
-        }
-        let peer = peer.expect("done");
+        let (peer, input, _) = byte_by_byte(&mut dealer(), bytes);
         assert_eq!(peer.socket_type, SocketType::Router);
         assert_eq!(peer.identity, None);
         assert_eq!(peer.version, Version { major: 3, minor: 1 });
