@@ -1,0 +1,608 @@
+//! The native backend of [`Conn`](super::Conn): ZMTP 3.1 spoken by
+//! `plug-zmtp` on a current-thread tokio runtime the connection owns, run
+//! only inside the connection's own calls, each with a deadline.
+//!
+//! What libzmq does for a DEALER or REQ client, done here the same way the
+//! cases can observe it:
+//! - connecting retries (every 100 ms, as libzmq's reconnect interval)
+//!   until a handshake succeeds within the run's timeout; a connection the
+//!   server drops is made again by the next call, and a message not yet
+//!   written whole is sent again on the new one;
+//! - the routing id is READY's `Identity`, `rcvbuf` is `SO_RCVBUF` (set
+//!   before connecting), and the server's `Socket-Type` comes from its
+//!   READY;
+//! - messages arrive only while a call runs: while a send waits for room
+//!   it reads ahead, at most `rcvhwm` messages (1000 by default, libzmq's
+//!   receive high-water mark); between calls nothing is read, so a case
+//!   that stops receiving leaves the server's replies in the kernel buffers
+//!   and the server's queues;
+//! - a REQ client adds the empty delimiter, has one request out at a time,
+//!   strips the delimiter from the reply and drops a message without one;
+//! - the server's PINGs are answered whenever the connection reads;
+//! - `try_send` gives up when the kernel's send buffer stays full for a
+//!   millisecond.
+
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::io;
+use std::time::Duration;
+
+use bytes::Bytes;
+use plug_zmtp::{Batch, Error, Limits, PeerInfo, Reader, SocketType, Writer};
+use tokio::io::{AsyncRead, AsyncWrite, ReadHalf, WriteHalf};
+use tokio::runtime::Runtime;
+use tokio::time::Instant;
+
+use super::{Failure, Options, Received};
+use crate::trace::Trace;
+
+/// libzmq's `ZMQ_RECONNECT_IVL`.
+const RETRY: Duration = Duration::from_millis(100);
+/// How long a call that must not block still lets the runtime look at the
+/// socket (readiness comes from the reactor, which runs only in a call).
+const GRACE: Duration = Duration::from_millis(1);
+/// libzmq's default `ZMQ_RCVHWM`.
+const DEFAULT_HWM: usize = 1000;
+
+trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
+type Stream = Box<dyn Io>;
+
+/// Where the connection dials.
+#[derive(Clone, Debug)]
+enum Address {
+    Tcp { host: String, port: u16 },
+    Ipc(std::path::PathBuf),
+}
+
+impl Address {
+    fn parse(endpoint: &str) -> Result<Address, String> {
+        if let Some(rest) = endpoint.strip_prefix("tcp://") {
+            if rest.contains(';') {
+                return Err(format!(
+                    "`{endpoint}`: a source address (tcp://SOURCE;HOST:PORT) needs --transport \
+                     libzmq"
+                ));
+            }
+            let port = rest.rsplit_once(':').and_then(|(h, p)| {
+                let host = h.trim_start_matches('[').trim_end_matches(']');
+                Some((host.to_owned(), p.parse::<u16>().ok()?))
+            });
+            return match port {
+                Some((host, port)) if !host.is_empty() && port != 0 => {
+                    Ok(Address::Tcp { host, port })
+                }
+                _ => Err(format!("`{endpoint}` is not tcp://HOST:PORT")),
+            };
+        }
+        match endpoint.strip_prefix("ipc://") {
+            Some(path) if !path.is_empty() => Ok(Address::Ipc(path.into())),
+            _ => Err(format!(
+                "the native transport reaches tcp:// and ipc:// endpoints, not `{endpoint}`: use \
+                 --transport libzmq"
+            )),
+        }
+    }
+}
+
+/// What to connect to, and as what.
+#[derive(Clone, Debug)]
+pub(crate) struct Dialer {
+    address: Address,
+    options: plug_zmtp::Options,
+    rcvbuf: Option<i32>,
+}
+
+/// Why no connection was made; `permanent` when trying again cannot help.
+#[derive(Debug)]
+pub(crate) struct DialError {
+    pub reason: String,
+    permanent: bool,
+}
+
+impl Dialer {
+    pub fn new(endpoint: &str, kind: zmq::SocketType, options: &Options) -> Result<Dialer, String> {
+        let socket_type = if kind == zmq::REQ {
+            SocketType::Req
+        } else {
+            SocketType::Dealer
+        };
+        let mut zmtp = plug_zmtp::Options::new(socket_type).limits(Limits {
+            // As libzmq's default ZMQ_MAXMSGSIZE (-1): the judge takes any size.
+            max_message_size: u64::MAX,
+            max_frames: usize::MAX,
+            ..Limits::default()
+        });
+        if let Some(id) = &options.routing_id {
+            zmtp = zmtp.identity(id.clone());
+        }
+        zmtp.check().map_err(|e| e.to_string())?;
+        Ok(Dialer {
+            address: Address::parse(endpoint)?,
+            options: zmtp,
+            rcvbuf: options.rcvbuf,
+        })
+    }
+
+    /// Connects and completes the handshake, trying again every 100 ms
+    /// until `deadline`; `stop` may end the wait early with a reason.
+    pub async fn connect(
+        &self,
+        deadline: Instant,
+        stop: &mut dyn FnMut() -> Option<String>,
+    ) -> Result<(Link, PeerInfo), DialError> {
+        let mut last = "no connection was made".to_owned();
+        loop {
+            if let Some(why) = stop() {
+                return Err(DialError {
+                    reason: why,
+                    permanent: true,
+                });
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Err(DialError {
+                    reason: last,
+                    permanent: false,
+                });
+            }
+            let attempt = async {
+                let stream = self.dial().await.map_err(|e| self.refused(e))?;
+                let options = self.options.clone().handshake_timeout(left);
+                plug_zmtp::handshake(stream, &options)
+                    .await
+                    .map_err(handshake_failed)
+            };
+            match tokio::time::timeout_at(deadline, attempt).await {
+                Ok(Ok(connection)) => {
+                    let peer = connection.peer().clone();
+                    let (reader, writer) = connection.split();
+                    let link = Link {
+                        reader,
+                        writer,
+                        batch: Batch::default(),
+                    };
+                    return Ok((link, peer));
+                }
+                Ok(Err(e)) if e.permanent => return Err(e),
+                Ok(Err(e)) => last = e.reason,
+                Err(_) => {
+                    last = "a connection was accepted but no ZeroMQ handshake completed (is it \
+                            a ZeroMQ server?)"
+                        .to_owned()
+                }
+            }
+            let pause = deadline
+                .saturating_duration_since(Instant::now())
+                .min(RETRY);
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    async fn dial(&self) -> io::Result<Stream> {
+        match &self.address {
+            Address::Tcp { host, port } => {
+                let mut last = None;
+                for addr in tokio::net::lookup_host((host.as_str(), *port)).await? {
+                    let socket = if addr.is_ipv4() {
+                        tokio::net::TcpSocket::new_v4()?
+                    } else {
+                        tokio::net::TcpSocket::new_v6()?
+                    };
+                    if let Some(n) = self.rcvbuf {
+                        socket.set_recv_buffer_size(n.max(1) as u32)?;
+                    }
+                    match socket.connect(addr).await {
+                        Ok(stream) => {
+                            stream.set_nodelay(true)?;
+                            return Ok(Box::new(stream));
+                        }
+                        Err(e) => last = Some(e),
+                    }
+                }
+                Err(last.unwrap_or_else(|| {
+                    io::Error::new(
+                        io::ErrorKind::NotFound,
+                        format!("`{host}` resolves to no address"),
+                    )
+                }))
+            }
+            Address::Ipc(path) => {
+                let stream = tokio::net::UnixStream::connect(path).await?;
+                if let Some(n) = self.rcvbuf {
+                    set_rcvbuf(&stream, n)?;
+                }
+                Ok(Box::new(stream))
+            }
+        }
+    }
+
+    fn refused(&self, e: io::Error) -> DialError {
+        let reason = match e.kind() {
+            io::ErrorKind::ConnectionRefused => {
+                "the connection was refused (nothing listening there yet)".to_owned()
+            }
+            io::ErrorKind::NotFound if matches!(self.address, Address::Ipc(_)) => {
+                "no socket at that path (nothing listening there yet)".to_owned()
+            }
+            _ => format!("cannot connect: {e}"),
+        };
+        DialError {
+            reason,
+            permanent: false,
+        }
+    }
+}
+
+fn set_rcvbuf(stream: &tokio::net::UnixStream, bytes: i32) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid open socket and a c_int option value of the right size.
+    let r = unsafe {
+        libc::setsockopt(
+            stream.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_RCVBUF,
+            (&bytes as *const i32).cast(),
+            std::mem::size_of::<i32>() as libc::socklen_t,
+        )
+    };
+    if r == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// How a handshake failed, in the words the report uses; permanent when
+/// the server said or showed it will never accept this client.
+fn handshake_failed(e: Error) -> DialError {
+    let (reason, permanent) = match e {
+        Error::ClosedInGreeting { received } => (
+            "the server closed the connection during the ZMTP greeting: it uses CURVE or \
+             PLAIN, or speaks only ZMTP 2.0 (JeroMQ 0.3, libzmq 3.x); the native transport \
+             speaks ZMTP 3 with NULL security (--transport libzmq speaks the others)"
+                .to_owned(),
+            received > 0,
+        ),
+        Error::Closed => (
+            "the connection was closed before a ZeroMQ handshake completed".to_owned(),
+            false,
+        ),
+        Error::Timeout(_) => (
+            "a connection was accepted but no ZeroMQ handshake completed (is it a ZeroMQ \
+             server?)"
+                .to_owned(),
+            false,
+        ),
+        Error::Io(e) => (format!("transport error in the handshake: {e}"), false),
+        Error::Refused { reason } => (
+            format!("the server refused the handshake (ZMTP ERROR): {reason}"),
+            true,
+        ),
+        other => (format!("the ZeroMQ handshake failed: {other}"), true),
+    };
+    DialError { reason, permanent }
+}
+
+/// One connection after its handshake.
+pub(crate) struct Link {
+    reader: Reader<ReadHalf<Stream>>,
+    writer: Writer<WriteHalf<Stream>>,
+    batch: Batch,
+}
+
+impl Link {
+    /// Reads (while `inbound` has room) and writes what is queued until
+    /// `done` holds. PINGs are answered as they arrive. Cancel-safe.
+    async fn pump(
+        &mut self,
+        inbound: &mut VecDeque<Vec<Bytes>>,
+        room: usize,
+        done: &dyn Fn(&Link, &VecDeque<Vec<Bytes>>) -> bool,
+    ) -> Result<(), Error> {
+        loop {
+            if done(self, inbound) {
+                return Ok(());
+            }
+            let read = inbound.len() < room;
+            let write = !self.writer.is_empty();
+            tokio::select! {
+                r = self.reader.read_batch(&mut self.batch), if read => {
+                    inbound.extend(self.batch.messages.drain(..));
+                    self.writer.answer_pings(&mut self.batch);
+                    self.batch.pongs.clear();
+                    self.batch.commands.clear();
+                    r?;
+                }
+                r = self.writer.flush(), if write => r?,
+                else => std::future::pending::<()>().await,
+            }
+        }
+    }
+}
+
+/// The connection's state between calls.
+struct State {
+    link: Option<Link>,
+    /// Messages read ahead, not yet received by the case.
+    inbound: VecDeque<Vec<Bytes>>,
+    /// Messages queued on the link and not known to be written whole: sent
+    /// again on a new connection if this one ends first.
+    unsent: Vec<Vec<Bytes>>,
+    /// REQ: a request is out and its reply has not been received.
+    awaiting_reply: bool,
+    peer_type: String,
+}
+
+/// A DEALER or REQ client on the native transport.
+pub(super) struct Socket {
+    state: RefCell<State>,
+    rt: Runtime,
+    dialer: Dialer,
+    req: bool,
+    room: usize,
+    timeout: Duration,
+    trace: Trace,
+    name: &'static str,
+}
+
+/// A current-thread runtime for one connection or one probe.
+pub(crate) fn runtime() -> io::Result<Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .enable_time()
+        .build()
+}
+
+impl Socket {
+    pub fn open(
+        endpoint: &str,
+        kind: zmq::SocketType,
+        timeout: Duration,
+        options: &Options,
+        trace: Trace,
+        name: &'static str,
+    ) -> Result<Socket, String> {
+        let dialer = Dialer::new(endpoint, kind, options)?;
+        let rt = runtime().map_err(|e| format!("no tokio runtime: {e}"))?;
+        let deadline = Instant::now() + timeout;
+        let (link, peer) = rt
+            .block_on(dialer.connect(deadline, &mut || None))
+            .map_err(|e| {
+                format!(
+                    "no ZeroMQ handshake within {} ms: {}",
+                    timeout.as_millis(),
+                    e.reason
+                )
+            })?;
+        let room = options
+            .rcvhwm
+            .and_then(|n| usize::try_from(n).ok())
+            .filter(|n| *n > 0)
+            .unwrap_or(DEFAULT_HWM);
+        Ok(Socket {
+            state: RefCell::new(State {
+                link: Some(link),
+                inbound: VecDeque::new(),
+                unsent: Vec::new(),
+                awaiting_reply: false,
+                peer_type: peer.socket_type.to_string(),
+            }),
+            rt,
+            dialer,
+            req: kind == zmq::REQ,
+            room,
+            timeout,
+            trace,
+            name,
+        })
+    }
+
+    /// The server's `Socket-Type`, from its READY.
+    pub fn peer_type(&self) -> String {
+        self.state.borrow().peer_type.clone()
+    }
+
+    /// Sends one message. With `wait`, waits at most the reply timeout for
+    /// the kernel to take it; without, `Ok(false)` when the kernel's send
+    /// buffer is full.
+    pub fn send(&self, frames: &[&[u8]], wait: bool) -> Result<bool, Failure> {
+        let mut st = self.state.borrow_mut();
+        if self.req && st.awaiting_reply {
+            return Err(Failure::State(
+                "a REQ socket sends one request at a time, and the reply to the last one has \
+                 not been received"
+                    .to_owned(),
+            ));
+        }
+        let deadline = Instant::now() + self.timeout;
+        let delimiter = self.req.then(Bytes::new);
+        let message: Vec<Bytes> = delimiter
+            .into_iter()
+            .chain(frames.iter().map(|f| Bytes::copy_from_slice(f)))
+            .collect();
+        let written = |l: &Link, _: &VecDeque<Vec<Bytes>>| l.writer.is_empty();
+        if !wait {
+            self.ensure_link(&mut st, deadline)?;
+            // Room first: what an earlier call left must go out now.
+            if self.drive(&mut st, Instant::now() + GRACE, &written) != Some(true) {
+                return Ok(false);
+            }
+        }
+        self.ensure_link(&mut st, deadline)?;
+        queue(&mut st, message);
+        let sent = if wait {
+            self.drive_to(&mut st, deadline, &written)?
+        } else {
+            // Taken: the rest (if any) goes out with the next call.
+            let _ = self.drive(&mut st, Instant::now() + GRACE, &written);
+            true
+        };
+        if !sent {
+            return Err(Failure::Timeout);
+        }
+        if self.req {
+            st.awaiting_reply = true;
+        }
+        Ok(true)
+    }
+
+    /// The next message within `wait` (at least a millisecond, so that a
+    /// zero wait still takes what the kernel holds).
+    pub fn recv(&self, wait: Duration) -> Result<Option<Received>, Failure> {
+        let mut st = self.state.borrow_mut();
+        let deadline = Instant::now() + wait.max(GRACE);
+        loop {
+            if let Some(frames) = self.deliver(&mut st) {
+                return Ok(Some(Received {
+                    frames,
+                    socket_type: None,
+                }));
+            }
+            let req = self.req;
+            let awaiting = st.awaiting_reply;
+            let arrived = move |_: &Link, inbound: &VecDeque<Vec<Bytes>>| {
+                !inbound.is_empty() && (!req || awaiting)
+            };
+            // A lost connection that cannot be made again within the wait
+            // is silence, as on libzmq (the trace says why).
+            if self.ensure_link(&mut st, deadline).is_err() {
+                return Ok(None);
+            }
+            match self.drive_to(&mut st, deadline, &arrived) {
+                Ok(true) => continue,
+                Ok(false) | Err(_) => {
+                    return Ok(self.deliver(&mut st).map(|frames| Received {
+                        frames,
+                        socket_type: None,
+                    }))
+                }
+            }
+        }
+    }
+
+    /// The next message for the case: REQ strips the delimiter and drops a
+    /// message without one, and gives nothing while no request is out.
+    fn deliver(&self, st: &mut State) -> Option<Vec<Vec<u8>>> {
+        loop {
+            if self.req && !st.awaiting_reply {
+                return None;
+            }
+            let m = st.inbound.pop_front()?;
+            if !self.req {
+                return Some(m.iter().map(|f| f.to_vec()).collect());
+            }
+            if m.len() >= 2 && m[0].is_empty() {
+                st.awaiting_reply = false;
+                return Some(m[1..].iter().map(|f| f.to_vec()).collect());
+            }
+            self.trace.note(format!(
+                "{}: a message without the empty delimiter, dropped by the REQ socket: {}",
+                self.name,
+                crate::trace::show_frames(&m)
+            ));
+        }
+    }
+
+    /// Runs the link until `done`, the deadline, or the link's end (then
+    /// connecting again, up to the deadline). `Ok(false)` at the deadline.
+    fn drive_to(
+        &self,
+        st: &mut State,
+        deadline: Instant,
+        done: &dyn Fn(&Link, &VecDeque<Vec<Bytes>>) -> bool,
+    ) -> Result<bool, Failure> {
+        loop {
+            match self.drive(st, deadline, done) {
+                Some(finished) => return Ok(finished),
+                None => self.ensure_link(st, deadline)?,
+            }
+        }
+    }
+
+    /// One run of the link: `Some(true)` when `done`, `Some(false)` at the
+    /// deadline, `None` when the link ended (noted in the trace).
+    fn drive(
+        &self,
+        st: &mut State,
+        deadline: Instant,
+        done: &dyn Fn(&Link, &VecDeque<Vec<Bytes>>) -> bool,
+    ) -> Option<bool> {
+        let State {
+            link,
+            inbound,
+            unsent,
+            ..
+        } = st;
+        let l = link.as_mut()?;
+        let run =
+            async { tokio::time::timeout_at(deadline, l.pump(inbound, self.room, done)).await };
+        let outcome = match self.rt.block_on(run) {
+            Ok(Ok(())) => Some(true),
+            Err(_) => Some(false),
+            Ok(Err(e)) => {
+                self.lost(st, &e);
+                return None;
+            }
+        };
+        if l.writer.is_empty() {
+            unsent.clear();
+        }
+        outcome
+    }
+
+    fn lost(&self, st: &mut State, e: &Error) {
+        st.link = None;
+        let why = match e {
+            Error::Closed => "the server closed it".to_owned(),
+            Error::Refused { reason } => format!("the server sent ZMTP ERROR: {reason}"),
+            Error::Protocol(p) => format!("the server broke ZMTP: {p}"),
+            other => other.to_string(),
+        };
+        self.trace.note(format!(
+            "{}: the connection ended ({why}); connecting again",
+            self.name
+        ));
+    }
+
+    /// A link, connecting again if the last one ended; a message that was
+    /// not known to be written whole is queued on the new link.
+    fn ensure_link(&self, st: &mut State, deadline: Instant) -> Result<(), Failure> {
+        if st.link.is_some() {
+            return Ok(());
+        }
+        let connected = self
+            .rt
+            .block_on(self.dialer.connect(deadline, &mut || None));
+        match connected {
+            Ok((link, peer)) => {
+                st.link = Some(link);
+                st.peer_type = peer.socket_type.to_string();
+                for m in std::mem::take(&mut st.unsent) {
+                    queue(st, m);
+                }
+                self.trace.note(format!("{}: connected again", self.name));
+                Ok(())
+            }
+            Err(e) => {
+                self.trace.note(format!(
+                    "{}: not connected again in time: {}",
+                    self.name, e.reason
+                ));
+                Err(Failure::Transport(format!(
+                    "the connection ended and was not made again in time: {}",
+                    e.reason
+                )))
+            }
+        }
+    }
+}
+
+fn queue(st: &mut State, message: Vec<Bytes>) {
+    if let Some(link) = st.link.as_mut() {
+        link.writer
+            .queue(message.iter().cloned())
+            .expect("a message of at least one frame");
+    }
+    st.unsent.push(message);
+}
