@@ -224,7 +224,11 @@ pub fn check(opts: &CheckOptions, out: &mut dyn Write) -> Result<Report, CheckEr
         .map(|(_, c, probe)| c.len() + usize::from(*probe))
         .sum();
     let mut term = Terminal::new(out, opts.color, opts.verbose, total);
-    term.header(&endpoints, spawned.as_ref().map(|s| s.command.as_str()));
+    term.header(
+        &endpoints,
+        opts.transport,
+        spawned.as_ref().map(|s| s.command.as_str()),
+    );
     for w in &warnings {
         term.line(w);
     }
@@ -328,13 +332,14 @@ pub fn check(opts: &CheckOptions, out: &mut dyn Write) -> Result<Report, CheckEr
             restarts,
         }
     });
-    let report = Report::new(
+    let mut report = Report::new(
         endpoints,
         opts.strict,
         results,
         started.elapsed().as_millis() as u64,
         server_info,
     );
+    report.transport = opts.transport;
     term.summary(&report);
     write_reports(&report, opts)?;
     Ok(report)

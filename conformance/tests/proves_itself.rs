@@ -44,8 +44,20 @@ fn assert_strict_pass(what: &str, run: &Run) {
     assert!(run.summary("passed") > 10, "{what}");
 }
 
+/// `--transport native`: the harness speaks ZMTP through `plug-zmtp`.
+const NATIVE: &[&str] = &["--transport", "native"];
+
 #[test]
 fn correct_variants_pass_strict() {
+    correct_variants_pass(&[]);
+}
+
+#[test]
+fn correct_variants_pass_strict_judged_on_the_native_transport() {
+    correct_variants_pass(NATIVE);
+}
+
+fn correct_variants_pass(transport: &[&str]) {
     for (rule, mode) in [
         ("none", "rpc"),
         ("none", "raw"),
@@ -56,12 +68,10 @@ fn correct_variants_pass_strict() {
         ("dealer", "raw"),
         ("jsonrpc2", "rpc"),
     ] {
-        let run = check(
-            &broken(rule, mode),
-            mode,
-            &["--strict", "--timeout-ms", "2000"],
-        );
-        assert_strict_pass(&format!("{rule} {mode}"), &run);
+        let mut args = vec!["--strict", "--timeout-ms", "2000"];
+        args.extend_from_slice(transport);
+        let run = check(&broken(rule, mode), mode, &args);
+        assert_strict_pass(&format!("{rule} {mode} {transport:?}"), &run);
         let details = run.stdout.clone();
         match rule {
             "push" => assert!(details.contains("server pushes"), "{details}"),
@@ -470,6 +480,17 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
 /// expected, what came back and where.
 #[test]
 fn every_break_mode_is_caught_by_its_family() {
+    every_break_mode_caught(&[]);
+}
+
+/// The same with the harness on the native transport: the judge catches
+/// the same breaks whichever ZMTP it speaks.
+#[test]
+fn every_break_mode_is_caught_judged_on_the_native_transport() {
+    every_break_mode_caught(NATIVE);
+}
+
+fn every_break_mode_caught(transport: &'static [&'static str]) {
     let queue = Arc::new(Mutex::new(BREAKS.iter().copied().collect::<VecDeque<_>>()));
     let misses = Arc::new(Mutex::new(Vec::new()));
     let workers: Vec<_> = (0..2)
@@ -480,25 +501,24 @@ fn every_break_mode_is_caught_by_its_family() {
                 let Some((rule, mode, family, want)) = queue.lock().unwrap().pop_front() else {
                     break;
                 };
-                let run = check(
-                    &broken(rule, mode),
-                    mode,
-                    &[
-                        "--only",
-                        family,
-                        "--strict",
-                        "--timeout-ms",
-                        "1000",
-                        "--startup-timeout-ms",
-                        "3000",
-                    ],
-                );
+                let mut args = vec![
+                    "--only",
+                    family,
+                    "--strict",
+                    "--timeout-ms",
+                    "1000",
+                    "--startup-timeout-ms",
+                    "3000",
+                ];
+                args.extend_from_slice(transport);
+                let run = check(&broken(rule, mode), mode, &args);
                 let got = failed(&run);
                 let caught = run.code == 1 && got.iter().any(|id| id.starts_with(want));
                 if !caught {
                     misses.lock().unwrap().push(format!(
-                        "{rule} ({mode}): expected {want} to fail; exit {}, failed {got:?}",
-                        run.code
+                        "{rule} ({mode}) {transport:?}: expected {want} to fail; exit {}, \
+                         failed {got:?}\n{}",
+                        run.code, run.stderr
                     ));
                 }
                 for c in run.json.as_ref().unwrap()["cases"].as_array().unwrap() {

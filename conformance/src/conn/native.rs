@@ -16,8 +16,9 @@
 //!   receive high-water mark); between calls nothing is read, so a case
 //!   that stops receiving leaves the server's replies in the kernel buffers
 //!   and the server's queues;
-//! - a REQ client adds the empty delimiter, has one request out at a time,
-//!   strips the delimiter from the reply and drops a message without one;
+//! - a REQ client adds the empty delimiter, has one request out at a time
+//!   and strips the delimiter from the reply; a message without one closes
+//!   the connection (libzmq's REQ session does that), which is made again;
 //! - the server's PINGs are answered whenever the connection reads;
 //! - `try_send` gives up when the kernel's send buffer stays full for a
 //!   millisecond.
@@ -291,15 +292,32 @@ pub(crate) struct Link {
     batch: Batch,
 }
 
+/// Why a link ended.
+enum Ended {
+    Zmtp(Error),
+    /// REQ: a message that does not start with the empty delimiter. libzmq's
+    /// REQ session refuses it and closes the connection (then connects
+    /// again, as a new peer).
+    NoDelimiter(Vec<Bytes>),
+}
+
+impl From<Error> for Ended {
+    fn from(e: Error) -> Ended {
+        Ended::Zmtp(e)
+    }
+}
+
 impl Link {
     /// Reads (while `inbound` has room) and writes what is queued until
-    /// `done` holds. PINGs are answered as they arrive. Cancel-safe.
+    /// `done` holds. PINGs are answered as they arrive. For `req`, every
+    /// message must start with the empty delimiter. Cancel-safe.
     async fn pump(
         &mut self,
         inbound: &mut VecDeque<Vec<Bytes>>,
         room: usize,
+        req: bool,
         done: &dyn Fn(&Link, &VecDeque<Vec<Bytes>>) -> bool,
-    ) -> Result<(), Error> {
+    ) -> Result<(), Ended> {
         loop {
             if done(self, inbound) {
                 return Ok(());
@@ -308,7 +326,12 @@ impl Link {
             let write = !self.writer.is_empty();
             tokio::select! {
                 r = self.reader.read_batch(&mut self.batch), if read => {
-                    inbound.extend(self.batch.messages.drain(..));
+                    for m in self.batch.messages.drain(..) {
+                        if req && !(m.len() >= 2 && m[0].is_empty()) {
+                            return Err(Ended::NoDelimiter(m));
+                        }
+                        inbound.push_back(m);
+                    }
                     self.writer.answer_pings(&mut self.batch);
                     self.batch.pongs.clear();
                     self.batch.commands.clear();
@@ -481,27 +504,20 @@ impl Socket {
         }
     }
 
-    /// The next message for the case: REQ strips the delimiter and drops a
-    /// message without one, and gives nothing while no request is out.
+    /// The next message for the case: REQ strips the delimiter (every
+    /// message read has one), and gives nothing while no request is out.
     fn deliver(&self, st: &mut State) -> Option<Vec<Vec<u8>>> {
-        loop {
-            if self.req && !st.awaiting_reply {
-                return None;
-            }
-            let m = st.inbound.pop_front()?;
-            if !self.req {
-                return Some(m.iter().map(|f| f.to_vec()).collect());
-            }
-            if m.len() >= 2 && m[0].is_empty() {
-                st.awaiting_reply = false;
-                return Some(m[1..].iter().map(|f| f.to_vec()).collect());
-            }
-            self.trace.note(format!(
-                "{}: a message without the empty delimiter, dropped by the REQ socket: {}",
-                self.name,
-                crate::trace::show_frames(&m)
-            ));
+        if self.req && !st.awaiting_reply {
+            return None;
         }
+        let m = st.inbound.pop_front()?;
+        let body = if self.req {
+            st.awaiting_reply = false;
+            &m[1..]
+        } else {
+            &m[..]
+        };
+        Some(body.iter().map(|f| f.to_vec()).collect())
     }
 
     /// Runs the link until `done`, the deadline, or the link's end (then
@@ -535,8 +551,9 @@ impl Socket {
             ..
         } = st;
         let l = link.as_mut()?;
-        let run =
-            async { tokio::time::timeout_at(deadline, l.pump(inbound, self.room, done)).await };
+        let run = async {
+            tokio::time::timeout_at(deadline, l.pump(inbound, self.room, self.req, done)).await
+        };
         let outcome = match self.rt.block_on(run) {
             Ok(Ok(())) => Some(true),
             Err(_) => Some(false),
@@ -551,13 +568,20 @@ impl Socket {
         outcome
     }
 
-    fn lost(&self, st: &mut State, e: &Error) {
+    fn lost(&self, st: &mut State, e: &Ended) {
         st.link = None;
         let why = match e {
-            Error::Closed => "the server closed it".to_owned(),
-            Error::Refused { reason } => format!("the server sent ZMTP ERROR: {reason}"),
-            Error::Protocol(p) => format!("the server broke ZMTP: {p}"),
-            other => other.to_string(),
+            Ended::Zmtp(Error::Closed) => "the server closed it".to_owned(),
+            Ended::Zmtp(Error::Refused { reason }) => {
+                format!("the server sent ZMTP ERROR: {reason}")
+            }
+            Ended::Zmtp(Error::Protocol(p)) => format!("the server broke ZMTP: {p}"),
+            Ended::Zmtp(other) => other.to_string(),
+            Ended::NoDelimiter(m) => format!(
+                "the REQ socket closed it on a message without the empty delimiter, as \
+                 libzmq's does: {}",
+                crate::trace::show_frames(m)
+            ),
         };
         self.trace.note(format!(
             "{}: the connection ended ({why}); connecting again",
