@@ -650,19 +650,26 @@ fn a_server_that_crashes_mid_run_is_reported_with_its_output() {
 
 #[test]
 fn restart_starts_a_crashed_server_again_and_goes_on() {
-    let run = check(
-        &broken("crash-on-empty-frame", "rpc"),
-        "rpc",
-        &[
-            "--only",
-            "rpc.robust",
-            "--only",
-            "rpc.method",
-            "--restart",
-            "--timeout-ms",
-            "1500",
-        ],
-    );
+    restart_goes_on(&[]);
+}
+
+#[test]
+fn restart_goes_on_judged_on_the_native_transport() {
+    restart_goes_on(NATIVE);
+}
+
+fn restart_goes_on(transport: &[&str]) {
+    let mut args = vec![
+        "--only",
+        "rpc.robust",
+        "--only",
+        "rpc.method",
+        "--restart",
+        "--timeout-ms",
+        "1500",
+    ];
+    args.extend_from_slice(transport);
+    let run = check(&broken("crash-on-empty-frame", "rpc"), "rpc", &args);
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert_eq!(run.outcome("rpc.robust.empty-frame"), "fail");
     assert_eq!(run.summary("not_run"), 0, "{}", run.stdout);
@@ -676,6 +683,15 @@ fn restart_starts_a_crashed_server_again_and_goes_on() {
 
 #[test]
 fn a_frozen_server_gets_a_verdict() {
+    frozen_server(&[]);
+}
+
+#[test]
+fn a_frozen_server_gets_a_verdict_on_the_native_transport() {
+    frozen_server(NATIVE);
+}
+
+fn frozen_server(transport: &[&str]) {
     let endpoint = plug_conformance::free_endpoint().unwrap();
     let mut server = std::process::Command::new(common::BROKEN)
         .args(["--break", "none", "--bind", &endpoint])
@@ -693,7 +709,9 @@ fn a_frozen_server_gets_a_verdict() {
     let pid = server.id() as i32;
     // SAFETY: signals our own child process.
     unsafe { libc::kill(pid, libc::SIGSTOP) };
-    let run = harness(&["check", &endpoint, "--timeout-ms", "500"], 2 * MINUTE);
+    let mut args = vec!["check", &endpoint, "--timeout-ms", "500"];
+    args.extend_from_slice(transport);
+    let run = harness(&args, 2 * MINUTE);
     // SAFETY: as above.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     let _ = server.wait();
