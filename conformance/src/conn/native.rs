@@ -630,3 +630,176 @@ fn queue(st: &mut State, message: Vec<Bytes>) {
     }
     st.unsent.push(message);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every wait of these tests.
+    const WAIT: Duration = Duration::from_secs(5);
+
+    /// A libzmq ROUTER on a free loopback port, set up by `setup` first.
+    fn router(setup: impl FnOnce(&zmq::Socket)) -> (zmq::Socket, String) {
+        let sock = plug::socket::context().socket(zmq::ROUTER).unwrap();
+        sock.set_linger(0).unwrap();
+        setup(&sock);
+        sock.bind("tcp://127.0.0.1:*").unwrap();
+        let endpoint = sock.get_last_endpoint().unwrap().unwrap();
+        (sock, endpoint)
+    }
+
+    fn server_recv(sock: &zmq::Socket) -> Vec<Vec<u8>> {
+        let ready = sock.poll(zmq::POLLIN, WAIT.as_millis() as i64).unwrap();
+        assert!(ready > 0, "the server got nothing within {WAIT:?}");
+        sock.recv_multipart(0).unwrap()
+    }
+
+    fn open(endpoint: &str, kind: zmq::SocketType, options: &Options) -> (Socket, Trace) {
+        let trace = Trace::default();
+        let socket = Socket::open(endpoint, kind, WAIT, options, trace.clone(), "A").unwrap();
+        (socket, trace)
+    }
+
+    fn frames(got: Option<Received>) -> Vec<Vec<u8>> {
+        got.expect("a message").frames
+    }
+
+    /// Receives until the trace has a line containing `text` (within WAIT).
+    fn until_noted(socket: &Socket, trace: &Trace, text: &str) {
+        let deadline = std::time::Instant::now() + WAIT;
+        while !trace.lines().iter().any(|l| l.contains(text)) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no `{text}` in the trace: {:?}",
+                trace.lines()
+            );
+            let _ = socket.recv(Duration::from_millis(50)).unwrap();
+        }
+    }
+
+    #[test]
+    fn a_dealer_sends_its_routing_id_and_learns_the_socket_type() {
+        let (server, endpoint) = router(|_| {});
+        let options = Options {
+            routing_id: Some(b"judge-1".to_vec()),
+            ..Options::default()
+        };
+        let (client, _) = open(&endpoint, zmq::DEALER, &options);
+        assert_eq!(client.peer_type(), "ROUTER");
+        assert!(client.send(&[b"hello", b""], true).unwrap());
+        assert_eq!(
+            server_recv(&server),
+            [b"judge-1".to_vec(), b"hello".to_vec(), Vec::new()]
+        );
+        server
+            .send_multipart([&b"judge-1"[..], b"back"], 0)
+            .unwrap();
+        assert_eq!(frames(client.recv(WAIT).unwrap()), [b"back".to_vec()]);
+    }
+
+    #[test]
+    fn req_adds_and_strips_the_delimiter_one_request_at_a_time() {
+        let (server, endpoint) = router(|_| {});
+        let (client, _) = open(&endpoint, zmq::REQ, &Options::default());
+        assert!(client.send(&[b"q"], true).unwrap());
+        let got = server_recv(&server);
+        assert_eq!(got[1..], [Vec::new(), b"q".to_vec()]);
+        assert!(matches!(
+            client.send(&[b"again"], true),
+            Err(Failure::State(_))
+        ));
+        server.send_multipart([&got[0][..], b"", b"a"], 0).unwrap();
+        assert_eq!(frames(client.recv(WAIT).unwrap()), [b"a".to_vec()]);
+        assert!(client.send(&[b"next"], true).unwrap());
+        assert_eq!(server_recv(&server)[1..], [Vec::new(), b"next".to_vec()]);
+    }
+
+    #[test]
+    fn req_closes_on_a_message_without_the_delimiter_and_connects_again() {
+        let (server, endpoint) = router(|_| {});
+        let (client, trace) = open(&endpoint, zmq::REQ, &Options::default());
+        assert!(client.send(&[b"q"], true).unwrap());
+        let id = server_recv(&server)[0].clone();
+        server.send_multipart([&id[..], b"push"], 0).unwrap();
+        until_noted(&client, &trace, "connected again");
+        assert!(
+            trace
+                .lines()
+                .iter()
+                .any(|l| l.contains("without the empty delimiter") && l.contains("push")),
+            "{:?}",
+            trace.lines()
+        );
+    }
+
+    #[test]
+    fn a_connection_the_server_drops_is_made_again() {
+        // libzmq drops a connection that sends a message above its bound.
+        let (server, endpoint) = router(|s| s.set_maxmsgsize(100).unwrap());
+        let (client, trace) = open(&endpoint, zmq::DEALER, &Options::default());
+        assert!(client.send(&[&[b'x'; 200][..]], true).unwrap());
+        until_noted(&client, &trace, "connected again");
+        assert!(client.send(&[b"small"], true).unwrap());
+        assert_eq!(server_recv(&server)[1..], [b"small".to_vec()]);
+    }
+
+    #[test]
+    fn try_send_is_false_once_the_kernel_takes_no_more() {
+        // The server reads nothing: its queue holds one message, then the
+        // kernel buffers fill.
+        let (_server, endpoint) = router(|s| {
+            s.set_rcvhwm(1).unwrap();
+            s.set_rcvbuf(4096).unwrap();
+        });
+        let (client, _) = open(&endpoint, zmq::DEALER, &Options::default());
+        let big = vec![b'x'; 64 << 10];
+        let taken = (0..2000)
+            .take_while(|_| client.send(&[big.as_slice()], false).unwrap())
+            .count();
+        assert!(
+            taken > 0 && taken < 2000,
+            "{taken} messages of 64 KiB taken"
+        );
+    }
+
+    #[test]
+    fn pings_are_answered_while_the_client_waits() {
+        // A server that closes a connection silent for 300 ms after a PING.
+        let (server, endpoint) = router(|s| {
+            s.set_heartbeat_ivl(50).unwrap();
+            s.set_heartbeat_timeout(300).unwrap();
+        });
+        let (client, trace) = open(&endpoint, zmq::DEALER, &Options::default());
+        assert!(client.send(&[b"first"], true).unwrap());
+        let id = server_recv(&server)[0].clone();
+        assert!(client.recv(Duration::from_secs(1)).unwrap().is_none());
+        assert!(client.send(&[b"second"], true).unwrap());
+        assert_eq!(server_recv(&server), [id, b"second".to_vec()]);
+        assert!(
+            !trace.lines().iter().any(|l| l.contains("ended")),
+            "{:?}",
+            trace.lines()
+        );
+    }
+
+    #[test]
+    fn endpoints_the_native_transport_cannot_reach_say_so() {
+        assert!(matches!(
+            Address::parse("tcp://[::1]:5"),
+            Ok(Address::Tcp { host, port: 5 }) if host == "::1"
+        ));
+        assert!(matches!(
+            Address::parse("ipc:///tmp/s"),
+            Ok(Address::Ipc(_))
+        ));
+        for (endpoint, says) in [
+            ("inproc://x", "--transport libzmq"),
+            ("tcp://127.0.0.1;127.0.0.1:5", "--transport libzmq"),
+            ("tcp://h:0", "tcp://HOST:PORT"),
+            ("ipc://", "--transport libzmq"),
+        ] {
+            let e = Address::parse(endpoint).unwrap_err();
+            assert!(e.contains(says), "{endpoint}: {e}");
+        }
+    }
+}
