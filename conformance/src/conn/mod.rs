@@ -54,7 +54,8 @@ pub(super) enum Failure {
 
 enum Backend {
     Libzmq(libzmq::Socket),
-    Native(native::Socket),
+    /// Boxed: a runtime and buffers, much larger than a libzmq handle.
+    Native(Box<native::Socket>),
 }
 
 /// A client socket connected to the server under test.
@@ -97,7 +98,7 @@ impl Conn {
                 ctx.trace.clone(),
                 name,
             )
-            .map(Backend::Native),
+            .map(|s| Backend::Native(Box::new(s))),
             _ => libzmq::Socket::open(&ctx.endpoint, kind, ctx.timeout, curve, options)
                 .map(Backend::Libzmq),
         };
