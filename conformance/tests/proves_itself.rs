@@ -106,17 +106,25 @@ fn a_slow_serial_server_passes_with_the_default_timeout() {
 fn a_server_on_ipc_passes() {
     let dir = common::temp("ipc");
     std::fs::create_dir_all(&dir).unwrap();
-    let endpoint = format!("ipc://{}/broken.sock", dir.display());
-    let run = check(
-        &broken("none", "rpc"),
-        "rpc",
-        &[&endpoint, "--strict", "--timeout-ms", "2000"],
-    );
-    assert_strict_pass("ipc", &run);
-    assert_eq!(
-        run.json.as_ref().unwrap()["endpoints"][0]["endpoint"],
-        endpoint.as_str()
-    );
+    for transport in ["libzmq", "native"] {
+        let endpoint = format!("ipc://{}/broken-{transport}.sock", dir.display());
+        let run = check(
+            &broken("none", "rpc"),
+            "rpc",
+            &[
+                &endpoint,
+                "--strict",
+                "--timeout-ms",
+                "2000",
+                "--transport",
+                transport,
+            ],
+        );
+        assert_strict_pass(&format!("ipc, judged on {transport}"), &run);
+        let json = run.json.as_ref().unwrap();
+        assert_eq!(json["endpoints"][0]["endpoint"], endpoint.as_str());
+        assert_eq!(json["transport"], transport);
+    }
 }
 
 /// This kit's own echo server with a 512 KiB bound and 64 requests in
