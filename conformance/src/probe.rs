@@ -160,6 +160,10 @@ fn native_handshake(
     match connected {
         Ok(_) => Ok(Handshake::Done),
         Err(e) if stopped => Err(NoPeer(e.reason)),
+        Err(e) if e.permanent => Err(NoPeer(format!(
+            "no ZeroMQ handshake with {endpoint}: {}",
+            e.reason
+        ))),
         Err(e) => Err(NoPeer(format!(
             "no ZeroMQ handshake with {endpoint} within {} ms: {}",
             limit.as_millis(),

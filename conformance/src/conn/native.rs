@@ -98,8 +98,15 @@ pub(crate) struct Dialer {
 #[derive(Debug)]
 pub(crate) struct DialError {
     pub reason: String,
-    permanent: bool,
+    pub permanent: bool,
+    /// The server accepted the connection and closed it in the greeting.
+    in_greeting: bool,
 }
+
+/// Hang-ups in the greeting, one after another, that make a server one
+/// that will never finish a ZMTP 3 handshake (a server still starting
+/// refuses connections instead).
+const GREETING_HANGUPS: u32 = 3;
 
 impl Dialer {
     pub fn new(endpoint: &str, kind: zmq::SocketType, options: &Options) -> Result<Dialer, String> {
@@ -133,19 +140,14 @@ impl Dialer {
         stop: &mut dyn FnMut() -> Option<String>,
     ) -> Result<(Link, PeerInfo), DialError> {
         let mut last = "no connection was made".to_owned();
+        let mut hangups = 0;
         loop {
             if let Some(why) = stop() {
-                return Err(DialError {
-                    reason: why,
-                    permanent: true,
-                });
+                return Err(DialError::permanent(why));
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
-                return Err(DialError {
-                    reason: last,
-                    permanent: false,
-                });
+                return Err(DialError::transient(last));
             }
             let attempt = async {
                 let stream = self.dial().await.map_err(|e| self.refused(e))?;
@@ -166,7 +168,17 @@ impl Dialer {
                     return Ok((link, peer));
                 }
                 Ok(Err(e)) if e.permanent => return Err(e),
-                Ok(Err(e)) => last = e.reason,
+                Ok(Err(e)) if e.in_greeting => {
+                    hangups += 1;
+                    if hangups >= GREETING_HANGUPS {
+                        return Err(DialError::permanent(e.reason));
+                    }
+                    last = e.reason;
+                }
+                Ok(Err(e)) => {
+                    hangups = 0;
+                    last = e.reason;
+                }
                 Err(_) => {
                     last = "a connection was accepted but no ZeroMQ handshake completed (is it \
                             a ZeroMQ server?)"
@@ -228,9 +240,24 @@ impl Dialer {
             }
             _ => format!("cannot connect: {e}"),
         };
+        DialError::transient(reason)
+    }
+}
+
+impl DialError {
+    fn permanent(reason: String) -> DialError {
+        DialError {
+            reason,
+            permanent: true,
+            in_greeting: false,
+        }
+    }
+
+    fn transient(reason: String) -> DialError {
         DialError {
             reason,
             permanent: false,
+            in_greeting: false,
         }
     }
 }
@@ -257,6 +284,7 @@ fn set_rcvbuf(stream: &tokio::net::UnixStream, bytes: i32) -> io::Result<()> {
 /// How a handshake failed, in the words the report uses; permanent when
 /// the server said or showed it will never accept this client.
 fn handshake_failed(e: Error) -> DialError {
+    let in_greeting = matches!(e, Error::ClosedInGreeting { .. });
     let (reason, permanent) = match e {
         Error::ClosedInGreeting { received } => (
             "the server closed the connection during the ZMTP greeting: it uses CURVE or \
@@ -282,7 +310,11 @@ fn handshake_failed(e: Error) -> DialError {
         ),
         other => (format!("the ZeroMQ handshake failed: {other}"), true),
     };
-    DialError { reason, permanent }
+    DialError {
+        reason,
+        permanent,
+        in_greeting,
+    }
 }
 
 /// One connection after its handshake.
@@ -392,11 +424,15 @@ impl Socket {
         let (link, peer) = rt
             .block_on(dialer.connect(deadline, &mut || None))
             .map_err(|e| {
-                format!(
-                    "no ZeroMQ handshake within {} ms: {}",
-                    timeout.as_millis(),
-                    e.reason
-                )
+                if e.permanent {
+                    format!("no ZeroMQ handshake: {}", e.reason)
+                } else {
+                    format!(
+                        "no ZeroMQ handshake within {} ms: {}",
+                        timeout.as_millis(),
+                        e.reason
+                    )
+                }
             })?;
         let room = options
             .rcvhwm
@@ -781,6 +817,29 @@ mod tests {
             "{:?}",
             trace.lines()
         );
+    }
+
+    /// A server that accepts and hangs up before its greeting (JeroMQ 0.3
+    /// on a ZMTP 3 greeting) is given up on after a few tries, not at the
+    /// deadline.
+    #[test]
+    fn a_server_that_hangs_up_in_the_greeting_is_given_up_on() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let endpoint = format!("tcp://{}", listener.local_addr().unwrap());
+        let hangups = std::thread::spawn(move || {
+            for _ in 0..GREETING_HANGUPS {
+                drop(listener.accept().unwrap());
+            }
+        });
+        let dialer = Dialer::new(&endpoint, zmq::DEALER, &Options::default()).unwrap();
+        let start = std::time::Instant::now();
+        let got = runtime()
+            .unwrap()
+            .block_on(dialer.connect(Instant::now() + 4 * WAIT, &mut || None));
+        let e = got.err().expect("no handshake");
+        assert!(e.permanent && e.reason.contains("ZMTP 2.0"), "{e:?}");
+        assert!(start.elapsed() < WAIT, "took {:?}", start.elapsed());
+        hangups.join().unwrap();
     }
 
     #[test]
