@@ -301,6 +301,8 @@ pub(crate) struct Ctx {
     /// CURVE settings every connection uses (`--server-key`), with the
     /// client key pair filled in; `None` is plain text.
     pub curve: Option<plug::CurveClient>,
+    /// What every connection of the case speaks ZMTP with (`--transport`).
+    pub transport: plug::transport::Transport,
     pub server: ServerFacts,
     /// Requests the case's connections left unanswered when they closed:
     /// a backlog the server may still be working through.

@@ -3,13 +3,16 @@
 //! and write the reports.
 //!
 //! A usage error, an invalid endpoint, an unwritable report path, or no
-//! ZeroMQ peer at all (no handshake, told by libzmq's socket monitor) is a
+//! ZeroMQ peer at all (no handshake, told by libzmq's socket monitor or a
+//! native handshake) is a
 //! [`CheckError`]: exit status 2, no report. A server that completed the
 //! handshake always gets a full report, whatever it does next.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use plug::transport::Transport;
 
 use crate::case::{Case, Profile, Thresholds};
 use crate::expected::ExpectedFailures;
@@ -60,6 +63,9 @@ pub struct CheckOptions {
     /// Talk CURVE to the server (`--server-key`); the client key pair is
     /// generated when left out. Also turns on the `curve.*` cases.
     pub curve: Option<plug::CurveClient>,
+    /// What the harness speaks ZMTP with (`--transport`). Default libzmq,
+    /// the reference; native is `plug-zmtp`, without CURVE.
+    pub transport: Transport,
 }
 
 impl CheckOptions {
@@ -83,6 +89,7 @@ impl CheckOptions {
             verbose: false,
             color: false,
             curve: None,
+            transport: Transport::Libzmq,
         }
     }
 }
@@ -136,6 +143,11 @@ pub enum CheckError {
 /// Runs the check, printing progress to `out`, and writes the reports.
 pub fn check(opts: &CheckOptions, out: &mut dyn Write) -> Result<Report, CheckError> {
     let started = Instant::now();
+    if opts.transport == Transport::Native && opts.curve.is_some() {
+        return Err(CheckError::Usage(
+            "--transport native has no CURVE: --server-key needs --transport libzmq".into(),
+        ));
+    }
     let curve = curve_keys(opts)?;
     let plan = plan(opts, curve.is_some())?;
     let expected = match &opts.expected_failures {
@@ -166,6 +178,12 @@ pub fn check(opts: &CheckOptions, out: &mut dyn Write) -> Result<Report, CheckEr
     };
     if let Some(e) = given {
         crate::endpoint::check(e).map_err(CheckError::InvalidEndpoint)?;
+        if opts.transport == Transport::Native && e.starts_with("tcp://") && e.contains(';') {
+            return Err(CheckError::Usage(format!(
+                "--transport native: `{e}` names a source address (tcp://SOURCE;HOST:PORT), \
+                 which only --transport libzmq supports"
+            )));
+        }
     }
     if let Target::Spawn(cmd) = &opts.target {
         if !cmd.contains("{endpoint}") && opts.spawn_endpoint.is_none() {
@@ -206,7 +224,11 @@ pub fn check(opts: &CheckOptions, out: &mut dyn Write) -> Result<Report, CheckEr
         .map(|(_, c, probe)| c.len() + usize::from(*probe))
         .sum();
     let mut term = Terminal::new(out, opts.color, opts.verbose, total);
-    term.header(&endpoints, spawned.as_ref().map(|s| s.command.as_str()));
+    term.header(
+        &endpoints,
+        opts.transport,
+        spawned.as_ref().map(|s| s.command.as_str()),
+    );
     for w in &warnings {
         term.line(w);
     }
@@ -221,7 +243,13 @@ pub fn check(opts: &CheckOptions, out: &mut dyn Write) -> Result<Report, CheckEr
             opts.timeout.max(Duration::from_secs(2))
         };
         let mut exited = || spawned.as_mut().and_then(Spawned::exited);
-        let reached = handshake(&ep.endpoint, curve.as_ref(), limit, &mut exited);
+        let reached = handshake(
+            &ep.endpoint,
+            opts.transport,
+            curve.as_ref(),
+            limit,
+            &mut exited,
+        );
         let no_peer = |reason: String, spawned: &Option<Spawned>| CheckError::Unreachable {
             endpoint: ep.endpoint.clone(),
             reason,
@@ -235,6 +263,7 @@ pub fn check(opts: &CheckOptions, out: &mut dyn Write) -> Result<Report, CheckEr
             timeout: opts.timeout,
             thresholds: opts.thresholds,
             curve: curve.clone(),
+            transport: opts.transport,
         };
         match reached {
             Err(e) => return Err(no_peer(e.0, &spawned)),
@@ -303,13 +332,14 @@ pub fn check(opts: &CheckOptions, out: &mut dyn Write) -> Result<Report, CheckEr
             restarts,
         }
     });
-    let report = Report::new(
+    let mut report = Report::new(
         endpoints,
         opts.strict,
         results,
         started.elapsed().as_millis() as u64,
         server_info,
     );
+    report.transport = opts.transport;
     term.summary(&report);
     write_reports(&report, opts)?;
     Ok(report)

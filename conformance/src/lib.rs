@@ -13,7 +13,9 @@
 //!   itself, and which cases check each one on which path;
 //! - `case`: what a case is ([`Case`], [`Requirement`], [`Profile`]);
 //! - `cases/`: every case, one file per family (`rpc_id.rs` is `rpc.id.*`);
-//! - `conn`, `trace`: a traced blocking socket with bounded waits;
+//! - `conn`, `trace`: a traced blocking client connection with bounded
+//!   waits, on libzmq or on the native transport (`plug-zmtp`), one API for
+//!   the cases;
 //! - `json`, `rpc`, `raw_conn`, `hints`: the judge: every message read,
 //!   matched to what was sent and graded in full, with the usual cause of
 //!   each failure;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use plug::transport::Transport;
 use plug_conformance::bundled::Bundled;
 use plug_conformance::{all_cases, check, CheckError, CheckOptions, Profile, Target, Thresholds};
 
@@ -106,6 +107,12 @@ struct CheckArgs {
         requires = "client_public_key"
     )]
     client_secret_key: Option<String>,
+    /// What the harness speaks ZMTP with: libzmq (the reference; every
+    /// endpoint kind, CURVE) or native (this kit's ZMTP on tokio; tcp:// and
+    /// ipc://, no CURVE).
+    #[arg(long, value_name = "NAME", default_value = "libzmq",
+          value_parser = |s: &str| s.parse::<Transport>())]
+    transport: Transport,
     /// Print every case's wire trace and the spawned server's output.
     #[arg(short, long)]
     verbose: bool,
@@ -173,6 +180,7 @@ fn main() -> ExitCode {
             opts.junit = args.junit;
             opts.html = args.html;
             opts.verbose = args.verbose;
+            opts.transport = args.transport;
             opts.curve = args.server_key.map(|key| plug::CurveClient {
                 server_key: key,
                 public_key: args.client_public_key,

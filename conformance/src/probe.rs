@@ -1,12 +1,17 @@
 //! Is the server there, and what is it? Before any case: whether a ZeroMQ
-//! peer completes the handshake at all (libzmq's socket monitor), then the
+//! peer completes the handshake at all (libzmq's socket monitor, or a
+//! native handshake), then the
 //! first round trip (which also tells a REP socket, and measures how fast
 //! the server serves), and after a failed case whether it still answers.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use plug::transport::Transport;
+
 use crate::case::{fail, Ctx, Profile, ServerFacts, SocketKind, Step, Verdict};
+use crate::conn::native::{self, Dialer};
+use crate::conn::Options;
 use crate::hints;
 use crate::raw_conn::RawConn;
 use crate::rpc::{Request, RpcConn, Style};
@@ -39,14 +44,19 @@ pub(crate) enum Handshake {
     Unconfirmed,
 }
 
-/// Waits until a ZeroMQ handshake with `endpoint` succeeds, for at most
-/// `limit`; `exited` says whether a spawned server has already exited.
+/// Waits until a ZeroMQ handshake with `endpoint` succeeds on `transport`,
+/// for at most `limit`; `exited` says whether a spawned server has already
+/// exited.
 pub(crate) fn handshake(
     endpoint: &str,
+    transport: Transport,
     curve: Option<&plug::CurveClient>,
     limit: Duration,
     exited: &mut dyn FnMut() -> Option<String>,
 ) -> Result<Handshake, NoPeer> {
+    if transport == Transport::Native {
+        return native_handshake(endpoint, limit, exited);
+    }
     static N: AtomicU64 = AtomicU64::new(1);
     let ctx = plug::socket::context();
     let err = |e: zmq::Error| NoPeer(format!("libzmq: {e}"));
@@ -124,6 +134,41 @@ pub(crate) fn handshake(
         } else {
             last
         };
+    }
+}
+
+/// A native DEALER's handshake, tried again until `limit`. A peer that
+/// speaks only an older ZMTP hangs up in the greeting: no peer for this
+/// transport.
+fn native_handshake(
+    endpoint: &str,
+    limit: Duration,
+    exited: &mut dyn FnMut() -> Option<String>,
+) -> Result<Handshake, NoPeer> {
+    let dialer = Dialer::new(endpoint, zmq::DEALER, &Options::default()).map_err(NoPeer)?;
+    let rt = native::runtime().map_err(|e| NoPeer(format!("no tokio runtime: {e}")))?;
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut stopped = false;
+    let mut stop = || {
+        let status = exited()?;
+        stopped = true;
+        Some(format!(
+            "the server exited before a ZeroMQ handshake: {status}"
+        ))
+    };
+    let connected = rt.block_on(dialer.connect(deadline, &mut stop));
+    match connected {
+        Ok(_) => Ok(Handshake::Done),
+        Err(e) if stopped => Err(NoPeer(e.reason)),
+        Err(e) if e.permanent => Err(NoPeer(format!(
+            "no ZeroMQ handshake with {endpoint}: {}",
+            e.reason
+        ))),
+        Err(e) => Err(NoPeer(format!(
+            "no ZeroMQ handshake with {endpoint} within {} ms: {}",
+            limit.as_millis(),
+            e.reason
+        ))),
     }
 }
 

@@ -29,6 +29,7 @@ pub(crate) struct RunConfig {
     pub timeout: Duration,
     pub thresholds: Thresholds,
     pub curve: Option<plug::CurveClient>,
+    pub transport: plug::transport::Transport,
 }
 
 impl RunConfig {
@@ -40,6 +41,7 @@ impl RunConfig {
             notes: Notes::default(),
             thresholds: self.thresholds,
             curve: self.curve.clone(),
+            transport: self.transport,
             server: facts.clone(),
             left_behind: Arc::new(AtomicU64::new(0)),
             learned: Arc::new(Mutex::new(None)),
@@ -217,9 +219,13 @@ fn restart(
         .restart()
         .map_err(|e| format!("the server could not be restarted: {e}"))?;
     let spawned = &mut *s.spawned;
-    handshake(&cfg.endpoint, cfg.curve.as_ref(), startup, &mut || {
-        spawned.exited()
-    })
+    handshake(
+        &cfg.endpoint,
+        cfg.transport,
+        cfg.curve.as_ref(),
+        startup,
+        &mut || spawned.exited(),
+    )
     .map_err(|e| format!("after a restart: {}", e.0))?;
     still_answers(&cfg.ctx(&ServerFacts::default()), profile, startup)
         .map_err(|e| format!("after a restart the server answers nothing: {e}"))

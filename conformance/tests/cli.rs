@@ -89,6 +89,56 @@ fn usage_errors_exit_2_and_name_the_option() {
     assert!(restart.stderr.contains("--spawn"), "{}", restart.stderr);
 }
 
+/// `--transport native` speaks no CURVE and no libzmq-only endpoint form:
+/// refused before any work, naming the option.
+#[test]
+fn native_transport_usage_errors_exit_2_and_name_the_option() {
+    let start = Instant::now();
+    let key = "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7";
+    let spawn = broken("none", "rpc");
+    let curve = harness(
+        &[
+            "check",
+            "--spawn",
+            &spawn,
+            "--transport",
+            "native",
+            "--server-key",
+            key,
+        ],
+        MINUTE,
+    );
+    assert_eq!(curve.code, 2, "{}", curve.stderr);
+    assert!(
+        curve.stderr.contains("--transport native") && curve.stderr.contains("--server-key"),
+        "{}",
+        curve.stderr
+    );
+    assert!(!curve.stdout.contains("rpc.id."), "{}", curve.stdout);
+    let source = harness(
+        &[
+            "check",
+            "tcp://127.0.0.1;127.0.0.1:1",
+            "--transport",
+            "native",
+        ],
+        MINUTE,
+    );
+    assert_eq!(source.code, 2, "{}", source.stderr);
+    assert!(source.stderr.contains("--transport"), "{}", source.stderr);
+    let unknown = harness(
+        &["check", "tcp://127.0.0.1:1", "--transport", "zmq"],
+        MINUTE,
+    );
+    assert_eq!(unknown.code, 2);
+    assert!(
+        unknown.stderr.contains("--transport") && unknown.stderr.contains("`native` or `libzmq`"),
+        "{}",
+        unknown.stderr
+    );
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
+
 #[test]
 fn invalid_endpoints_are_said_to_be_invalid() {
     for (endpoint, why) in [
@@ -138,9 +188,23 @@ fn report_paths_are_checked_before_the_run() {
 
 #[test]
 fn no_zeromq_peer_exits_2() {
+    no_zeromq_peer(&[]);
+}
+
+#[test]
+fn no_zeromq_peer_exits_2_on_the_native_transport() {
+    no_zeromq_peer(&["--transport", "native"]);
+}
+
+fn no_zeromq_peer(transport: &[&str]) {
+    let run_with = |args: &[&str]| {
+        let mut all = args.to_vec();
+        all.extend_from_slice(transport);
+        harness(&all, MINUTE)
+    };
     // Nothing listening.
     let endpoint = plug_conformance::free_endpoint().unwrap();
-    let run = harness(&["check", &endpoint, "--timeout-ms", "300"], MINUTE);
+    let run = run_with(&["check", &endpoint, "--timeout-ms", "300"]);
     assert_eq!(run.code, 2, "{}", run.stdout);
     assert!(run.stderr.contains("no ZeroMQ peer"), "{}", run.stderr);
     assert!(run.stderr.contains("refused"), "{}", run.stderr);
@@ -152,29 +216,23 @@ fn no_zeromq_peer_exits_2() {
         let _ = std::io::Write::write_all(&mut conn, b"HTTP/1.1 400 Bad Request\r\n\r\n");
         std::thread::sleep(Duration::from_secs(3));
     });
-    let run = harness(
-        &[
-            "check",
-            &format!("tcp://127.0.0.1:{port}"),
-            "--timeout-ms",
-            "300",
-        ],
-        MINUTE,
-    );
+    let run = run_with(&[
+        "check",
+        &format!("tcp://127.0.0.1:{port}"),
+        "--timeout-ms",
+        "300",
+    ]);
     accepting.join().unwrap();
     assert_eq!(run.code, 2, "{}", run.stdout);
     assert!(run.stderr.contains("no ZeroMQ peer"), "{}", run.stderr);
     // A spawned command that exits before any handshake.
-    let dying = harness(
-        &[
-            "check",
-            "--spawn",
-            "echo starting; exit 7",
-            "--timeout-ms",
-            "300",
-        ],
-        MINUTE,
-    );
+    let dying = run_with(&[
+        "check",
+        "--spawn",
+        "echo starting; exit 7",
+        "--timeout-ms",
+        "300",
+    ]);
     assert_eq!(dying.code, 2);
     assert!(dying.stderr.contains("exit status 7"), "{}", dying.stderr);
     assert!(

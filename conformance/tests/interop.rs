@@ -1,7 +1,8 @@
-//! The two transports of the kit's server judged by the harness, which
-//! runs on libzmq: the echo server on the native transport (ZMTP spoken by
-//! the kit) and on libzmq pass both profiles with `--strict`, so a libzmq
-//! client cannot tell them apart (PROTOCOL.md §2.3).
+//! The two transports of the kit's server judged by the harness on each of
+//! its two transports: the echo server on the native transport (ZMTP spoken
+//! by the kit) and on libzmq pass both profiles with `--strict`, whether the
+//! harness speaks libzmq (the reference) or the kit's own ZMTP, so neither
+//! client can tell the servers apart (PROTOCOL.md §2.3).
 
 mod common;
 
@@ -15,16 +16,21 @@ use plug_conformance::Profile;
 
 const DEADLINE: Duration = Duration::from_secs(240);
 
-fn check(transport: Transport, profile: Profile) -> Run {
-    let server = Bundled::start_on(
-        profile,
-        SocketOptions::default().transport(transport),
-        |c| c,
-    )
-    .unwrap();
+fn check(server: Transport, judge: Transport, profile: Profile) -> Run {
+    let server =
+        Bundled::start_on(profile, SocketOptions::default().transport(server), |c| c).unwrap();
     let profile = profile.to_string();
+    let judge = judge.to_string();
     harness(
-        &["check", &server.endpoint, "--profile", &profile, "--strict"],
+        &[
+            "check",
+            &server.endpoint,
+            "--profile",
+            &profile,
+            "--strict",
+            "--transport",
+            &judge,
+        ],
         DEADLINE,
     )
 }
@@ -41,18 +47,37 @@ fn assert_strict_pass(what: &str, run: &Run) {
     assert!(run.summary("passed") > 10, "{what}: {}", run.stdout);
 }
 
-#[test]
-fn the_native_server_passes_strict_in_both_profiles() {
+fn passes_strict(server: Transport, judge: Transport) {
     for profile in [Profile::Rpc, Profile::Raw] {
-        let run = check(Transport::Native, profile);
-        assert_strict_pass(&format!("native {profile}"), &run);
+        let run = check(server, judge, profile);
+        assert_strict_pass(
+            &format!("the {server} server, {profile}, judged on {judge}"),
+            &run,
+        );
+        assert!(
+            run.stdout.contains(&format!("transport: {judge}")),
+            "{}",
+            run.stdout
+        );
     }
 }
 
 #[test]
+fn the_native_server_passes_strict_in_both_profiles() {
+    passes_strict(Transport::Native, Transport::Libzmq);
+}
+
+#[test]
 fn the_libzmq_server_passes_strict_in_both_profiles() {
-    for profile in [Profile::Rpc, Profile::Raw] {
-        let run = check(Transport::Libzmq, profile);
-        assert_strict_pass(&format!("libzmq {profile}"), &run);
-    }
+    passes_strict(Transport::Libzmq, Transport::Libzmq);
+}
+
+#[test]
+fn the_native_server_passes_strict_judged_on_the_native_transport() {
+    passes_strict(Transport::Native, Transport::Native);
+}
+
+#[test]
+fn the_libzmq_server_passes_strict_judged_on_the_native_transport() {
+    passes_strict(Transport::Libzmq, Transport::Native);
 }

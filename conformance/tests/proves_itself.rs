@@ -44,8 +44,20 @@ fn assert_strict_pass(what: &str, run: &Run) {
     assert!(run.summary("passed") > 10, "{what}");
 }
 
+/// `--transport native`: the harness speaks ZMTP through `plug-zmtp`.
+const NATIVE: &[&str] = &["--transport", "native"];
+
 #[test]
 fn correct_variants_pass_strict() {
+    correct_variants_pass(&[]);
+}
+
+#[test]
+fn correct_variants_pass_strict_judged_on_the_native_transport() {
+    correct_variants_pass(NATIVE);
+}
+
+fn correct_variants_pass(transport: &[&str]) {
     for (rule, mode) in [
         ("none", "rpc"),
         ("none", "raw"),
@@ -56,12 +68,10 @@ fn correct_variants_pass_strict() {
         ("dealer", "raw"),
         ("jsonrpc2", "rpc"),
     ] {
-        let run = check(
-            &broken(rule, mode),
-            mode,
-            &["--strict", "--timeout-ms", "2000"],
-        );
-        assert_strict_pass(&format!("{rule} {mode}"), &run);
+        let mut args = vec!["--strict", "--timeout-ms", "2000"];
+        args.extend_from_slice(transport);
+        let run = check(&broken(rule, mode), mode, &args);
+        assert_strict_pass(&format!("{rule} {mode} {transport:?}"), &run);
         let details = run.stdout.clone();
         match rule {
             "push" => assert!(details.contains("server pushes"), "{details}"),
@@ -96,17 +106,25 @@ fn a_slow_serial_server_passes_with_the_default_timeout() {
 fn a_server_on_ipc_passes() {
     let dir = common::temp("ipc");
     std::fs::create_dir_all(&dir).unwrap();
-    let endpoint = format!("ipc://{}/broken.sock", dir.display());
-    let run = check(
-        &broken("none", "rpc"),
-        "rpc",
-        &[&endpoint, "--strict", "--timeout-ms", "2000"],
-    );
-    assert_strict_pass("ipc", &run);
-    assert_eq!(
-        run.json.as_ref().unwrap()["endpoints"][0]["endpoint"],
-        endpoint.as_str()
-    );
+    for transport in ["libzmq", "native"] {
+        let endpoint = format!("ipc://{}/broken-{transport}.sock", dir.display());
+        let run = check(
+            &broken("none", "rpc"),
+            "rpc",
+            &[
+                &endpoint,
+                "--strict",
+                "--timeout-ms",
+                "2000",
+                "--transport",
+                transport,
+            ],
+        );
+        assert_strict_pass(&format!("ipc, judged on {transport}"), &run);
+        let json = run.json.as_ref().unwrap();
+        assert_eq!(json["endpoints"][0]["endpoint"], endpoint.as_str());
+        assert_eq!(json["transport"], transport);
+    }
 }
 
 /// This kit's own echo server with a 512 KiB bound and 64 requests in
@@ -470,6 +488,17 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
 /// expected, what came back and where.
 #[test]
 fn every_break_mode_is_caught_by_its_family() {
+    every_break_mode_caught(&[]);
+}
+
+/// The same with the harness on the native transport: the judge catches
+/// the same breaks whichever ZMTP it speaks.
+#[test]
+fn every_break_mode_is_caught_judged_on_the_native_transport() {
+    every_break_mode_caught(NATIVE);
+}
+
+fn every_break_mode_caught(transport: &'static [&'static str]) {
     let queue = Arc::new(Mutex::new(BREAKS.iter().copied().collect::<VecDeque<_>>()));
     let misses = Arc::new(Mutex::new(Vec::new()));
     let workers: Vec<_> = (0..2)
@@ -480,25 +509,24 @@ fn every_break_mode_is_caught_by_its_family() {
                 let Some((rule, mode, family, want)) = queue.lock().unwrap().pop_front() else {
                     break;
                 };
-                let run = check(
-                    &broken(rule, mode),
-                    mode,
-                    &[
-                        "--only",
-                        family,
-                        "--strict",
-                        "--timeout-ms",
-                        "1000",
-                        "--startup-timeout-ms",
-                        "3000",
-                    ],
-                );
+                let mut args = vec![
+                    "--only",
+                    family,
+                    "--strict",
+                    "--timeout-ms",
+                    "1000",
+                    "--startup-timeout-ms",
+                    "3000",
+                ];
+                args.extend_from_slice(transport);
+                let run = check(&broken(rule, mode), mode, &args);
                 let got = failed(&run);
                 let caught = run.code == 1 && got.iter().any(|id| id.starts_with(want));
                 if !caught {
                     misses.lock().unwrap().push(format!(
-                        "{rule} ({mode}): expected {want} to fail; exit {}, failed {got:?}",
-                        run.code
+                        "{rule} ({mode}) {transport:?}: expected {want} to fail; exit {}, \
+                         failed {got:?}\n{}",
+                        run.code, run.stderr
                     ));
                 }
                 for c in run.json.as_ref().unwrap()["cases"].as_array().unwrap() {
@@ -630,19 +658,26 @@ fn a_server_that_crashes_mid_run_is_reported_with_its_output() {
 
 #[test]
 fn restart_starts_a_crashed_server_again_and_goes_on() {
-    let run = check(
-        &broken("crash-on-empty-frame", "rpc"),
-        "rpc",
-        &[
-            "--only",
-            "rpc.robust",
-            "--only",
-            "rpc.method",
-            "--restart",
-            "--timeout-ms",
-            "1500",
-        ],
-    );
+    restart_goes_on(&[]);
+}
+
+#[test]
+fn restart_goes_on_judged_on_the_native_transport() {
+    restart_goes_on(NATIVE);
+}
+
+fn restart_goes_on(transport: &[&str]) {
+    let mut args = vec![
+        "--only",
+        "rpc.robust",
+        "--only",
+        "rpc.method",
+        "--restart",
+        "--timeout-ms",
+        "1500",
+    ];
+    args.extend_from_slice(transport);
+    let run = check(&broken("crash-on-empty-frame", "rpc"), "rpc", &args);
     assert_eq!(run.code, 1, "{}", run.stdout);
     assert_eq!(run.outcome("rpc.robust.empty-frame"), "fail");
     assert_eq!(run.summary("not_run"), 0, "{}", run.stdout);
@@ -656,6 +691,15 @@ fn restart_starts_a_crashed_server_again_and_goes_on() {
 
 #[test]
 fn a_frozen_server_gets_a_verdict() {
+    frozen_server(&[]);
+}
+
+#[test]
+fn a_frozen_server_gets_a_verdict_on_the_native_transport() {
+    frozen_server(NATIVE);
+}
+
+fn frozen_server(transport: &[&str]) {
     let endpoint = plug_conformance::free_endpoint().unwrap();
     let mut server = std::process::Command::new(common::BROKEN)
         .args(["--break", "none", "--bind", &endpoint])
@@ -673,7 +717,9 @@ fn a_frozen_server_gets_a_verdict() {
     let pid = server.id() as i32;
     // SAFETY: signals our own child process.
     unsafe { libc::kill(pid, libc::SIGSTOP) };
-    let run = harness(&["check", &endpoint, "--timeout-ms", "500"], 2 * MINUTE);
+    let mut args = vec!["check", &endpoint, "--timeout-ms", "500"];
+    args.extend_from_slice(transport);
+    let run = harness(&args, 2 * MINUTE);
     // SAFETY: as above.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     let _ = server.wait();

@@ -149,6 +149,8 @@ pub struct Report {
     pub protocol_version: u32,
     /// The endpoint of each profile run.
     pub endpoints: Vec<ProfileEndpoint>,
+    /// What the harness spoke ZMTP with (`--transport`).
+    pub transport: plug::transport::Transport,
     pub strict: bool,
     /// True when the run exits 0.
     pub ok: bool,
@@ -166,7 +168,8 @@ pub struct ProfileEndpoint {
 }
 
 impl Report {
-    /// A report over `cases`, with `summary` and `ok` computed.
+    /// A report over `cases`, with `summary` and `ok` computed, judged on
+    /// libzmq (set [`Report::transport`] for another transport).
     pub fn new(
         endpoints: Vec<ProfileEndpoint>,
         strict: bool,
@@ -183,6 +186,7 @@ impl Report {
             version: env!("CARGO_PKG_VERSION"),
             protocol_version: crate::spec::version(),
             endpoints,
+            transport: plug::transport::Transport::Libzmq,
             strict,
             ok,
             summary,

@@ -28,7 +28,12 @@ impl<'a> Terminal<'a> {
     }
 
     /// Tool, protocol and where each profile runs.
-    pub fn header(&mut self, endpoints: &[ProfileEndpoint], command: Option<&str>) {
+    pub fn header(
+        &mut self,
+        endpoints: &[ProfileEndpoint],
+        transport: plug::transport::Transport,
+        command: Option<&str>,
+    ) {
         let _ = writeln!(
             self.out,
             "plug-conformance {}, PROTOCOL.md v{}",
@@ -41,6 +46,7 @@ impl<'a> Terminal<'a> {
         for e in endpoints {
             let _ = writeln!(self.out, "{} profile: {}", e.profile, e.endpoint);
         }
+        let _ = writeln!(self.out, "transport: {transport}");
         let _ = writeln!(self.out);
     }
 
@@ -174,6 +180,7 @@ pub fn render(report: &Report, color: bool, verbose: bool) -> String {
         let mut t = Terminal::new(&mut buf, color, verbose, report.cases.len());
         t.header(
             &report.endpoints,
+            report.transport,
             report.server.as_ref().map(|s| s.command.as_str()),
         );
         for c in &report.cases {
