@@ -57,31 +57,49 @@ enum Address {
 }
 
 impl Address {
+    /// Reads `endpoint` with the kit's endpoint parser (`plug::Endpoint`);
+    /// what the native transport cannot dial is named, with the way out.
     fn parse(endpoint: &str) -> Result<Address, String> {
-        if let Some(rest) = endpoint.strip_prefix("tcp://") {
-            if rest.contains(';') {
-                return Err(format!(
-                    "`{endpoint}`: a source address (tcp://SOURCE;HOST:PORT) needs --transport \
-                     libzmq"
-                ));
-            }
-            let port = rest.rsplit_once(':').and_then(|(h, p)| {
-                let host = h.trim_start_matches('[').trim_end_matches(']');
-                Some((host.to_owned(), p.parse::<u16>().ok()?))
-            });
-            return match port {
-                Some((host, port)) if !host.is_empty() && port != 0 => {
-                    Ok(Address::Tcp { host, port })
-                }
-                _ => Err(format!("`{endpoint}` is not tcp://HOST:PORT")),
-            };
-        }
-        match endpoint.strip_prefix("ipc://") {
-            Some(path) if !path.is_empty() => Ok(Address::Ipc(path.into())),
-            _ => Err(format!(
+        let libzmq_only = || {
+            format!(
                 "the native transport reaches tcp:// and ipc:// endpoints, not `{endpoint}`: use \
                  --transport libzmq"
-            )),
+            )
+        };
+        if endpoint.starts_with("tcp://") && endpoint.contains(';') {
+            return Err(format!(
+                "`{endpoint}`: a source address (tcp://SOURCE;HOST:PORT) needs --transport \
+                 libzmq"
+            ));
+        }
+        let parsed = match endpoint.parse::<plug::Endpoint>() {
+            Ok(parsed) => parsed,
+            Err(e) if endpoint.starts_with("tcp://") => {
+                return Err(format!(
+                    "`{endpoint}` is not tcp://HOST:PORT: {}",
+                    e.reason()
+                ))
+            }
+            Err(_) => return Err(libzmq_only()),
+        };
+        match parsed.address() {
+            plug::Address::Tcp {
+                host,
+                port: Some(port),
+            } => {
+                let host = match host {
+                    plug::Host::Ipv4(a) => a.to_string(),
+                    plug::Host::Ipv6(a) => a.to_string(),
+                    plug::Host::Name(name) => name.clone(),
+                    _ => return Err(format!("`{endpoint}` is not tcp://HOST:PORT")),
+                };
+                Ok(Address::Tcp { host, port: *port })
+            }
+            plug::Address::Ipc(path) => Ok(Address::Ipc(path.into())),
+            plug::Address::Tcp { port: None, .. } => {
+                Err(format!("`{endpoint}` is not tcp://HOST:PORT"))
+            }
+            _ => Err(libzmq_only()),
         }
     }
 }
