@@ -1,21 +1,23 @@
 //! CURVE plugs against a CURVE server with an allow-list: the round trip
 //! works, strangers and wrong keys are turned away, and the payload cannot
-//! be read on the wire (checked on a tcpdump capture of loopback).
+//! be read on the wire (checked on every byte a relay between them carried).
 //!
 //! The default build has no CURVE: these tests then say SKIPPED, except the
 //! one proving that asking for CURVE is an error there. The secure build
 //! (`cargo --config secure-build.toml test -p plug --test curve`, see the
 //! README) runs them; with PLUG_REQUIRE_CURVE=1 a missing CURVE fails.
 
-use std::io::{BufRead, BufReader, Write};
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use plug::server::{self, CurveServer, Methods, ServerConfig, SocketOptions};
 use plug::{Error, Keypair, PlugBuilder, RpcPlug};
-use plug_test_support::router::{within, DEADLINE};
+use plug_test_support::router::within;
 use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 
 /// Whether CURVE tests can run here; prints SKIPPED loudly when not.
@@ -229,111 +231,70 @@ fn libzmq_public_of(secret: &str) -> String {
     String::from_utf8(public[..40].to_vec()).unwrap()
 }
 
-/// tcpdump capturing loopback traffic on one port into a file.
-struct Capture {
-    child: Child,
-    file: PathBuf,
+/// A TCP relay on a loopback port that forwards every connection to the
+/// server's port and keeps a copy of every byte, per direction: what
+/// crossed the wire between a plug and its server.
+///
+/// Each chunk is recorded before it is forwarded, so once a reply has
+/// reached the plug, the whole exchange is in the record.
+struct Tap {
     port: u16,
+    to_server: Arc<Mutex<Vec<u8>>>,
+    to_client: Arc<Mutex<Vec<u8>>>,
 }
 
-impl Capture {
-    /// `None` (after a loud SKIPPED, or a failure under CI=true) when
-    /// tcpdump is not installed.
-    fn start(port: u16, tag: &str) -> Option<Capture> {
-        let file =
-            std::env::temp_dir().join(format!("plug-curve-{}-{tag}.pcap", std::process::id()));
-        let spawned = Command::new("tcpdump")
-            .args([
-                "-i",
-                "lo",
-                "-U",
-                "--immediate-mode",
-                "-n",
-                "-Z",
-                "root",
-                "-w",
-            ])
-            .arg(&file)
-            .args(["tcp", "port", &port.to_string()])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn();
-        let mut child = match spawned {
-            Ok(c) => c,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if std::env::var("CI").as_deref() == Ok("true") {
-                    panic!("tcpdump is required under CI=true (apt-get install tcpdump)");
-                }
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "!!! SKIPPED the wire capture check: tcpdump is not installed (apt-get install tcpdump)"
-                );
-                return None;
-            }
-            Err(e) => panic!("cannot start tcpdump: {e}"),
-        };
-        // tcpdump says "listening on lo" once packets are being captured.
-        let stderr = child.stderr.take().unwrap();
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
+impl Tap {
+    async fn start(server_port: u16) -> Tap {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let to_server = Arc::new(Mutex::new(Vec::new()));
+        let to_client = Arc::new(Mutex::new(Vec::new()));
+        let (up, down) = (to_server.clone(), to_client.clone());
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(server) = TcpStream::connect(("127.0.0.1", server_port)).await else {
+                    continue;
+                };
+                let (client_in, client_out) = client.into_split();
+                let (server_in, server_out) = server.into_split();
+                tokio::spawn(forward(client_in, server_out, up.clone()));
+                tokio::spawn(forward(server_in, client_out, down.clone()));
             }
         });
-        let deadline = Instant::now() + DEADLINE;
-        let mut said = Vec::new();
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match rx.recv_timeout(left) {
-                Ok(line) if line.contains("listening on") => break,
-                Ok(line) => said.push(line),
-                Err(_) => {
-                    let _ = child.kill();
-                    panic!("tcpdump did not start capturing: {said:?}");
-                }
-            }
+        Tap {
+            port,
+            to_server,
+            to_client,
         }
-        Some(Capture { child, file, port })
     }
 
-    /// Stops tcpdump (SIGINT, so it flushes) and returns the captured bytes.
-    ///
-    /// First a sentinel in plain text on a connection of its own to the same
-    /// port: tcpdump writes packets in order, one by one (`-U`), so once the
-    /// sentinel is in the file so is everything sent before it.
-    fn finish(mut self) -> Vec<u8> {
-        let sentinel = format!("PLUG-CAPTURE-SENTINEL-{}", std::process::id());
-        let mut probe = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
-        probe.write_all(sentinel.as_bytes()).unwrap();
-        let deadline = Instant::now() + DEADLINE;
-        while !contains(
-            &std::fs::read(&self.file).unwrap_or_default(),
-            sentinel.as_bytes(),
-        ) {
-            assert!(
-                Instant::now() < deadline,
-                "tcpdump did not capture the sentinel"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        drop(probe);
-        let _ = Command::new("kill")
-            .args(["-INT", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while self.child.try_wait().unwrap().is_none() {
-            if Instant::now() >= deadline {
-                let _ = self.child.kill();
-                let _ = self.child.wait();
-                break;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let bytes = std::fs::read(&self.file).unwrap();
-        let _ = std::fs::remove_file(&self.file);
-        bytes
+    fn endpoint(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.port)
     }
+
+    /// Everything recorded so far, each direction on its own.
+    fn recorded(&self) -> [Vec<u8>; 2] {
+        [
+            self.to_server.lock().unwrap().clone(),
+            self.to_client.lock().unwrap().clone(),
+        ]
+    }
+}
+
+/// Copies `from` into `to` until either side closes, recording each chunk.
+async fn forward(mut from: OwnedReadHalf, mut to: OwnedWriteHalf, record: Arc<Mutex<Vec<u8>>>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        record.lock().unwrap().extend_from_slice(&buf[..n]);
+        if to.write_all(&buf[..n]).await.is_err() {
+            break;
+        }
+    }
+    let _ = to.shutdown().await;
 }
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
@@ -347,42 +308,51 @@ async fn the_payload_is_unreadable_on_the_wire() {
     }
     let marker = format!("PLUG-SECRET-MARKER-{}", std::process::id());
 
-    // Plain text first: the marker must show, or the capture proves nothing.
+    // Plain text first: the marker must show, or the record proves nothing.
     let plain = EchoServer::start(None);
-    let Some(capture) = Capture::start(plain.port(), "plain") else {
-        return;
-    };
-    let plug = plug_to(&plain, 5000).rpc().unwrap();
+    let tap = Tap::start(plain.port()).await;
+    let plug = PlugBuilder::new("curve-test")
+        .connect_to(&tap.endpoint())
+        .timeout(Duration::from_millis(5000))
+        .rpc()
+        .unwrap();
     assert_eq!(echo(&plug, json!(marker)).await.unwrap(), json!(marker));
     drop(plug);
-    let bytes = capture.finish();
-    assert!(
-        contains(&bytes, marker.as_bytes()),
-        "the plain-text capture ({} bytes) should show the marker",
-        bytes.len()
-    );
+    for (direction, bytes) in ["to the server", "to the plug"].iter().zip(tap.recorded()) {
+        assert!(
+            contains(&bytes, marker.as_bytes()),
+            "the plain-text bytes {direction} ({} bytes) should show the marker",
+            bytes.len()
+        );
+    }
 
     let client = Keypair::random();
     let (secure, server_key) = curve_server(&client);
-    let capture = Capture::start(secure.port(), "curve").unwrap();
-    let plug = plug_to(&secure, 5000)
+    let tap = Tap::start(secure.port()).await;
+    let plug = PlugBuilder::new("curve-test")
+        .connect_to(&tap.endpoint())
+        .timeout(Duration::from_millis(5000))
         .server_key(&server_key)
         .keypair(&client)
         .rpc()
         .unwrap();
     assert_eq!(echo(&plug, json!(marker)).await.unwrap(), json!(marker));
     drop(plug);
-    let bytes = capture.finish();
-    // The ZMTP greeting names the mechanism in clear: this is the right
-    // connection, and it used CURVE.
-    assert!(
-        contains(&bytes, b"CURVE"),
-        "the capture ({} bytes) should hold the CURVE handshake",
-        bytes.len()
-    );
-    assert!(
-        !contains(&bytes, marker.as_bytes()),
-        "the marker is readable in the CURVE capture"
-    );
-    assert!(!contains(&bytes, b"\"method\":\"echo\""));
+    for (direction, bytes) in ["to the server", "to the plug"].iter().zip(tap.recorded()) {
+        // The ZMTP greeting names the mechanism in clear: this is the right
+        // connection, and it used CURVE.
+        assert!(
+            contains(&bytes, b"CURVE"),
+            "the bytes {direction} ({} bytes) should hold the CURVE handshake",
+            bytes.len()
+        );
+        assert!(
+            !contains(&bytes, marker.as_bytes()),
+            "the marker is readable in the CURVE bytes {direction}"
+        );
+        assert!(
+            !contains(&bytes, br#""method":"echo""#),
+            "the request is readable {direction}"
+        );
+    }
 }
