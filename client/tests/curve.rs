@@ -312,7 +312,7 @@ async fn the_payload_is_unreadable_on_the_wire() {
     let plain = EchoServer::start(None);
     let tap = Tap::start(plain.port()).await;
     let plug = PlugBuilder::new("curve-test")
-        .connect_to(&tap.endpoint())
+        .connect_to(tap.endpoint())
         .timeout(Duration::from_millis(5000))
         .rpc()
         .unwrap();
@@ -330,7 +330,7 @@ async fn the_payload_is_unreadable_on_the_wire() {
     let (secure, server_key) = curve_server(&client);
     let tap = Tap::start(secure.port()).await;
     let plug = PlugBuilder::new("curve-test")
-        .connect_to(&tap.endpoint())
+        .connect_to(tap.endpoint())
         .timeout(Duration::from_millis(5000))
         .server_key(&server_key)
         .keypair(&client)
