@@ -145,6 +145,10 @@ pub(crate) const BLOCKING_SEND: &str = "the server stopped serving everyone whil
 
 pub(crate) const CRASHED: &str = "the server exited: its last output is below";
 
+pub(crate) const STOPPED: &str = "the server stopped answering after this case: a thread or \
+     loop that died or blocks on this input (an exception in the receiving loop, a parse that \
+     never returns) leaves every later request unanswered";
+
 pub(crate) const WRONG_PEER: &str = "a reply went to the wrong peer: keep the envelope (identity \
      and delimiter) with each request until its reply is sent, never in one variable shared by \
      all requests (§3.3-a)";

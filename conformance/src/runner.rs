@@ -155,6 +155,9 @@ pub(crate) fn run(
                 r.trace.push(format!(
                     "-- after this case the server no longer answers ({why})"
                 ));
+                // Whatever the case's own level: not answering any more
+                // breaks §8.1-a, a MUST.
+                stopped_during(&mut r, &why);
                 match server.as_deref_mut() {
                     Some(s) if s.restart => {
                         stopped = restart(s, profile, cfg, startup, case.id).err();
@@ -244,6 +247,29 @@ fn crashed_during(r: &mut CaseResult, status: &str) {
         None => format!("the server exited: {status}"),
     });
     r.hint = Some(hints::CRASHED.to_owned());
+    add_rule(r, "8.1-a");
+}
+
+/// A case after which the server no longer answers fails, whatever its
+/// level: a server MUST NOT hang on any input (§8.1-a).
+fn stopped_during(r: &mut CaseResult, why: &str) {
+    r.outcome = Outcome::Fail;
+    r.expected = Some(match r.expected.take() {
+        Some(e) => format!("{e}; and the server keeps answering (§8.1-a)"),
+        None => "the server keeps answering (§8.1-a)".into(),
+    });
+    r.actual = Some(match r.actual.take() {
+        Some(a) => format!("{a}; then the server no longer answered: {why}"),
+        None => format!("the server no longer answered: {why}"),
+    });
+    r.hint = Some(hints::STOPPED.to_owned());
+    add_rule(r, "8.1-a");
+}
+
+fn add_rule(r: &mut CaseResult, rule: &str) {
+    if !r.rules.iter().any(|x| x == rule) {
+        r.rules.push(rule.to_owned());
+    }
 }
 
 fn not_run(case: &Case, why: &str) -> CaseResult {

@@ -352,26 +352,26 @@ fn expected_failures_turn_known_failures_green_and_flag_fixed_ones() {
 
 #[test]
 fn strict_counts_non_strict_outcomes() {
-    let spawn = broken("blocking-sleep", "rpc");
+    let spawn = broken("jsonrpc-not-copied", "rpc");
     let lax = harness(
         &[
             "check",
             "--spawn",
             &spawn,
             "--only",
-            "rpc.concurrency.out-of-order",
+            "rpc.reply.jsonrpc-copied",
         ],
         MINUTE,
     );
     assert_eq!(lax.code, 0, "{}", lax.stdout);
-    assert_eq!(lax.outcome("rpc.concurrency.out-of-order"), "non-strict");
+    assert_eq!(lax.outcome("rpc.reply.jsonrpc-copied"), "non-strict");
     let strict = harness(
         &[
             "check",
             "--spawn",
             &spawn,
             "--only",
-            "rpc.concurrency.out-of-order",
+            "rpc.reply.jsonrpc-copied",
             "--strict",
         ],
         MINUTE,

@@ -355,6 +355,25 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
         "rpc.robust.deep-nesting",
     ),
     (
+        "id-fraction-truncated",
+        "rpc",
+        "rpc.id",
+        "rpc.id.number-non-integer",
+    ),
+    ("id-text-search", "rpc", "rpc.id", "rpc.id.member-order"),
+    (
+        "crash-on-gone-later",
+        "rpc",
+        "rpc.robust",
+        "rpc.robust.vanished-peer-deferred",
+    ),
+    (
+        "hang-on-big-id",
+        "rpc",
+        "rpc.id",
+        "rpc.id.int-beyond-64-bits",
+    ),
+    (
         "hang-on-deep-nesting",
         "rpc",
         "rpc.robust",
@@ -624,6 +643,40 @@ fn a_server_that_hangs_mid_run_fails_then_the_rest_is_not_run() {
     assert!(run.summary("passed") > 5);
     // Not-run cases are not failures.
     assert!(run.summary("failed") < 5, "{}", run.stdout);
+}
+
+/// A hang on the input of a SHOULD case is still a hang (§8.1-a, a MUST):
+/// the case fails, and so does the run, without `--strict`.
+#[test]
+fn a_server_that_hangs_in_a_should_case_fails_the_run() {
+    let run = check(
+        &broken("hang-on-big-id", "rpc"),
+        "rpc",
+        &["--only", "rpc.id", "--timeout-ms", "1000"],
+    );
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    let json = run.json.as_ref().unwrap();
+    let case = json["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["id"] == "rpc.id.int-beyond-64-bits")
+        .unwrap();
+    assert_eq!(case["outcome"], "fail", "{case}");
+    assert_eq!(case["requirement"], "SHOULD", "{case}");
+    assert!(
+        case["expected"].as_str().unwrap().contains("§8.1-a"),
+        "{case}"
+    );
+    assert!(
+        case["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r == "8.1-a"),
+        "{case}"
+    );
+    assert!(run.summary("not_run") > 0, "{}", run.stdout);
 }
 
 #[test]

@@ -40,6 +40,8 @@ pub enum Break {
     IdNullAsNotification,
     IdLoneSurrogateReplaced,
     IdTruncated,
+    IdFractionTruncated,
+    IdTextSearch,
     NulTruncate,
     ErrorIdNull,
     ErrorWithoutId,
@@ -85,6 +87,8 @@ pub enum Break {
     CrashOnEmptyFrame,
     CrashOnDeepNesting,
     HangOnDeepNesting,
+    HangOnBigId,
+    CrashOnGoneLater,
     CrashOnHuge,
     // Limits and load (§8.2, §2.4, §5.6).
     EarlyOverload,
@@ -186,6 +190,16 @@ pub const RULES: &[(&str, Break, &str)] = &[
         "id-truncated",
         Break::IdTruncated,
         "string ids are cut to 255 characters",
+    ),
+    (
+        "id-fraction-truncated",
+        Break::IdFractionTruncated,
+        "a number id with a fraction or exponent comes back as its integer part (read as a long)",
+    ),
+    (
+        "id-text-search",
+        Break::IdTextSearch,
+        "the id is found by searching the text for \"id\": (a regex), not by parsing the object",
     ),
     (
         "nul-truncate",
@@ -389,6 +403,16 @@ pub const RULES: &[(&str, Break, &str)] = &[
         "stops serving on JSON nested over 1000 deep",
     ),
     (
+        "hang-on-big-id",
+        Break::HangOnBigId,
+        "stops serving on an integer id beyond 64 bits (its parse kills the receiving loop)",
+    ),
+    (
+        "crash-on-gone-later",
+        Break::CrashOnGoneLater,
+        "exits when a reply sent later (`sleep`) finds its peer gone (EHOSTUNREACH not caught)",
+    ),
+    (
         "crash-on-huge",
         Break::CrashOnHuge,
         "exits on a message over 8 MiB",
@@ -431,7 +455,7 @@ pub const RULES: &[(&str, Break, &str)] = &[
     (
         "blocking-sleep",
         Break::BlockingSleep,
-        "sleep blocks every other request (a SHOULD)",
+        "sleep blocks every other request",
     ),
     (
         "mangle-echo",

@@ -105,9 +105,15 @@ impl Rpc {
         if !value.starts_with('{') {
             return self.error_null(-32600, "not an object");
         }
-        let Ok(members) = serde_json::from_str::<Members>(raw.get()) else {
+        let Ok(mut members) = serde_json::from_str::<Members>(raw.get()) else {
             return self.error_null(-32700, "parse error");
         };
+        if r == Break::IdTextSearch {
+            members.0.retain(|(k, _)| k != "id");
+            if let Some(found) = search_id(raw.get()) {
+                members.0.push(("id".to_owned(), found));
+            }
+        }
         self.request(&members, in_flight)
     }
 
@@ -136,9 +142,25 @@ impl Rpc {
             None => Id::Absent,
             Some(t) if r == Break::IdFalsyAsNotification && (t == "0" || t == "\"\"") => Id::Absent,
             Some(t) if r == Break::IdNullAsNotification && t == "null" => Id::Absent,
+            Some(t)
+                if r == Break::IdFractionTruncated
+                    && t.contains(['.', 'e', 'E'])
+                    && !t.starts_with('"') =>
+            {
+                Id::Text(format!(
+                    "{}",
+                    t.parse::<f64>().unwrap_or(0.0).trunc() as i64
+                ))
+            }
             Some(t) => Id::Text(t),
         };
         if let Id::Text(t) = &id {
+            let digits = t.strip_prefix('-').unwrap_or(t);
+            let integer = !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+            let fits = t.parse::<i64>().is_ok() || t.parse::<u64>().is_ok();
+            if r == Break::HangOnBigId && integer && !fits {
+                hang();
+            }
             let ok = matches!(t.as_bytes()[0], b'"' | b'-' | b'0'..=b'9' | b'n');
             if !ok && r != Break::IdWrongTypeAccepted {
                 return self.error_null(-32600, "invalid id");
@@ -444,6 +466,15 @@ fn depth(text: &str) -> usize {
         }
     }
     max
+}
+
+/// What `/"id"\s*:\s*([^,}]+)/` finds: the first `"id":` anywhere in the
+/// text, nested ones included, up to the next `,` or `}`.
+fn search_id(text: &str) -> Option<String> {
+    let at = text.find("\"id\"")?;
+    let rest = text[at + 4..].trim_start().strip_prefix(':')?.trim_start();
+    let end = rest.find([',', '}']).unwrap_or(rest.len());
+    Some(rest[..end].trim_end().to_owned())
 }
 
 fn hang() -> ! {

@@ -305,6 +305,22 @@ impl Server<'_> {
             if let Some(n) = self.in_flight.get_mut(&t.peer) {
                 *n = n.saturating_sub(1);
             }
+            if self.rule == Break::CrashOnGoneLater && self.kind == zmq::ROUTER {
+                // Sent from the timer with no handling of EHOSTUNREACH.
+                let mut frames = vec![t.peer.clone()];
+                if t.delimited {
+                    frames.push(Vec::new());
+                }
+                frames.extend(t.body.iter().cloned());
+                match send_now(self.sock, &frames) {
+                    Err(zmq::Error::EHOSTUNREACH) => {
+                        eprintln!("zmq.error.ZMQError: Host unreachable (a reply sent later)");
+                        std::process::exit(3);
+                    }
+                    Ok(()) => continue,
+                    Err(_) => {}
+                }
+            }
             self.reply(t.to, t.delimited, t.body);
         }
     }

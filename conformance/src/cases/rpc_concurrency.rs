@@ -26,8 +26,8 @@ pub(super) fn cases() -> Vec<Case> {
         case(
             "rpc.concurrency.out-of-order",
             Rpc,
-            Should,
-            &["5.6-b", "6.3-a"],
+            Must,
+            &["6.3-a", "5.6-b"],
             "a slow `sleep` does not hold up a later request",
             out_of_order,
         )
@@ -129,7 +129,10 @@ fn out_of_order(ctx: &Ctx) -> Step<Verdict> {
         .ok_or_else(|| fail("two replies", "nothing"))?;
     ensure(
         first == fast,
-        format!("the reply to sleep 0 before the reply to sleep {ms} sent before it (§5.6-b)"),
+        format!(
+            "the reply to sleep 0 before the reply to sleep {ms} sent before it: a sleep must \
+             not hold up other requests (§6.3-a)"
+        ),
         || "the slow request's reply came first".to_owned(),
     )
     .map_err(|v| {

@@ -63,6 +63,22 @@ pub(super) fn cases() -> Vec<Case> {
             "id 2^64-1 comes back unchanged",
             |c| round_trip(c, "18446744073709551615"),
         ),
+        id_case(
+            "rpc.id.number-non-integer",
+            "ids 1.5, -0.25 and 2.5e3 come back as numbers of the same value",
+            |c| {
+                for id in ["1.5", "-0.25", "2.5e3"] {
+                    round_trip(c, id)?;
+                }
+                Ok(Verdict::Pass)
+            },
+        ),
+        id_case(
+            "rpc.id.member-order",
+            "the top-level id is found wherever it is: last, after params holding an `id` of \
+             their own, with spaces around the colon, or holding `,` `}` `:` and a quote",
+            member_order,
+        ),
         case(
             "rpc.id.int-beyond-64-bits",
             Rpc,
@@ -235,6 +251,26 @@ fn id_case(id: &'static str, summary: &'static str, run: fn(&Ctx) -> Step<Verdic
 fn round_trip(ctx: &Ctx, id: &str) -> Step<Verdict> {
     let conn = RpcConn::bare(ctx, "A")?;
     conn.call(&Request::call(id, "ping"))?;
+    conn.finish()?;
+    Ok(Verdict::Pass)
+}
+
+/// Requests whose `id` a server that searches the text for it, instead of
+/// parsing the object, gets wrong.
+fn member_order(ctx: &Ctx) -> Step<Verdict> {
+    let conn = RpcConn::bare(ctx, "A")?;
+    let requests: [(&str, &str); 4] = [
+        (r#"{"method":"ping","id":"last"}"#, r#""last""#),
+        (
+            r#"{"params":{"id":"inner","x":{"id":7}},"method":"plug.conformance.no-such-method","id":"outer"}"#,
+            r#""outer""#,
+        ),
+        (r#"{ "id" : 17 , "method" : "ping" }"#, "17"),
+        (r#"{"id":"a,b}c:\"d","method":"ping"}"#, r#""a,b}c:\"d""#),
+    ];
+    for (body, id) in requests {
+        conn.call(&Request::text(body, id))?;
+    }
     conn.finish()?;
     Ok(Verdict::Pass)
 }

@@ -47,6 +47,9 @@ const NOTIFICATIONS: &[&[u8]] = &[
     br#"{"method":"plug.conformance.no-such-method"}"#,
     br#"{"method":"sleep","params":{"ms":"not a number"}}"#,
     br#"{"method":"sleep","params":{"ms":5}}"#,
+    // An `id` inside params is not the request's id.
+    br#"{"method":"ping","params":{"id":1}}"#,
+    br#"{"params":{"id":"inner"},"method":"ping"}"#,
 ];
 
 /// Sends the notifications, waits a little, then the sentinel: nothing but

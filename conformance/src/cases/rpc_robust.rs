@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use super::case;
 use crate::case::{fail, Case, Ctx, Path::*, Profile::Rpc, Requirement::*, Step, Verdict};
 use crate::json::IdValue;
-use crate::rpc::{alive_after, check_code, Expect, Request, RpcConn, INVALID_REQUEST, PARSE_ERROR};
+use crate::rpc::{
+    alive_after, call_optional, check_code, Expect, Request, RpcConn, INVALID_REQUEST, PARSE_ERROR,
+};
 
 pub(super) fn cases() -> Vec<Case> {
     vec![
@@ -89,6 +91,17 @@ pub(super) fn cases() -> Vec<Case> {
         .on(&[SeveralPeers])
         .several()
         .bulk(2000),
+        case(
+            "rpc.robust.vanished-peer-deferred",
+            Rpc,
+            Must,
+            &["2.5-a", "8.1-a"],
+            "replies sent later (`sleep`) to a peer that has disconnected are dropped; the \
+             server goes on",
+            vanished_peer_deferred,
+        )
+        .on(&[SeveralPeers, Deferred])
+        .several(),
     ]
 }
 
@@ -284,6 +297,49 @@ fn vanished_peer(ctx: &Ctx) -> Step<Verdict> {
             v.hint(
                 "a reply to a vanished peer must not stall the server: with ROUTER_MANDATORY, \
                  EHOSTUNREACH means drop that reply and go on (§2.4)",
+            )
+        })?;
+    live.finish()?;
+    Ok(Verdict::Pass)
+}
+
+/// Replies that fall due after their peer has gone: a send to it fails
+/// (`EHOSTUNREACH` with `ZMQ_ROUTER_MANDATORY`), and a timer or task that
+/// does not catch that takes the server down. Another peer's longer sleep,
+/// sent after them, is answered once they were due.
+fn vanished_peer_deferred(ctx: &Ctx) -> Step<Verdict> {
+    let short = 200;
+    {
+        let gone = RpcConn::bare(ctx, "gone")?;
+        for id in 1..=8 {
+            gone.send(&Request::with_params(
+                &id.to_string(),
+                "sleep",
+                &format!(r#"{{"ms":{short}}}"#),
+            ))?;
+        }
+        // Read in order: once the ping is answered, so were the sleeps read.
+        gone.call(&Request::call("\"gone-ping\"", "ping"))?;
+        gone.conn.note(format!(
+            "sent 8 requests `sleep {short}` and a ping on `gone`; closed it once the ping was \
+             answered"
+        ));
+    }
+    let live = RpcConn::bare(ctx, "live")?;
+    let long = 2 * short;
+    live.conn.note(format!(
+        "`sleep {long}` on `live`: answered after the replies to `gone` were due"
+    ));
+    call_optional(
+        &live,
+        &Request::with_params("\"later\"", "sleep", &format!(r#"{{"ms":{long}}}"#)),
+        "sleep",
+    )?;
+    live.call(&Request::call("\"after-vanished\"", "ping"))
+        .map_err(|v| {
+            v.hint(
+                "a reply sent later to a peer that has gone must be dropped, and the server go \
+                 on: catch EHOSTUNREACH where deferred replies are sent (§2.4)",
             )
         })?;
     live.finish()?;
