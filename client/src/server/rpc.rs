@@ -12,6 +12,7 @@
 //! the ROUTER socket), and `native` the per-connection tasks.
 
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 
 use futures_util::FutureExt;
@@ -96,16 +97,18 @@ pub(super) struct Answer {
 /// From a received request to its reply (`None` for a notification):
 /// size check, parsing, the handler (a panic is -32603), the reply's
 /// encoding with the request's exact id.
-pub(super) async fn answer<H: Handler>(
+///
+/// The future is boxed for each request that reaches a handler, so it is
+/// kept small: no async layer of its own around `answer_in_span`, and only
+/// the handler's future, the envelope and the id live across its wait.
+pub(super) fn answer<H: Handler>(
     routed: Routed,
     handler: Arc<H>,
     outbox: Outbox,
     config: Arc<ServerConfig>,
-) -> Option<Answer> {
+) -> impl Future<Output = Option<Answer>> + Send {
     let span = tracing::debug_span!("request", peer = peer_name(&routed.envelope));
-    answer_in_span(routed, handler, outbox, config)
-        .instrument(span)
-        .await
+    answer_in_span(routed, handler, outbox, config).instrument(span)
 }
 
 async fn answer_in_span<H: Handler>(
@@ -114,57 +117,63 @@ async fn answer_in_span<H: Handler>(
     outbox: Outbox,
     config: Arc<ServerConfig>,
 ) -> Option<Answer> {
-    let Routed { envelope, body } = routed;
-    let size: usize = body.iter().map(|f| f.len()).sum();
-    let limit = config.max_message_bytes;
-    if size > limit {
-        let error = ErrorObject::too_large(size, limit);
-        let body = early_reply(&body, &error, outbox.counters())?;
-        return Some(Answer {
-            envelope,
-            body,
-            is_error: true,
-        });
-    }
-    let request = match parse_request(&body) {
-        Ok(r) => r,
-        Err(error) => {
-            tracing::debug!(code = error.code, "bad request: {}", error.message);
-            let reply = encode_error(None, false, &error);
+    // Everything up to the handler's call is in a block of its own, so
+    // that the request and the call are gone before the wait (a local that
+    // is still in scope there takes room in the future even once moved).
+    let (envelope, id, jsonrpc, counters_outbox, started) = {
+        let Routed { envelope, body } = routed;
+        let size: usize = body.iter().map(|f| f.len()).sum();
+        let limit = config.max_message_bytes;
+        if size > limit {
+            let error = ErrorObject::too_large(size, limit);
+            let body = early_reply(&body, &error, outbox.counters())?;
             return Some(Answer {
                 envelope,
-                body: Frame::from(reply),
+                body,
                 is_error: true,
             });
         }
+        let request = match parse_request(&body) {
+            Ok(r) => r,
+            Err(error) => {
+                tracing::debug!(code = error.code, "bad request: {}", error.message);
+                let reply = encode_error(None, false, &error);
+                return Some(Answer {
+                    envelope,
+                    body: Frame::from(reply),
+                    is_error: true,
+                });
+            }
+        };
+        drop(body);
+        let id = request.id().cloned();
+        let jsonrpc = request.is_jsonrpc();
+        if tracing::enabled!(tracing::Level::TRACE) {
+            tracing::trace!(
+                id = id.as_ref().map(Id::json),
+                "request: {}",
+                truncated(request.object())
+            );
+        }
+        let counters_outbox = outbox.clone();
+        let call = Call {
+            request,
+            envelope: envelope.clone(),
+            outbox,
+        };
+        // A handler may panic when called, before it returns its future,
+        // or while its future runs; where it runs inline a panic that got
+        // out would stop the whole serving loop or connection.
+        let started = std::panic::catch_unwind(AssertUnwindSafe(|| handler.call(call)));
+        (envelope, id, jsonrpc, counters_outbox, started)
     };
-    drop(body);
-    let id = request.id().cloned();
-    let jsonrpc = request.is_jsonrpc();
-    if tracing::enabled!(tracing::Level::TRACE) {
-        tracing::trace!(
-            id = id.as_ref().map(Id::json),
-            "request: {}",
-            truncated(request.object())
-        );
-    }
-    let counters_outbox = outbox.clone();
-    let call = Call {
-        request,
-        envelope: envelope.clone(),
-        outbox,
+    let outcome = match started {
+        Ok(running) => AssertUnwindSafe(running)
+            .catch_unwind()
+            .await
+            .unwrap_or_else(panicked),
+        Err(panic) => panicked(panic),
     };
-    // `call` itself inside the caught future too: a handler may panic
-    // before it returns its future, and where it runs inline a panic that
-    // got out would stop the whole serving loop or connection.
-    let outcome = std::panic::AssertUnwindSafe(async { handler.call(call).await })
-        .catch_unwind()
-        .await
-        .unwrap_or_else(|panic| {
-            let what = panic_message(&*panic);
-            tracing::error!("handler panicked: {what}");
-            Err(ErrorObject::internal(what))
-        });
     let Some(id) = id else {
         bump(&counters_outbox.counters().notifications);
         if let Err(e) = outcome {
@@ -189,6 +198,13 @@ async fn answer_in_span<H: Handler>(
         body: Frame::from(reply),
         is_error,
     })
+}
+
+/// A handler's panic, as its -32603 error.
+fn panicked(panic: Box<dyn std::any::Any + Send>) -> Result<Value, ErrorObject> {
+    let what = panic_message(&*panic);
+    tracing::error!("handler panicked: {what}");
+    Err(ErrorObject::internal(what))
 }
 
 /// The reply to a request the server will not run: -32001 when it is too
