@@ -75,8 +75,8 @@ pub(super) fn cases() -> Vec<Case> {
         ),
         id_case(
             "rpc.id.member-order",
-            "the top-level id is found wherever it is: last, after params holding an `id` of \
-             their own, with spaces around the colon, or holding `,` `}` `:` and a quote",
+            "the id is read from the object, not searched for: last, after an `id` in params, \
+             spaced, holding , } : \"",
             member_order,
         ),
         case(
