@@ -437,6 +437,12 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
     ("ping-wrong", "rpc", "rpc.method", "rpc.method.ping"),
     ("sleep-no-wait", "rpc", "rpc.method", "rpc.method.sleep"),
     (
+        "sleep-zero-refused",
+        "rpc",
+        "rpc.method",
+        "rpc.method.sleep",
+    ),
+    (
         "sleep-lenient",
         "rpc",
         "rpc.method",

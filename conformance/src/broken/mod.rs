@@ -103,6 +103,7 @@ pub enum Break {
     MangleEcho,
     PingWrong,
     SleepNoWait,
+    SleepZeroRefused,
     SleepLenient,
     // Raw mode (§4).
     ReorderFrames,
@@ -464,6 +465,11 @@ pub const RULES: &[(&str, Break, &str)] = &[
     ),
     ("ping-wrong", Break::PingWrong, "ping answers \"PONG\""),
     ("sleep-no-wait", Break::SleepNoWait, "sleep answers at once"),
+    (
+        "sleep-zero-refused",
+        Break::SleepZeroRefused,
+        "sleep {\"ms\": 0} gets -32602 (a range that starts at 1)",
+    ),
     (
         "sleep-lenient",
         Break::SleepLenient,

@@ -264,6 +264,9 @@ impl Rpc {
                 let Some(ms) = sleep_ms(params, r == Break::SleepLenient) else {
                     return Dispatch::Now(Outcome::Error(-32602, "expected {\"ms\": 0..60000}"));
                 };
+                if ms == 0 && r == Break::SleepZeroRefused {
+                    return Dispatch::Now(Outcome::Error(-32602, "expected {\"ms\": 1..60000}"));
+                }
                 let result = Outcome::Result(format!("{{\"ms\":{ms}}}"));
                 match r {
                     Break::SleepNoWait => Dispatch::Now(result),

@@ -76,10 +76,15 @@ const SLEEP_SLACK: Duration = Duration::from_millis(2);
 
 fn sleep(ctx: &Ctx) -> Step<Verdict> {
     let conn = RpcConn::bare(ctx, "A")?;
-    call_optional(
+    let zero = call_optional(
         &conn,
         &Request::with_params("0", "sleep", r#"{"ms":0}"#),
         "sleep",
+    )?;
+    ensure(
+        zero.result_value() == Some(serde_json::json!({"ms": 0})),
+        "the result {\"ms\": 0} for `sleep` {\"ms\": 0} (§6.3-a: n from 0)",
+        || zero.short(),
     )?;
     let start = Instant::now();
     let t = conn.send(&Request::with_params("1", "sleep", r#"{"ms":200}"#))?;
