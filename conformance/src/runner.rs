@@ -237,38 +237,40 @@ fn restart(
 fn crashed_during(r: &mut CaseResult, status: &str) {
     r.trace
         .push(format!("-- the server exited during this case: {status}"));
-    r.outcome = Outcome::Fail;
-    r.expected = Some(match r.expected.take() {
-        Some(e) => format!("{e}; and the server keeps running (§8.1-a)"),
-        None => "the server keeps running (§8.1-a)".into(),
-    });
-    r.actual = Some(match r.actual.take() {
-        Some(a) => format!("{a}; the server exited: {status}"),
-        None => format!("the server exited: {status}"),
-    });
-    r.hint = Some(hints::CRASHED.to_owned());
-    add_rule(r, "8.1-a");
+    broke_8_1_a(
+        r,
+        "the server keeps running",
+        &format!("the server exited: {status}"),
+        hints::CRASHED,
+    );
 }
 
 /// A case after which the server no longer answers fails, whatever its
 /// level: a server MUST NOT hang on any input (§8.1-a).
 fn stopped_during(r: &mut CaseResult, why: &str) {
-    r.outcome = Outcome::Fail;
-    r.expected = Some(match r.expected.take() {
-        Some(e) => format!("{e}; and the server keeps answering (§8.1-a)"),
-        None => "the server keeps answering (§8.1-a)".into(),
-    });
-    r.actual = Some(match r.actual.take() {
-        Some(a) => format!("{a}; then the server no longer answered: {why}"),
-        None => format!("the server no longer answered: {why}"),
-    });
-    r.hint = Some(hints::STOPPED.to_owned());
-    add_rule(r, "8.1-a");
+    broke_8_1_a(
+        r,
+        "the server keeps answering",
+        &format!("the server no longer answered afterwards: {why}"),
+        hints::STOPPED,
+    );
 }
 
-fn add_rule(r: &mut CaseResult, rule: &str) {
-    if !r.rules.iter().any(|x| x == rule) {
-        r.rules.push(rule.to_owned());
+/// Turns a case into a `fail` under §8.1-a, adding what was expected and
+/// what happened to what the case itself found.
+fn broke_8_1_a(r: &mut CaseResult, expected: &str, actual: &str, hint: &str) {
+    r.outcome = Outcome::Fail;
+    r.expected = Some(match r.expected.take() {
+        Some(e) => format!("{e}; and {expected} (§8.1-a)"),
+        None => format!("{expected} (§8.1-a)"),
+    });
+    r.actual = Some(match r.actual.take() {
+        Some(a) => format!("{a}; {actual}"),
+        None => actual.to_owned(),
+    });
+    r.hint = Some(hint.to_owned());
+    if !r.rules.iter().any(|x| x == "8.1-a") {
+        r.rules.push("8.1-a".to_owned());
     }
 }
 
