@@ -428,6 +428,12 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
         "rpc.concurrency.burst",
     ),
     (
+        "drop-after-1s",
+        "rpc",
+        "rpc.concurrency",
+        "rpc.concurrency.burst",
+    ),
+    (
         "blocking-sleep",
         "rpc",
         "rpc.concurrency",

@@ -97,6 +97,7 @@ pub enum Break {
     RejectedAsShuttingDown,
     LoseReplies,
     NoRouterMandatory,
+    DropAfter1s,
     BlockingSend,
     BlockingSleep,
     // Optional methods (§6).
@@ -447,6 +448,12 @@ pub const RULES: &[(&str, Break, &str)] = &[
         "no-router-mandatory",
         Break::NoRouterMandatory,
         "no ZMQ_ROUTER_MANDATORY: replies dropped at the high-water mark",
+    ),
+    (
+        "drop-after-1s",
+        Break::DropAfter1s,
+        "a reply whose peer's queue stays full for 1 s is dropped (a send timeout below the 5 s \
+         of §2.4-b)",
     ),
     (
         "blocking-send",

@@ -48,6 +48,9 @@ struct Server<'a> {
     stop: &'a AtomicBool,
     rpc: Rpc,
     queues: HashMap<Vec<u8>, VecDeque<Message>>,
+    /// When each peer's queue was first found full, since it last took a
+    /// message (`drop-after-1s`).
+    full_since: HashMap<Vec<u8>, Instant>,
     timers: Vec<Timer>,
     in_flight: HashMap<Vec<u8>, usize>,
     received: u64,
@@ -84,6 +87,7 @@ pub fn serve(
         stop,
         rpc: Rpc { rule },
         queues: HashMap::new(),
+        full_since: HashMap::new(),
         timers: Vec::new(),
         in_flight: HashMap::new(),
         received: 0,
@@ -373,18 +377,29 @@ impl Server<'_> {
     fn flush(&mut self) -> Result<(), zmq::Error> {
         let sock = self.sock;
         let mut gone = Vec::new();
+        let drop_after = (self.rule == Break::DropAfter1s).then_some(Duration::from_secs(1));
+        let full_since = &mut self.full_since;
         self.queues.retain(|peer, queue| {
             while let Some(m) = queue.front() {
                 match send_now(sock, m) {
                     Ok(()) => {
                         queue.pop_front();
+                        full_since.remove(peer);
                     }
                     Err(zmq::Error::EHOSTUNREACH) => {
                         println!("peer gone: {} message(s) dropped", queue.len());
                         gone.push(peer.clone());
                         return false;
                     }
-                    Err(_) => return true,
+                    Err(_) => {
+                        let since = *full_since.entry(peer.clone()).or_insert_with(Instant::now);
+                        if drop_after.is_some_and(|d| since.elapsed() >= d) {
+                            // ZMQ_SNDTIMEO of a second, and the reply dropped.
+                            queue.pop_front();
+                            continue;
+                        }
+                        return true;
+                    }
                 }
             }
             false
