@@ -104,6 +104,7 @@ pub enum Break {
     MangleEcho,
     PingWrong,
     SleepNoWait,
+    SleepRepeats,
     SleepZeroRefused,
     SleepLenient,
     // Raw mode (§4).
@@ -472,6 +473,11 @@ pub const RULES: &[(&str, Break, &str)] = &[
     ),
     ("ping-wrong", Break::PingWrong, "ping answers \"PONG\""),
     ("sleep-no-wait", Break::SleepNoWait, "sleep answers at once"),
+    (
+        "sleep-repeats",
+        Break::SleepRepeats,
+        "a reply sent later goes out twice, n ms apart (setInterval where setTimeout was meant)",
+    ),
     (
         "sleep-zero-refused",
         Break::SleepZeroRefused,

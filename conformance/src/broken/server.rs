@@ -24,6 +24,7 @@ pub fn socket_type(rule: Break) -> zmq::SocketType {
 }
 
 /// Where a reply goes, decided when it is sent.
+#[derive(Clone)]
 enum To {
     /// This identity (empty for DEALER and REP sockets).
     Peer(Vec<u8>),
@@ -33,6 +34,10 @@ enum To {
 
 struct Timer {
     due: Instant,
+    /// The wait it was set for (`sleep-repeats` sets it again once).
+    wait: Duration,
+    /// A second firing of a `sleep-repeats` timer.
+    again: bool,
     to: To,
     delimited: bool,
     body: Message,
@@ -222,6 +227,8 @@ impl Server<'_> {
                 let delimited = delimited && self.rule != Break::DeferredDropsDelimiter;
                 self.timers.push(Timer {
                     due: Instant::now() + d,
+                    wait: d,
+                    again: false,
                     to,
                     delimited,
                     body: vec![out.body],
@@ -306,7 +313,19 @@ impl Server<'_> {
         let (due, later): (Vec<_>, Vec<_>) = self.timers.drain(..).partition(|t| t.due <= now);
         self.timers = later;
         for t in due {
-            if let Some(n) = self.in_flight.get_mut(&t.peer) {
+            if self.rule == Break::SleepRepeats && !t.again {
+                // setInterval where setTimeout was meant, cleared after
+                // its second reply.
+                self.timers.push(Timer {
+                    due: now + t.wait,
+                    wait: t.wait,
+                    again: true,
+                    to: t.to.clone(),
+                    delimited: t.delimited,
+                    body: t.body.clone(),
+                    peer: t.peer.clone(),
+                });
+            } else if let Some(n) = self.in_flight.get_mut(&t.peer) {
                 *n = n.saturating_sub(1);
             }
             if self.rule == Break::CrashOnGoneLater && self.kind == zmq::ROUTER {

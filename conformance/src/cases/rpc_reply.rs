@@ -23,10 +23,11 @@ pub(super) fn cases() -> Vec<Case> {
             Rpc,
             Must,
             &["5.3-d", "5.4-a", "5.3-a"],
-            "a mix of calls, errors and notifications: one reply per request with an id, no more",
+            "a mix of calls, errors, replies sent later and notifications: one reply per request \
+             with an id, no more",
             exactly_one,
         )
-        .on(&[Success, Error, Bare, Delimited]),
+        .on(&[Success, Error, Deferred, Bare, Delimited]),
         case(
             "rpc.reply.jsonrpc-copied",
             Rpc,
@@ -64,11 +65,19 @@ fn exactly_one(ctx: &Ctx) -> Step<Verdict> {
         ))?);
         conn.send(&Request::notification(&br#"{"method":"ping"}"#[..]))?;
         tickets.push(conn.send(&Request::null_id(&b"not json"[..]))?);
+        // A reply sent later (or -32601 without `sleep`): a timer that
+        // fires again would send it twice.
+        tickets.push(conn.send(&Request::with_params(
+            &format!("\"later-{i}\""),
+            "sleep",
+            r#"{"ms":50}"#,
+        ))?);
     }
     for t in tickets {
         conn.wait(t)?;
     }
-    // Late second replies show up before the sentinel's reply.
+    // Late second replies show up before the sentinel's reply: 200 ms is
+    // four times the sleep.
     conn.quiet(Duration::from_millis(200).min(ctx.timeout))?;
     conn.set_style(Style::Bare);
     conn.finish()?;
