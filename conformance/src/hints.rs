@@ -145,6 +145,9 @@ pub(crate) const BLOCKING_SEND: &str = "the server stopped serving everyone whil
 
 pub(crate) const CRASHED: &str = "the server exited: its last output is below";
 
+pub(crate) const DROPPED_NOT_REFUSED: &str = "a message above the server's bound should get \
+     -32001, not silence (a ZMQ_MAXMSGSIZE limit drops the message and the connection)";
+
 pub(crate) const STOPPED: &str = "the server stopped answering after this case: a thread or \
      loop that died or blocks on this input (an exception in the receiving loop, a parse that \
      never returns) leaves every later request unanswered";

@@ -4,6 +4,7 @@ use serde_json::{json, Value};
 
 use super::case;
 use crate::case::{fail, Case, Ctx, Path::*, Profile::Rpc, Requirement::*, Step, Verdict};
+use crate::hints;
 use crate::json::same_value;
 use crate::rpc::{alive_after, call_optional, Request, RpcConn};
 use crate::trace::show_bytes;
@@ -131,25 +132,24 @@ fn echo(ctx: &Ctx, params: Value) -> Step<Verdict> {
 fn echo_judged(ctx: &Ctx, params: Value, large: Option<&str>) -> Step<Verdict> {
     let conn = RpcConn::bare(ctx, "A")?;
     let text = params.to_string();
-    let reply = match call_optional(&conn, &Request::with_params("1", "echo", &text), "echo") {
-        Err(Verdict::Fail(f)) if large.is_some() && f.actual.starts_with("nothing received") => {
-            let what = large.unwrap_or_default();
+    let reply = match (
+        large,
+        call_optional(&conn, &Request::with_params("1", "echo", &text), "echo"),
+    ) {
+        (Some(what), Err(Verdict::Fail(f))) if f.actual.starts_with("nothing received") => {
             ctx.notes.soft_fail(
                 fail(
                     format!("a reply to {what}: its echo, or -32001 (§8.1-c SHOULD)"),
                     f.actual,
                 )
-                .hint(
-                    "a message above the server's bound should get -32001, not silence (a \
-                     ZMQ_MAXMSGSIZE limit drops the message and the connection)",
-                )
+                .hint(hints::DROPPED_NOT_REFUSED)
                 .should(),
             );
             alive_after(ctx, &conn, what)?;
             conn.finish()?;
             return Ok(Verdict::Pass);
         }
-        other => other?,
+        (_, other) => other?,
     };
     if reply.limited {
         conn.finish()?;

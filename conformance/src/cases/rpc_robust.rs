@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use super::case;
 use crate::case::{fail, Case, Ctx, Path::*, Profile::Rpc, Requirement::*, Step, Verdict};
+use crate::hints;
 use crate::json::IdValue;
 use crate::rpc::{
     alive_after, call_optional, check_code, Expect, Request, RpcConn, INVALID_REQUEST, PARSE_ERROR,
@@ -242,10 +243,7 @@ fn huge_frame(ctx: &Ctx) -> Step<Verdict> {
                         wait.as_millis()
                     ),
                 )
-                .hint(
-                    "a message above the server's bound should get -32001, not silence (a \
-                     ZMQ_MAXMSGSIZE limit drops the message and the connection)",
-                )
+                .hint(hints::DROPPED_NOT_REFUSED)
                 .should(),
             );
         }
