@@ -5,6 +5,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::future::poll_fn;
+use std::task::{Context, Poll};
+
+use futures_util::task::noop_waker_ref;
 use plug_zmtp::{Heartbeat, IntoSplit, Keepalive, KeepaliveAction, Options, SocketType};
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -90,24 +94,29 @@ async fn session<S, T>(
 where
     S: Dispatch,
     T: IntoSplit + AsyncRead + AsyncWrite + Unpin,
+    T::Write: Send + 'static,
 {
     let connection = plug_zmtp::handshake(stream, options).await?;
     let plug = state.connection().name();
     let mut keepalive = heartbeat.and_then(|h| Keepalive::new(h, connection.peer()));
-    let (mut reader, mut writer) = connection.into_split();
-    out.open();
+    let (mut reader, writer) = connection.into_split();
+    // The writer is lent to the queue: a lone request is written by the
+    // task that sends it (`Outgoing::try_push_now`), the rest by this one.
+    out.attach(writer.boxed());
     let presence = Presence::up(link);
     tracing::debug!(plug, endpoint = link.endpoint(), "connected");
     let mut batch = plug_zmtp::Batch::default();
     let mut queued: Vec<Vec<Frame>> = Vec::new();
+    let mut work = std::pin::pin!(out.notified());
     let ended = loop {
         let last = reader.last_received();
+        let unwritten = out.with_writer(|w| w.queued()).unwrap_or(0);
         tokio::select! {
             r = reader.read_batch(&mut batch) => {
                 if let Err(e) = r {
                     break Err(e);
                 }
-                writer.answer_pings(&mut batch);
+                out.with_writer(|w| w.answer_pings(&mut batch));
                 link.health.received(batch.messages.len() as u64 + batch.pongs.len() as u64);
                 batch.pongs.clear();
                 batch.commands.clear();
@@ -115,22 +124,33 @@ where
                     state.dispatch(message.into_iter().map(Frame::from).collect()).await;
                 }
             }
-            _ = out.work(), if writer.queued() < WRITE_HIGH => {
+            _ = work.as_mut(), if unwritten < WRITE_HIGH => {
+                work.set(out.notified());
                 out.take(&mut queued);
-                for message in queued.drain(..) {
-                    if let Err(e) = writer.queue(message.into_iter().map(Frame::into_bytes)) {
-                        tracing::warn!(plug, endpoint = link.endpoint(), error = %e, "message not sent");
+                let written = out.with_writer(|w| {
+                    for message in queued.drain(..) {
+                        if let Err(e) = w.queue(message.into_iter().map(Frame::into_bytes)) {
+                            tracing::warn!(plug, endpoint = link.endpoint(), error = %e, "message not sent");
+                        }
                     }
+                    // Written in this turn when the socket takes it; what
+                    // it does not take, the flush branch writes.
+                    w.poll_flush(&mut Context::from_waker(noop_waker_ref()))
+                });
+                if let Some(Poll::Ready(Err(e))) = written {
+                    break Err(e);
                 }
             }
-            r = writer.flush(), if !writer.is_empty() => {
+            r = poll_fn(|cx| out.poll_flush(cx)), if unwritten > 0 => {
                 if let Err(e) = r {
                     break Err(e);
                 }
             }
             action = async { keepalive.as_mut().expect("guarded").tick(last).await }, if keepalive.is_some() => {
                 match action {
-                    KeepaliveAction::Ping(ping) => writer.queue_command(&ping),
+                    KeepaliveAction::Ping(ping) => {
+                        out.with_writer(|w| w.queue_command(&ping));
+                    }
                     KeepaliveAction::PeerSilent => {
                         break Err(plug_zmtp::Error::Timeout("no heartbeat from the server"));
                     }

@@ -146,7 +146,8 @@ impl<'de> Visitor<'de> for BodyVisitor {
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<ReplyBody, A::Error> {
-        let mut object = Map::new();
+        // A reply has two or three members: room for them at once.
+        let mut object = Map::with_capacity(4);
         let mut id = None;
         while let Some(key) = members.next_key::<String>()? {
             if key == RAW_VALUE_TOKEN {

@@ -237,7 +237,8 @@ impl RpcPlug {
                 let received_before = link.health.received.load(Ordering::Relaxed);
                 conn.log("out", Some(id), std::slice::from_ref(&body));
                 let wire = conn.config.envelope.wrap(vec![body.clone()]);
-                let sending = match link.try_send(wire) {
+                let lone = link.health.in_flight.load(Ordering::Relaxed) == 1;
+                let sending = match link.try_send(wire, lone) {
                     Ok(()) => Ok(Ok(())),
                     Err(TrySend::Later(wire)) => {
                         Box::pin(tokio::time::timeout_at(deadline, link.send(wire))).await

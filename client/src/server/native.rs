@@ -19,6 +19,7 @@
 use std::collections::VecDeque;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
@@ -28,8 +29,9 @@ use bytes::Bytes;
 use futures_util::FutureExt;
 use plug_zmtp::{Batch, IntoSplit, Options, SocketType, Writer};
 use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::sync::futures::Notified;
 use tokio::time::Instant;
-use tokio_util::sync::CancellationToken;
+use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 use tokio_util::task::TaskTracker;
 
 use crate::protocol::{ErrorObject, Routed};
@@ -282,6 +284,8 @@ where
     let mut tick = tokio::time::interval(DRAIN_TICK);
     let mut stalled = false;
     let mut unsent = Unsent::default();
+    let out = peer.out.clone();
+    let mut wake = Wake::new(&out, &shared);
     loop {
         let draining = shared.draining.is_cancelled();
         stalled = note_stalled(&peer, stalled);
@@ -354,11 +358,20 @@ where
                         }
                     }
                 }
+                if let Err(e) = flush_now(&mut peer.writer) {
+                    gone(&peer.identity, e);
+                    return;
+                }
             }
-            _ = peer.out.work() => {
+            _ = wake.work.as_mut() => {
+                wake.work.set(out.notified());
                 peer.out.take(&mut queued);
                 for message in queued.drain(..) {
                     unsent.queue(&mut peer.writer, message);
+                }
+                if let Err(e) = flush_now(&mut peer.writer) {
+                    gone(&peer.identity, e);
+                    return;
                 }
             }
             r = peer.writer.flush(), if !peer.writer.is_empty() => {
@@ -368,14 +381,36 @@ where
                 }
             }
             _ = tick.tick(), if draining => {}
-            _ = shared.draining.cancelled(), if !draining => {}
-            _ = shared.stop.cancelled() => return,
+            _ = wake.draining.as_mut(), if !draining => {}
+            _ = wake.stop.as_mut() => return,
         }
     }
     tracing::debug!(
         peer = hex(&peer.identity),
         "drained; closing the connection"
     );
+}
+
+/// The wake-ups a peer's task waits for besides its socket, made once per
+/// connection: a fresh waiter on each turn of the loop would join and leave
+/// three lists under their locks for every request.
+struct Wake<'a> {
+    /// A reply from a handler that waited is queued.
+    work: Pin<Box<Notified<'a>>>,
+    /// The shutdown signal came.
+    draining: Pin<Box<WaitForCancellationFuture<'a>>>,
+    /// The drain timeout passed.
+    stop: Pin<Box<WaitForCancellationFuture<'a>>>,
+}
+
+impl<'a> Wake<'a> {
+    fn new(out: &'a Outgoing, shared: &'a Shared) -> Wake<'a> {
+        Wake {
+            work: Box::pin(out.notified()),
+            draining: Box::pin(shared.draining.cancelled()),
+            stop: Box::pin(shared.stop.cancelled()),
+        }
+    }
 }
 
 /// Whether the peer's replies wait for room (it is not reading, and so its
@@ -405,6 +440,8 @@ where
     let mut last_message = Instant::now();
     let mut tick = tokio::time::interval(DRAIN_TICK);
     let mut stalled = false;
+    let out = peer.out.clone();
+    let mut wake = Wake::new(&out, &shared);
     loop {
         let draining = shared.draining.is_cancelled();
         stalled = note_stalled(&peer, stalled);
@@ -471,11 +508,20 @@ where
                         }
                     }
                 }
+                if let Err(e) = flush_now(&mut peer.writer) {
+                    gone(&peer.identity, e);
+                    return;
+                }
             }
-            _ = peer.out.work() => {
+            _ = wake.work.as_mut() => {
+                wake.work.set(out.notified());
                 peer.out.take(&mut queued);
                 for message in queued.drain(..) {
                     queue(&mut peer.writer, message);
+                }
+                if let Err(e) = flush_now(&mut peer.writer) {
+                    gone(&peer.identity, e);
+                    return;
                 }
             }
             r = peer.writer.flush(), if !peer.writer.is_empty() => {
@@ -485,8 +531,8 @@ where
                 }
             }
             _ = tick.tick(), if draining => {}
-            _ = shared.draining.cancelled(), if !draining => {}
-            _ = shared.stop.cancelled() => return,
+            _ = wake.draining.as_mut(), if !draining => {}
+            _ = wake.stop.as_mut() => return,
         }
     }
 }
@@ -539,6 +585,16 @@ impl Unsent {
         }
         self.ends.len()
     }
+}
+
+/// Writes what the writer holds if the socket takes it now, so that a reply
+/// leaves in the turn of the loop that made it; whatever the socket does
+/// not take is written by the loop's flush branch.
+fn flush_now<W: AsyncWrite + Unpin>(writer: &mut Writer<W>) -> Result<(), plug_zmtp::Error> {
+    if writer.is_empty() {
+        return Ok(());
+    }
+    writer.flush().now_or_never().unwrap_or(Ok(()))
 }
 
 fn queue<W: AsyncWrite + Unpin>(writer: &mut Writer<W>, message: Vec<Frame>) {

@@ -73,7 +73,21 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
         self.flush().await
     }
 
-    fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
+    /// Boxes the half it writes to, so that writers of different streams
+    /// have one type.
+    pub fn boxed(self) -> Writer<Box<dyn AsyncWrite + Send + Unpin>>
+    where
+        W: Send + 'static,
+    {
+        Writer {
+            io: Box::new(self.io),
+            encoder: self.encoder,
+        }
+    }
+
+    /// Writes everything queued, as [`Writer::flush`] does, for callers
+    /// that poll. What was written is gone from the queue, the rest stays.
+    pub fn poll_flush(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Error>> {
         while !self.encoder.is_empty() {
             let written = {
                 let mut slices = [IoSlice::new(&[]); MAX_IOVECS];

@@ -3,13 +3,25 @@
 //! Any task may queue a message; the task that owns the connection takes
 //! everything queued at once when it wakes, encodes it and writes it with as
 //! few system calls as it can. So under load one wake-up and one `writev`
-//! carry a whole batch, and a lone message costs one wake-up.
+//! carry a whole batch.
+//!
+//! A connection may also lend its writer to the queue ([`Outgoing::attach`]).
+//! Then a message pushed with [`Outgoing::try_push_now`] while nothing is
+//! queued or unwritten is written by the task that pushes it, at once: a lone
+//! request leaves without waking the connection's task. The writer stays
+//! behind the queue's lock, so whoever writes, the bytes leave in the order
+//! they were pushed.
 
 use std::sync::{Mutex, MutexGuard};
+use std::task::{Context, Poll};
 
+use tokio::io::AsyncWrite;
 use tokio::sync::Notify;
 
 use crate::Frame;
+
+/// A connection's writer as the queue holds it.
+pub(crate) type SharedWriter = plug_zmtp::Writer<Box<dyn AsyncWrite + Send + Unpin>>;
 
 /// Why a message was not queued.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -33,6 +45,8 @@ pub(crate) struct Outgoing {
 struct State {
     queue: Vec<Vec<Frame>>,
     open: bool,
+    /// The connection's writer, when it lent it.
+    writer: Option<SharedWriter>,
     /// A sender found the queue full since it last had room.
     stalled: bool,
 }
@@ -44,6 +58,7 @@ impl Outgoing {
             state: Mutex::new(State {
                 queue: Vec::new(),
                 open,
+                writer: None,
                 stalled: false,
             }),
             work: Notify::new(),
@@ -73,6 +88,30 @@ impl Outgoing {
         if first {
             self.work.notify_one();
         }
+        Ok(())
+    }
+
+    /// Like [`Outgoing::try_push`], but when nothing is queued or unwritten
+    /// the message is written at once from this task. What the socket does
+    /// not take stays in the writer, and the connection's task is woken to
+    /// write it; so is it when the write fails, to find the error.
+    pub(crate) fn try_push_now(&self, message: Vec<Frame>) -> Result<(), (Vec<Frame>, Refused)> {
+        let mut state = self.lock();
+        let idle = state.open && state.queue.is_empty();
+        let Some(writer) = state.writer.as_mut().filter(|w| idle && w.is_empty()) else {
+            drop(state);
+            return self.try_push(message);
+        };
+        if let Err(e) = writer.queue(message.into_iter().map(Frame::into_bytes)) {
+            tracing::warn!(error = %e, "message not sent");
+            return Ok(());
+        }
+        let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+        if let Poll::Ready(Ok(())) = writer.poll_flush(&mut cx) {
+            return Ok(());
+        }
+        drop(state);
+        self.work.notify_one();
         Ok(())
     }
 
@@ -117,25 +156,44 @@ impl Outgoing {
         }
     }
 
-    /// Waits until something may be queued (cancel-safe; a wake-up that
-    /// came while nobody waited is kept).
-    pub(crate) async fn work(&self) {
-        self.work.notified().await
+    /// Completes when something may have been queued. A wake-up that came
+    /// while nobody waited is kept. A loop keeps one of these across its
+    /// turns and makes a new one only after it fired: a new one on each
+    /// turn would join and leave the list of waiters under its lock.
+    pub(crate) fn notified(&self) -> tokio::sync::futures::Notified<'_> {
+        self.work.notified()
     }
 
-    /// Opens the queue: a connection is up.
-    pub(crate) fn open(&self) {
-        self.lock().open = true;
+    /// Opens the queue: a connection is up, and lends it its writer.
+    pub(crate) fn attach(&self, writer: SharedWriter) {
+        let mut state = self.lock();
+        state.open = true;
+        state.writer = Some(writer);
+    }
+
+    /// Runs `f` on the lent writer (the connection's task), if there is one.
+    pub(crate) fn with_writer<R>(&self, f: impl FnOnce(&mut SharedWriter) -> R) -> Option<R> {
+        self.lock().writer.as_mut().map(f)
+    }
+
+    /// Writes what the lent writer holds; ready at once without one.
+    pub(crate) fn poll_flush(&self, cx: &mut Context<'_>) -> Poll<Result<(), plug_zmtp::Error>> {
+        match self.lock().writer.as_mut() {
+            Some(writer) => writer.poll_flush(cx),
+            None => Poll::Ready(Ok(())),
+        }
     }
 
     /// Closes the queue and drops what it held, returning how many messages
-    /// that was. Senders waiting for room see [`Refused::Closed`].
+    /// that was; the writer lent with it, if any, is dropped too. Senders
+    /// waiting for room see [`Refused::Closed`].
     pub(crate) fn close(&self) -> usize {
-        let dropped = {
+        let (dropped, writer) = {
             let mut state = self.lock();
             state.open = false;
-            std::mem::take(&mut state.queue).len()
+            (std::mem::take(&mut state.queue).len(), state.writer.take())
         };
+        drop(writer);
         self.room.notify_waiters();
         dropped
     }
@@ -155,6 +213,7 @@ impl Outgoing {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures_util::FutureExt;
     use std::time::Duration;
 
     fn msg(s: &str) -> Vec<Frame> {
@@ -187,11 +246,81 @@ mod tests {
         assert_eq!(q.try_push(msg("d")).unwrap_err().1, Refused::Closed);
     }
 
+    /// Two connected ends after their handshakes: a DEALER whose writer is
+    /// lent to `q`, and a ROUTER to read what it sends.
+    async fn lent(q: &Outgoing) -> plug_zmtp::Reader<tokio::net::unix::OwnedReadHalf> {
+        use plug_zmtp::{Options, SocketType};
+        let (a, b) = tokio::net::UnixStream::pair().unwrap();
+        let dealer = Options::new(SocketType::Dealer);
+        let router = Options::new(SocketType::Router);
+        let (a, b) = tokio::join!(
+            plug_zmtp::handshake(a, &dealer),
+            plug_zmtp::handshake(b, &router)
+        );
+        let (_, writer) = a.unwrap().into_split();
+        q.attach(writer.boxed());
+        b.unwrap().into_split().0
+    }
+
+    async fn next(
+        reader: &mut plug_zmtp::Reader<tokio::net::unix::OwnedReadHalf>,
+    ) -> Vec<Vec<bytes::Bytes>> {
+        let mut batch = plug_zmtp::Batch::default();
+        tokio::time::timeout(Duration::from_secs(5), reader.read_batch(&mut batch))
+            .await
+            .expect("a message within 5 s")
+            .unwrap();
+        batch.messages
+    }
+
+    #[tokio::test]
+    async fn a_lone_message_is_written_without_waking_the_owner() {
+        let q = Outgoing::new(8, false);
+        let mut reader = lent(&q).await;
+        q.try_push_now(msg("lone")).unwrap();
+        assert_eq!(q.len(), 0, "written, not queued");
+        assert_eq!(
+            next(&mut reader).await,
+            vec![vec![bytes::Bytes::from("lone")]]
+        );
+        // No wake-up was stored for the owner: nothing is left for it to do.
+        assert!(q.notified().now_or_never().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_message_behind_queued_ones_waits_its_turn() {
+        let q = Outgoing::new(8, false);
+        let mut reader = lent(&q).await;
+        q.try_push(msg("first")).unwrap();
+        q.try_push_now(msg("second")).unwrap();
+        // Written now, "second" would overtake "first".
+        assert_eq!(q.len(), 2);
+        let mut taken = Vec::new();
+        q.take(&mut taken);
+        q.with_writer(|w| {
+            for m in taken.drain(..) {
+                w.queue(m.into_iter().map(Frame::into_bytes)).unwrap();
+            }
+        });
+        std::future::poll_fn(|cx| q.poll_flush(cx)).await.unwrap();
+        let mut got = Vec::new();
+        while got.len() < 2 {
+            got.extend(next(&mut reader).await);
+        }
+        assert_eq!(
+            got,
+            vec![
+                vec![bytes::Bytes::from("first")],
+                vec![bytes::Bytes::from("second")]
+            ]
+        );
+    }
+
     #[tokio::test]
     async fn the_first_message_wakes_the_owner() {
         let q = Outgoing::new(8, true);
         q.try_push(msg("a")).unwrap();
-        tokio::time::timeout(Duration::from_secs(5), q.work())
+        tokio::time::timeout(Duration::from_secs(5), q.notified())
             .await
             .expect("a wake-up for the first message");
     }
