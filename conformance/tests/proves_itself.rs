@@ -470,6 +470,12 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
         "raw.frames.leading-empty",
     ),
     (
+        "strip-leading-empty",
+        "rpc",
+        "rpc.error",
+        "rpc.error.multi-frame-body",
+    ),
+    (
         "merge-frames",
         "raw",
         "raw.frames",

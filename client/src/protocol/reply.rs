@@ -2,6 +2,9 @@
 //! plugs.
 
 use std::fmt;
+use std::sync::OnceLock;
+
+use bytes::Bytes;
 
 use serde::de::{self, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -66,13 +69,22 @@ pub enum ReplyError {
     BadErrorObject(String),
 }
 
-/// A reply body as the plug reads it: the whole object, as the callback of
-/// SocketStream received it, and its `id` as the exact JSON text that came
-/// back ([`Id`]).
-#[derive(Clone, Debug, PartialEq)]
+/// A reply body as the plug reads it: the id as the exact JSON text that
+/// came back ([`Id`]), the `result` or `error` member, and the whole object,
+/// as the callback of SocketStream received it.
+///
+/// Reading one checks the whole body and builds only the members a plug
+/// needs to complete a request; the map of every member is built from the
+/// body when it is first asked for ([`ReplyBody::object`]).
+#[derive(Clone)]
 pub struct ReplyBody {
     id: Option<Id>,
-    object: Map<String, Value>,
+    result: Option<Value>,
+    /// Boxed, as the map below: rare, and a reply is moved several times
+    /// on its way to the caller.
+    error: Option<Box<Value>>,
+    body: Bytes,
+    object: OnceLock<Box<Map<String, Value>>>,
 }
 
 impl ReplyBody {
@@ -80,19 +92,31 @@ impl ReplyBody {
     /// and outcome are checked separately so a broken reply can still be
     /// matched to its request.
     pub fn parse(bytes: &[u8]) -> Result<ReplyBody, ReplyError> {
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        match de.deserialize_map(BodyVisitor).and_then(|body| {
-            de.end()?;
-            Ok(body)
-        }) {
-            Ok(body) => Ok(body),
+        ReplyBody::read(Bytes::copy_from_slice(bytes))
+    }
+
+    /// Like [`ReplyBody::parse`], keeping `body` itself rather than a copy.
+    pub fn read(body: Bytes) -> Result<ReplyBody, ReplyError> {
+        let members = match Members::read(&body) {
+            Ok(members) => members,
             // Only on the way to an error: tell a JSON value that is not an
             // object from something that is not JSON at all.
-            Err(e) => match serde_json::from_slice::<Value>(bytes) {
-                Ok(Value::Object(_)) | Err(_) => Err(ReplyError::NotJson(e.to_string())),
-                Ok(other) => Err(ReplyError::NotObject(kind_of(&other))),
-            },
-        }
+            Err(e) => {
+                return Err(match serde_json::from_slice::<Value>(&body) {
+                    Ok(Value::Object(_)) | Err(_) => ReplyError::NotJson(e.to_string()),
+                    Ok(other) => ReplyError::NotObject(kind_of(&other)),
+                })
+            }
+        };
+        let Members { id, result, error } = members;
+        let id = id.map(|raw| Id::from_raw(raw.to_owned()));
+        Ok(ReplyBody {
+            id,
+            result,
+            error: error.map(Box::new),
+            body,
+            object: OnceLock::new(),
+        })
     }
 
     /// The `id` member as its exact JSON text.
@@ -108,65 +132,169 @@ impl ReplyBody {
     /// `Ok(result)`, `Err(Ok(error))` for an error reply, or the protocol
     /// violation (§7.3).
     pub fn outcome(&self) -> Result<Result<&Value, ErrorObject>, ReplyError> {
-        match (self.object.get("result"), self.object.get("error")) {
+        match (&self.result, self.error.as_deref()) {
             (Some(r), None) => Ok(Ok(r)),
             (None, Some(e)) => ErrorObject::deserialize_from(e).map(Err),
             _ => Err(ReplyError::ResultXorError),
         }
     }
 
-    /// The whole reply object, `id` included.
+    /// The `result` member, if there is one.
+    pub fn result(&self) -> Option<&Value> {
+        self.result.as_ref()
+    }
+
+    /// The `result` member by value, if there is one.
+    pub fn into_result(self) -> Option<Value> {
+        self.result
+    }
+
+    /// The whole reply object, `id` included (built on first use).
     pub fn object(&self) -> &Map<String, Value> {
-        &self.object
+        self.object.get_or_init(|| Box::new(self.build_object()))
     }
 
     /// The whole reply object, by value.
-    pub fn into_object(self) -> Map<String, Value> {
-        self.object
+    pub fn into_object(mut self) -> Map<String, Value> {
+        match self.object.take() {
+            Some(object) => *object,
+            None => self.build_object(),
+        }
     }
 
     /// The exact id and the whole object, by value.
-    pub fn into_parts(self) -> (Option<Id>, Map<String, Value>) {
-        (self.id, self.object)
+    pub fn into_parts(mut self) -> (Option<Id>, Map<String, Value>) {
+        (self.id.take(), self.into_object())
+    }
+
+    /// The exact id and the rest, by value: how a plug keeps the id apart
+    /// from the reply it completes a request with.
+    pub fn take_id(mut self) -> (Option<Id>, ReplyBody) {
+        (self.id.take(), self)
+    }
+
+    fn build_object(&self) -> Map<String, Value> {
+        // Every member was parsed when the body was read, so this parse
+        // succeeds; were it ever to fail, the members read are still there.
+        match serde_json::from_slice(&self.body) {
+            Ok(object) => object,
+            Err(_) => {
+                let mut object = Map::new();
+                if let Some(id) = &self.id {
+                    object.insert("id".into(), id.to_value());
+                }
+                if let Some(result) = &self.result {
+                    object.insert("result".into(), result.clone());
+                }
+                if let Some(error) = &self.error {
+                    object.insert("error".into(), Value::clone(error));
+                }
+                object
+            }
+        }
+    }
+}
+
+impl PartialEq for ReplyBody {
+    fn eq(&self, other: &ReplyBody) -> bool {
+        self.id == other.id && self.object() == other.object()
+    }
+}
+
+impl fmt::Debug for ReplyBody {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReplyBody")
+            .field("id", &self.id)
+            .field("body", &String::from_utf8_lossy(&self.body))
+            .finish()
     }
 }
 
 /// The map key serde_json uses to carry a `RawValue` through `Value`.
 const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 
-/// Builds a [`ReplyBody`] from a JSON object, reading the `id` member as raw
-/// text on the way.
-struct BodyVisitor;
+/// The members of a reply a plug needs, read in one pass over the body.
+/// Every other member is parsed as a `Value` too, and dropped: the body
+/// passes only if all of it would, so the whole object can be built from
+/// it later. A member given twice counts with its last value, as in a map.
+#[derive(Default)]
+struct Members<'a> {
+    id: Option<&'a RawValue>,
+    result: Option<Value>,
+    error: Option<Value>,
+}
 
-impl<'de> Visitor<'de> for BodyVisitor {
-    type Value = ReplyBody;
+impl<'a> Members<'a> {
+    fn read(body: &'a [u8]) -> Result<Members<'a>, serde_json::Error> {
+        let mut de = serde_json::Deserializer::from_slice(body);
+        let members = de.deserialize_map(MembersVisitor)?;
+        de.end()?;
+        Ok(members)
+    }
+}
+
+struct MembersVisitor;
+
+impl<'de> Visitor<'de> for MembersVisitor {
+    type Value = Members<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<ReplyBody, A::Error> {
-        // A reply has two or three members: room for them at once.
-        let mut object = Map::with_capacity(4);
-        let mut id = None;
-        while let Some(key) = members.next_key::<String>()? {
-            if key == RAW_VALUE_TOKEN {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
+        let mut members = Members::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            match key {
+                Key::Id => {
+                    let raw: &RawValue = map.next_value()?;
+                    // The id must read as a `Value` too, for the object.
+                    serde_json::from_str::<Value>(raw.get()).map_err(de::Error::custom)?;
+                    members.id = Some(raw);
+                }
+                Key::Result => members.result = Some(map.next_value()?),
+                Key::Error => members.error = Some(map.next_value()?),
+                Key::Other => {
+                    map.next_value::<Value>()?;
+                }
                 // serde_json's `Value` gives this key a meaning of its own;
                 // refused here so a reply reads as `Value` would read it
                 // (and as the server side reads a request).
-                return Err(de::Error::custom("reserved key"));
-            }
-            if key == "id" {
-                let raw: Box<RawValue> = members.next_value()?;
-                // The id alone, a few bytes, for the object's `id` member.
-                let value = serde_json::from_str(raw.get()).map_err(de::Error::custom)?;
-                object.insert(key, value);
-                id = Some(Id::from_raw(raw));
-            } else {
-                object.insert(key, members.next_value()?);
+                Key::Reserved => return Err(de::Error::custom("reserved key")),
             }
         }
-        Ok(ReplyBody { id, object })
+        Ok(members)
+    }
+}
+
+/// A member's name, told apart without allocating.
+enum Key {
+    Id,
+    Result,
+    Error,
+    Reserved,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = Key;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a member name")
+            }
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Key, E> {
+                Ok(match name {
+                    "id" => Key::Id,
+                    "result" => Key::Result,
+                    "error" => Key::Error,
+                    RAW_VALUE_TOKEN => Key::Reserved,
+                    _ => Key::Other,
+                })
+            }
+        }
+        d.deserialize_str(KeyVisitor)
     }
 }
 
@@ -231,6 +359,44 @@ mod tests {
             ReplyBody::parse(br#"{"id":1} trailing"#),
             Err(ReplyError::NotJson(_))
         ));
+    }
+
+    /// Reading a reply builds only some members; it must accept exactly
+    /// the bodies a full parse accepts, and its object must be that parse.
+    #[test]
+    fn reading_agrees_with_a_full_parse() {
+        let bodies: &[&[u8]] = &[
+            br#"{"id":1,"result":"x"}"#,
+            br#"{"jsonrpc":"2.0","result":[1,{"a":null}],"id":"s"}"#,
+            br#"{"\u0069d":7,"r\u0065sult":true}"#,
+            br#"{"id":1,"result":1,"result":2,"extra":{"deep":[[[]]]}}"#,
+            br#"{"id":1,"error":{"code":-32601,"message":"no"},"data":1}"#,
+            br#"{"id":1,"result":0,"x":1e400}"#,
+            br#"{"id":1e400,"result":0}"#,
+            br#"{"id":1,"result":0,"x":"\ud800"}"#,
+            br#"{"id":1,"result":"\ud800"}"#,
+            b"{\"id\":1,\"result\":0,\"x\":\"\xff\"}",
+            br#"{"id":1,"result":0,"$serde_json::private::RawValue":"1"}"#,
+            br#"{"id":1,"result":0"#,
+        ];
+        for body in bodies {
+            let text = String::from_utf8_lossy(body);
+            let full = serde_json::from_slice::<Map<String, Value>>(body);
+            match ReplyBody::parse(body) {
+                Ok(reply) => {
+                    let full = full.unwrap_or_else(|e| panic!("{text}: read, yet {e}"));
+                    assert_eq!(reply.object(), &full, "{text}");
+                    let order: Vec<_> = reply.object().keys().collect();
+                    assert_eq!(order, full.keys().collect::<Vec<_>>(), "{text}");
+                    assert_eq!(reply.result(), full.get("result"), "{text}");
+                    assert_eq!(reply.clone().into_object(), full, "{text}");
+                }
+                Err(_) => assert!(
+                    full.is_err() || text.contains("$serde_json"),
+                    "{text}: refused, yet a full parse accepts it"
+                ),
+            }
+        }
     }
 
     #[test]

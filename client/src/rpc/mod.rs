@@ -83,7 +83,7 @@ impl RpcState {
             let why = format!("reply has {} frames, expected 1", body.len());
             return Some(Message::new(body, MessageKind::Invalid(why)));
         }
-        let reply = match ReplyBody::parse(&body[0]) {
+        let reply = match ReplyBody::read(body[0].bytes().clone()) {
             Ok(r) => r,
             Err(e) => {
                 self.conn.log("in", None, &body);
@@ -92,7 +92,7 @@ impl RpcState {
         };
         // `Ok(None)` for a result, `Ok(Some(error))` for an error reply.
         let checked = reply.outcome().map(Result::err);
-        let (reply_id, object) = reply.into_parts();
+        let (reply_id, reply) = reply.take_id();
         let Some(reply_id) = reply_id else {
             self.conn.log("in", None, &body);
             return Some(Message::new(body, MessageKind::Push));
@@ -106,10 +106,10 @@ impl RpcState {
         };
         self.conn.log("in", Some(id), &body);
         let outcome = match checked {
-            Ok(None) => Ok(Reply::new(reply_id, object)),
+            Ok(None) => Ok(Reply::new(reply_id, reply)),
             Ok(Some(error)) => Err(Error::Remote {
                 error,
-                reply: Box::new(Reply::new(reply_id, object)),
+                reply: Box::new(Reply::new(reply_id, reply)),
             }),
             Err(error) => Err(Error::Protocol { id, error }),
         };

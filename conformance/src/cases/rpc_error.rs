@@ -87,7 +87,8 @@ pub(super) fn cases() -> Vec<Case> {
             Rpc,
             Must,
             &["5.5-d", "3.3-b", "5.3-d"],
-            "a body of more than one frame gets id null and -32600, bare and delimited",
+            "a body of more than one frame gets id null and -32600, bare and delimited (an empty \
+             frame after the delimiter included)",
             multi_frame,
         )
         .on(&[Error, Bare, Delimited]),
@@ -287,8 +288,21 @@ fn multi_frame(ctx: &Ctx) -> Step<Verdict> {
         check_code(&reply, INVALID_REQUEST, "§5.5-d")?;
     }
     conn.set_style(Style::Delimited);
-    let reply = conn.call(&Request::frames(vec![ping, b"x".to_vec()]))?;
+    let reply = conn.call(&Request::frames(vec![ping.clone(), b"x".to_vec()]))?;
     check_code(&reply, INVALID_REQUEST, "§5.5-d")?;
+    // On the wire ["", "", ping]: one delimiter (§3.4-a), then a body of two
+    // frames, the first of them empty.
+    let second_empty = |v: Verdict| {
+        v.replace_hint(
+            "only the first empty frame is a delimiter (§3.4-a); an empty frame after it is part \
+             of the body, which then has two frames: answer -32600 with id null in the envelope \
+             [identity, \"\"] (§5.5-d, §3.3-b)",
+        )
+    };
+    let reply = conn
+        .call(&Request::frames(vec![Vec::new(), ping]))
+        .map_err(second_empty)?;
+    check_code(&reply, INVALID_REQUEST, "§5.5-d").map_err(second_empty)?;
     conn.set_style(Style::Bare);
     conn.finish()?;
     Ok(Verdict::Pass)
