@@ -222,7 +222,11 @@ fn check_count(report: &Value) {
 
 /// A server of our own (not started by bench), listening.
 fn server(mode: &str) -> Spawned {
-    let server = Spawned::start(&broken("none", mode), false).unwrap();
+    server_breaking("none", mode)
+}
+
+fn server_breaking(rule: &str, mode: &str) -> Spawned {
+    let server = Spawned::start(&broken(rule, mode), false).unwrap();
     let addr = server.endpoint.trim_start_matches("tcp://").to_owned();
     let deadline = Instant::now() + MINUTE;
     while std::net::TcpStream::connect(&addr).is_err() {
@@ -477,11 +481,16 @@ fn sigint_stops_the_run_with_a_partial_report() {
     }
 }
 
-/// Against a frozen server the first SIGINT waits for the requests in
-/// flight; a second one ends them at once.
+/// Against a server that stopped answering, the first SIGINT waits for the
+/// requests in flight; a second one ends them at once.
 #[test]
 fn a_second_sigint_stops_at_once() {
-    let server = server("rpc");
+    // It answers 500 messages and then none: once it says it hangs, the
+    // request that made it hang is in flight and is sure never to be
+    // answered. (A server frozen at some moment may have answered every
+    // request in flight already, and the replies in the socket end the run
+    // at the first SIGINT.)
+    let server = server_breaking("hang-after=500", "rpc");
     let bench = Running::start(
         &[
             &server.endpoint,
@@ -494,8 +503,15 @@ fn a_second_sigint_stops_at_once() {
         ],
         "twice.json",
     );
-    bench.wait_for_replies();
-    signal_group(&server, libc::SIGSTOP);
+    let deadline = Instant::now() + MINUTE;
+    while !server
+        .output_tail()
+        .iter()
+        .any(|l| l.contains("hanging: no more replies"))
+    {
+        assert!(Instant::now() < deadline, "the server did not hang");
+        std::thread::sleep(Duration::from_millis(20));
+    }
     bench.signal(libc::SIGINT);
     bench.wait_for(
         "the note about a second interrupt",
@@ -504,7 +520,7 @@ fn a_second_sigint_stops_at_once() {
     );
     bench.signal(libc::SIGINT);
     let run = bench.finish(MINUTE);
-    signal_group(&server, libc::SIGCONT);
+    drop(server);
     assert_eq!(run.code, 130, "{}", run.stdout);
     let report = run.report();
     check_count(report);

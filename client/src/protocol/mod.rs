@@ -19,6 +19,7 @@ pub mod error_object;
 pub mod id;
 pub mod reply;
 pub mod request;
+mod text;
 
 pub use envelope::{Envelope, EnvelopeStyle, Routed};
 pub use error_object::{codes, ErrorObject};

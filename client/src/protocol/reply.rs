@@ -7,48 +7,56 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 
 use serde::de::{self, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Deserializer};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::request::kind_of;
+use super::text::write_value;
 use super::{ErrorObject, Id};
 
-#[derive(Serialize)]
-struct Outgoing<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    jsonrpc: Option<&'static str>,
-    id: &'a RawValue,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    result: Option<&'a Value>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    error: Option<&'a ErrorObject>,
+/// What a reply carries besides its id.
+enum Outcome<'a> {
+    Result(&'a Value),
+    Error(&'a ErrorObject),
 }
 
-fn encode(
-    id: Option<&Id>,
-    jsonrpc: bool,
-    result: Option<&Value>,
-    error: Option<&ErrorObject>,
-) -> Vec<u8> {
-    let out = Outgoing {
-        jsonrpc: jsonrpc.then_some("2.0"),
-        id: id.map_or(RawValue::NULL, Id::raw),
-        result,
-        error,
+fn encode(id: Option<&Id>, jsonrpc: bool, outcome: Outcome<'_>) -> Vec<u8> {
+    let id = id.map_or("null", Id::json);
+    let size = match outcome {
+        Outcome::Result(Value::String(s)) => s.len(),
+        _ => 64,
     };
-    serde_json::to_vec(&out).expect("a reply serializes")
+    let mut out = Vec::with_capacity(size + id.len() + 48);
+    out.push(b'{');
+    if jsonrpc {
+        out.extend_from_slice(br#""jsonrpc":"2.0","#);
+    }
+    out.extend_from_slice(b"\"id\":");
+    out.extend_from_slice(id.as_bytes());
+    match outcome {
+        Outcome::Result(result) => {
+            out.extend_from_slice(b",\"result\":");
+            write_value(&mut out, result);
+        }
+        Outcome::Error(error) => {
+            out.extend_from_slice(b",\"error\":");
+            serde_json::to_writer(&mut out, error).expect("an error object serializes");
+        }
+    }
+    out.push(b'}');
+    out
 }
 
 /// A success reply: `{"id": <id>, "result": <result>}`, with
 /// `"jsonrpc": "2.0"` first when the request had it. `None` writes `"id": null`.
 pub fn encode_result(id: Option<&Id>, jsonrpc: bool, result: &Value) -> Vec<u8> {
-    encode(id, jsonrpc, Some(result), None)
+    encode(id, jsonrpc, Outcome::Result(result))
 }
 
 /// An error reply: `{"id": <id>, "error": {...}}`.
 pub fn encode_error(id: Option<&Id>, jsonrpc: bool, error: &ErrorObject) -> Vec<u8> {
-    encode(id, jsonrpc, None, Some(error))
+    encode(id, jsonrpc, Outcome::Error(error))
 }
 
 /// Why a message cannot be read as a reply.

@@ -9,6 +9,7 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
+use super::text::{write_str, write_value};
 use super::{ErrorObject, Id};
 use crate::Frame;
 
@@ -305,9 +306,9 @@ pub fn encode_request(object: Map<String, Value>, id: Option<u64>) -> Vec<u8> {
             out.push(b',');
         }
         first = false;
-        serde_json::to_writer(&mut out, key).expect("a string serializes");
+        write_str(&mut out, key);
         out.push(b':');
-        serde_json::to_writer(&mut out, value).expect("a JSON value serializes");
+        write_value(&mut out, value);
     }
     out.push(b'}');
     out

@@ -298,6 +298,8 @@ impl Server<'_> {
     }
 
     fn hang(&self) -> ! {
+        // What a test waits for to know that no reply will come any more.
+        eprintln!("plug-broken-server: hanging: no more replies");
         loop {
             std::thread::sleep(Duration::from_millis(100));
             if self.stop.load(Ordering::Relaxed) {
