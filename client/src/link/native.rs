@@ -1,12 +1,13 @@
 //! A link on the native transport: dial, handshake, then one task reads
 //! batches and writes what callers queued, until the connection drops; then
 //! dial again, as libzmq does for a connecting socket (PROTOCOL.md §8.4).
-
-use std::sync::Arc;
-use std::time::Duration;
+//! The task lends its writer to the link's queue, so that a request sent
+//! alone is written by its caller at once (`Outgoing::try_push_now`).
 
 use std::future::poll_fn;
+use std::sync::Arc;
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use futures_util::task::noop_waker_ref;
 use plug_zmtp::{Heartbeat, IntoSplit, Keepalive, KeepaliveAction, Options, SocketType};
