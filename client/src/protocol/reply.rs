@@ -81,50 +81,73 @@ pub enum ReplyError {
 /// came back ([`Id`]), the `result` or `error` member, and the whole object,
 /// as the callback of SocketStream received it.
 ///
-/// Reading one checks the whole body and builds only the members a plug
-/// needs to complete a request; the map of every member is built from the
-/// body when it is first asked for ([`ReplyBody::object`]).
+/// A small body is read for the members a plug needs to complete a request
+/// (the rest is checked, not kept), and the map of every member is built
+/// from the body when it is first asked for ([`ReplyBody::object`]). A body
+/// over [`ReplyBody::LAZY_MAX`] is read into the map at once, and not kept:
+/// kept in a reply, it would keep the buffer it was read into, and the
+/// connection would read the next message into fresh memory.
 #[derive(Clone)]
 pub struct ReplyBody {
     id: Option<Id>,
-    result: Option<Value>,
-    /// Boxed, as the map below: rare, and a reply is moved several times
-    /// on its way to the caller.
-    error: Option<Box<Value>>,
-    body: Bytes,
-    object: OnceLock<Box<Map<String, Value>>>,
+    members: Members,
+}
+
+#[derive(Clone)]
+enum Members {
+    Lazy {
+        result: Option<Value>,
+        /// Boxed, as the map below: rare, and a reply is moved several
+        /// times on its way to the caller.
+        error: Option<Box<Value>>,
+        body: Bytes,
+        object: OnceLock<Box<Map<String, Value>>>,
+    },
+    Whole(Box<Map<String, Value>>),
 }
 
 impl ReplyBody {
+    /// The largest body kept whole for a map built on first use: the size
+    /// up to which the native transport copies a frame out of the buffer it
+    /// read it into.
+    pub const LAZY_MAX: usize = plug_zmtp::DEFAULT_COPY_LIMIT;
+
     /// Parses a reply body in one pass, keeping the id's exact text; the id
     /// and outcome are checked separately so a broken reply can still be
     /// matched to its request.
     pub fn parse(bytes: &[u8]) -> Result<ReplyBody, ReplyError> {
+        if bytes.len() > Self::LAZY_MAX {
+            return ReplyBody::whole(bytes);
+        }
         ReplyBody::read(Bytes::copy_from_slice(bytes))
     }
 
-    /// Like [`ReplyBody::parse`], keeping `body` itself rather than a copy.
+    /// Like [`ReplyBody::parse`], keeping a small `body` itself rather than
+    /// a copy.
     pub fn read(body: Bytes) -> Result<ReplyBody, ReplyError> {
-        let members = match Members::read(&body) {
-            Ok(members) => members,
-            // Only on the way to an error: tell a JSON value that is not an
-            // object from something that is not JSON at all.
-            Err(e) => {
-                return Err(match serde_json::from_slice::<Value>(&body) {
-                    Ok(Value::Object(_)) | Err(_) => ReplyError::NotJson(e.to_string()),
-                    Ok(other) => ReplyError::NotObject(kind_of(&other)),
-                })
-            }
-        };
-        let Members { id, result, error } = members;
-        let id = id.map(|raw| Id::from_raw(raw.to_owned()));
+        if body.len() > Self::LAZY_MAX {
+            return ReplyBody::whole(&body);
+        }
+        let Needed { id, result, error } = Needed::read(&body).map_err(|e| refused(&body, e))?;
         Ok(ReplyBody {
-            id,
-            result,
-            error: error.map(Box::new),
-            body,
-            object: OnceLock::new(),
+            id: id.map(|raw| Id::from_raw(raw.to_owned())),
+            members: Members::Lazy {
+                result,
+                error: error.map(Box::new),
+                body,
+                object: OnceLock::new(),
+            },
         })
+    }
+
+    fn whole(bytes: &[u8]) -> Result<ReplyBody, ReplyError> {
+        let mut de = serde_json::Deserializer::from_slice(bytes);
+        de.deserialize_map(WholeVisitor)
+            .and_then(|body| {
+                de.end()?;
+                Ok(body)
+            })
+            .map_err(|e| refused(bytes, e))
     }
 
     /// The `id` member as its exact JSON text.
@@ -140,7 +163,11 @@ impl ReplyBody {
     /// `Ok(result)`, `Err(Ok(error))` for an error reply, or the protocol
     /// violation (§7.3).
     pub fn outcome(&self) -> Result<Result<&Value, ErrorObject>, ReplyError> {
-        match (&self.result, self.error.as_deref()) {
+        let error = match &self.members {
+            Members::Lazy { error, .. } => error.as_deref(),
+            Members::Whole(object) => object.get("error"),
+        };
+        match (self.result(), error) {
             (Some(r), None) => Ok(Ok(r)),
             (None, Some(e)) => ErrorObject::deserialize_from(e).map(Err),
             _ => Err(ReplyError::ResultXorError),
@@ -149,22 +176,35 @@ impl ReplyBody {
 
     /// The `result` member, if there is one.
     pub fn result(&self) -> Option<&Value> {
-        self.result.as_ref()
+        match &self.members {
+            Members::Lazy { result, .. } => result.as_ref(),
+            Members::Whole(object) => object.get("result"),
+        }
     }
 
     /// The `result` member by value, if there is one.
     pub fn into_result(self) -> Option<Value> {
-        self.result
+        match self.members {
+            Members::Lazy { result, .. } => result,
+            Members::Whole(mut object) => object.remove("result"),
+        }
     }
 
-    /// The whole reply object, `id` included (built on first use).
+    /// The whole reply object, `id` included.
     pub fn object(&self) -> &Map<String, Value> {
-        self.object.get_or_init(|| Box::new(self.build_object()))
+        match &self.members {
+            Members::Lazy { object, .. } => object.get_or_init(|| Box::new(self.build_object())),
+            Members::Whole(object) => object,
+        }
     }
 
     /// The whole reply object, by value.
     pub fn into_object(mut self) -> Map<String, Value> {
-        match self.object.take() {
+        let built = match &mut self.members {
+            Members::Lazy { object, .. } => object.take(),
+            Members::Whole(object) => Some(std::mem::take(object)),
+        };
+        match built {
             Some(object) => *object,
             None => self.build_object(),
         }
@@ -181,25 +221,45 @@ impl ReplyBody {
         (self.id.take(), self)
     }
 
+    /// The map of a small body, from the body.
     fn build_object(&self) -> Map<String, Value> {
+        let Members::Lazy {
+            result,
+            error,
+            body,
+            ..
+        } = &self.members
+        else {
+            return Map::new();
+        };
         // Every member was parsed when the body was read, so this parse
         // succeeds; were it ever to fail, the members read are still there.
-        match serde_json::from_slice(&self.body) {
+        match serde_json::from_slice(body) {
             Ok(object) => object,
             Err(_) => {
                 let mut object = Map::new();
                 if let Some(id) = &self.id {
                     object.insert("id".into(), id.to_value());
                 }
-                if let Some(result) = &self.result {
+                if let Some(result) = result {
                     object.insert("result".into(), result.clone());
                 }
-                if let Some(error) = &self.error {
+                if let Some(error) = error {
                     object.insert("error".into(), Value::clone(error));
                 }
                 object
             }
         }
+    }
+}
+
+/// The error for a body that is not a JSON object: only on the way to an
+/// error, tells a JSON value that is not an object from something that is
+/// not JSON at all.
+fn refused(bytes: &[u8], e: serde_json::Error) -> ReplyError {
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(_)) | Err(_) => ReplyError::NotJson(e.to_string()),
+        Ok(other) => ReplyError::NotObject(kind_of(&other)),
     }
 }
 
@@ -213,7 +273,7 @@ impl fmt::Debug for ReplyBody {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ReplyBody")
             .field("id", &self.id)
-            .field("body", &String::from_utf8_lossy(&self.body))
+            .field("object", self.object())
             .finish()
     }
 }
@@ -226,32 +286,32 @@ const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 /// passes only if all of it would, so the whole object can be built from
 /// it later. A member given twice counts with its last value, as in a map.
 #[derive(Default)]
-struct Members<'a> {
+struct Needed<'a> {
     id: Option<&'a RawValue>,
     result: Option<Value>,
     error: Option<Value>,
 }
 
-impl<'a> Members<'a> {
-    fn read(body: &'a [u8]) -> Result<Members<'a>, serde_json::Error> {
+impl<'a> Needed<'a> {
+    fn read(body: &'a [u8]) -> Result<Needed<'a>, serde_json::Error> {
         let mut de = serde_json::Deserializer::from_slice(body);
-        let members = de.deserialize_map(MembersVisitor)?;
+        let needed = de.deserialize_map(NeededVisitor)?;
         de.end()?;
-        Ok(members)
+        Ok(needed)
     }
 }
 
-struct MembersVisitor;
+struct NeededVisitor;
 
-impl<'de> Visitor<'de> for MembersVisitor {
-    type Value = Members<'de>;
+impl<'de> Visitor<'de> for NeededVisitor {
+    type Value = Needed<'de>;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Members<'de>, A::Error> {
-        let mut members = Members::default();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Needed<'de>, A::Error> {
+        let mut members = Needed::default();
         while let Some(key) = map.next_key::<Key>()? {
             match key {
                 Key::Id => {
@@ -272,6 +332,40 @@ impl<'de> Visitor<'de> for MembersVisitor {
             }
         }
         Ok(members)
+    }
+}
+
+/// Reads a body into the map of every member, keeping the id's exact text
+/// on the way.
+struct WholeVisitor;
+
+impl<'de> Visitor<'de> for WholeVisitor {
+    type Value = ReplyBody;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut members: A) -> Result<ReplyBody, A::Error> {
+        let mut object = Map::new();
+        let mut id = None;
+        while let Some(key) = members.next_key::<String>()? {
+            if key == RAW_VALUE_TOKEN {
+                return Err(de::Error::custom("reserved key"));
+            }
+            if key == "id" {
+                let raw: &RawValue = members.next_value()?;
+                let value = serde_json::from_str(raw.get()).map_err(de::Error::custom)?;
+                object.insert(key, value);
+                id = Some(Id::from_raw(raw.to_owned()));
+            } else {
+                object.insert(key, members.next_value()?);
+            }
+        }
+        Ok(ReplyBody {
+            id,
+            members: Members::Whole(Box::new(object)),
+        })
     }
 }
 
@@ -387,8 +481,18 @@ mod tests {
             br#"{"id":1,"result":0,"$serde_json::private::RawValue":"1"}"#,
             br#"{"id":1,"result":0"#,
         ];
+        // The same bodies past the size kept for a lazy map: read whole.
+        let pad = " ".repeat(ReplyBody::LAZY_MAX);
+        let padded: Vec<Vec<u8>> = bodies
+            .iter()
+            .map(|b| [b, pad.as_bytes()].concat())
+            .collect();
+        let bodies = bodies
+            .iter()
+            .copied()
+            .chain(padded.iter().map(Vec::as_slice));
         for body in bodies {
-            let text = String::from_utf8_lossy(body);
+            let text = String::from_utf8_lossy(&body[..body.len().min(120)]);
             let full = serde_json::from_slice::<Map<String, Value>>(body);
             match ReplyBody::parse(body) {
                 Ok(reply) => {
