@@ -7,11 +7,11 @@ use std::sync::OnceLock;
 use bytes::Bytes;
 
 use serde::de::{self, MapAccess, Visitor};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::request::kind_of;
+use super::request::{kind_of, read_object, MemberName, Name};
 use super::text::write_value;
 use super::{ErrorObject, Id};
 
@@ -141,13 +141,7 @@ impl ReplyBody {
     }
 
     fn whole(bytes: &[u8]) -> Result<ReplyBody, ReplyError> {
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        de.deserialize_map(WholeVisitor)
-            .and_then(|body| {
-                de.end()?;
-                Ok(body)
-            })
-            .map_err(|e| refused(bytes, e))
+        read_object(bytes, WholeVisitor).map_err(|e| refused(bytes, e))
     }
 
     /// The `id` member as its exact JSON text.
@@ -294,10 +288,7 @@ struct Needed<'a> {
 
 impl<'a> Needed<'a> {
     fn read(body: &'a [u8]) -> Result<Needed<'a>, serde_json::Error> {
-        let mut de = serde_json::Deserializer::from_slice(body);
-        let needed = de.deserialize_map(NeededVisitor)?;
-        de.end()?;
-        Ok(needed)
+        read_object(body, NeededVisitor)
     }
 }
 
@@ -312,7 +303,7 @@ impl<'de> Visitor<'de> for NeededVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Needed<'de>, A::Error> {
         let mut members = Needed::default();
-        while let Some(key) = map.next_key::<Key>()? {
+        while let Some(Name(key)) = map.next_key::<Name<Key>>()? {
             match key {
                 Key::Id => {
                     let raw: &RawValue = map.next_value()?;
@@ -378,25 +369,15 @@ enum Key {
     Other,
 }
 
-impl<'de> Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
-        struct KeyVisitor;
-        impl Visitor<'_> for KeyVisitor {
-            type Value = Key;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a member name")
-            }
-            fn visit_str<E: de::Error>(self, name: &str) -> Result<Key, E> {
-                Ok(match name {
-                    "id" => Key::Id,
-                    "result" => Key::Result,
-                    "error" => Key::Error,
-                    RAW_VALUE_TOKEN => Key::Reserved,
-                    _ => Key::Other,
-                })
-            }
+impl MemberName for Key {
+    fn from_name(name: &str) -> Key {
+        match name {
+            "id" => Key::Id,
+            "result" => Key::Result,
+            "error" => Key::Error,
+            RAW_VALUE_TOKEN => Key::Reserved,
+            _ => Key::Other,
         }
-        d.deserialize_str(KeyVisitor)
     }
 }
 

@@ -221,11 +221,20 @@ struct Fields<'a> {
 
 impl<'a> Fields<'a> {
     fn read(bytes: &'a [u8]) -> Result<Fields<'a>, serde_json::Error> {
-        let mut de = serde_json::Deserializer::from_slice(bytes);
-        let fields = de.deserialize_map(FieldsVisitor)?;
-        de.end()?;
-        Ok(fields)
+        read_object(bytes, FieldsVisitor)
     }
+}
+
+/// Reads `bytes`, which must be one JSON object and nothing after it, with
+/// `visitor`.
+pub(super) fn read_object<'a, V: Visitor<'a>>(
+    bytes: &'a [u8],
+    visitor: V,
+) -> Result<V::Value, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = de.deserialize_map(visitor)?;
+    de.end()?;
+    Ok(value)
 }
 
 struct FieldsVisitor;
@@ -239,7 +248,7 @@ impl<'de> Visitor<'de> for FieldsVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Fields<'de>, A::Error> {
         let mut fields = Fields::default();
-        while let Some(key) = map.next_key::<Key>()? {
+        while let Some(Name(key)) = map.next_key::<Name<Key>>()? {
             match key {
                 Key::Id => fields.id = Some(map.next_value()?),
                 Key::Method => fields.method = Some(map.next_value()?),
@@ -263,25 +272,39 @@ enum Key {
     Other,
 }
 
-impl<'de> de::Deserialize<'de> for Key {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
-        struct KeyVisitor;
-        impl Visitor<'_> for KeyVisitor {
-            type Value = Key;
+impl MemberName for Key {
+    fn from_name(name: &str) -> Key {
+        match name {
+            "id" => Key::Id,
+            "method" => Key::Method,
+            "params" => Key::Params,
+            "jsonrpc" => Key::JsonRpc,
+            _ => Key::Other,
+        }
+    }
+}
+
+/// The member names a reader tells apart, as an enum.
+pub(super) trait MemberName: Sized {
+    fn from_name(name: &str) -> Self;
+}
+
+/// A member name read as a [`MemberName`], without allocating.
+pub(super) struct Name<K>(pub(super) K);
+
+impl<'de, K: MemberName> de::Deserialize<'de> for Name<K> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Name<K>, D::Error> {
+        struct NameVisitor<K>(std::marker::PhantomData<K>);
+        impl<K: MemberName> Visitor<'_> for NameVisitor<K> {
+            type Value = Name<K>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("a member name")
             }
-            fn visit_str<E: de::Error>(self, name: &str) -> Result<Key, E> {
-                Ok(match name {
-                    "id" => Key::Id,
-                    "method" => Key::Method,
-                    "params" => Key::Params,
-                    "jsonrpc" => Key::JsonRpc,
-                    _ => Key::Other,
-                })
+            fn visit_str<E: de::Error>(self, name: &str) -> Result<Name<K>, E> {
+                Ok(Name(K::from_name(name)))
             }
         }
-        d.deserialize_str(KeyVisitor)
+        d.deserialize_str(NameVisitor(std::marker::PhantomData))
     }
 }
 
