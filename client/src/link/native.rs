@@ -6,10 +6,8 @@
 
 use std::future::poll_fn;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures_util::task::noop_waker_ref;
 use plug_zmtp::{Heartbeat, IntoSplit, Keepalive, KeepaliveAction, Options, SocketType};
 use tokio::io::{AsyncRead, AsyncWrite};
 
@@ -136,9 +134,9 @@ where
                     }
                     // Written in this turn when the socket takes it; what
                     // it does not take, the flush branch writes.
-                    w.poll_flush(&mut Context::from_waker(noop_waker_ref()))
+                    w.write_now()
                 });
-                if let Some(Poll::Ready(Err(e))) = written {
+                if let Some(Err(e)) = written {
                     break Err(e);
                 }
             }

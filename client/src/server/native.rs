@@ -601,7 +601,7 @@ fn flush_now<W: AsyncWrite + Unpin>(writer: &mut Writer<W>) -> Result<(), plug_z
     if writer.is_empty() || writer.queued() > FLUSH_NOW_MAX {
         return Ok(());
     }
-    writer.flush().now_or_never().unwrap_or(Ok(()))
+    writer.write_now()
 }
 
 fn queue<W: AsyncWrite + Unpin>(writer: &mut Writer<W>, message: Vec<Frame>) {

@@ -64,6 +64,17 @@ impl<W: AsyncWrite + Unpin> Writer<W> {
         poll_fn(|cx| self.poll_flush(cx)).await
     }
 
+    /// Writes what the socket takes now, without waiting for room; what it
+    /// does not take stays queued (see [`Writer::is_empty`]) for a later
+    /// [`Writer::flush`], which also waits for the socket to have room.
+    pub fn write_now(&mut self) -> Result<(), Error> {
+        let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
+        match self.poll_flush(&mut cx) {
+            Poll::Ready(Err(e)) => Err(e),
+            _ => Ok(()),
+        }
+    }
+
     /// Queues a message and flushes.
     pub async fn send<I>(&mut self, frames: I) -> Result<(), Error>
     where

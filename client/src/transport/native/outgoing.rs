@@ -106,8 +106,7 @@ impl Outgoing {
             tracing::warn!(error = %e, "message not sent");
             return Ok(());
         }
-        let mut cx = Context::from_waker(futures_util::task::noop_waker_ref());
-        if let Poll::Ready(Ok(())) = writer.poll_flush(&mut cx) {
+        if writer.write_now().is_ok() && writer.is_empty() {
             return Ok(());
         }
         drop(state);
