@@ -40,6 +40,22 @@ pub fn context() -> &'static zmq::Context {
     CONTEXT.get_or_init(zmq::Context::new)
 }
 
+/// Stops `sock`'s monitor, if one was started with [`zmq::Socket::monitor`].
+///
+/// Call it before the monitor's reading socket is closed. libzmq sends
+/// monitor events with a blocking send from its I/O thread, and closing the
+/// monitored socket does not stop its monitor (the socket is torn down later,
+/// on libzmq's own threads, and reports its disconnections on the way). An
+/// event sent once the reader is gone blocks that I/O thread for good, and
+/// with it every socket of the context.
+pub fn stop_monitor(sock: &mut zmq::Socket) {
+    // SAFETY: the pointer is a live socket, borrowed mutably for the call; a
+    // null endpoint is libzmq's documented way to stop monitoring.
+    unsafe {
+        zmq_sys::zmq_socket_monitor(sock.as_mut_ptr(), std::ptr::null(), 0);
+    }
+}
+
 /// Why a message could not be sent.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -98,16 +114,10 @@ impl AsyncSocket {
         r
     }
 
-    /// Stops libzmq's socket monitor, if one was started. libzmq sends
-    /// monitor events with a blocking send, so this must run before the
-    /// monitor's reading socket goes away, or an event can block a thread.
+    /// Stops libzmq's socket monitor, if one was started (see
+    /// [`stop_monitor`]).
     pub(crate) fn stop_monitor(&self) {
-        let mut sock = self.lock();
-        // SAFETY: the pointer is the live socket behind the lock; a null
-        // endpoint is libzmq's documented way to stop monitoring.
-        unsafe {
-            zmq_sys::zmq_socket_monitor(sock.as_mut_ptr(), std::ptr::null(), 0);
-        }
+        stop_monitor(&mut self.lock());
     }
 
     fn lock(&self) -> MutexGuard<'_, zmq::Socket> {

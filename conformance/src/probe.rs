@@ -60,22 +60,40 @@ pub(crate) fn handshake(
     static N: AtomicU64 = AtomicU64::new(1);
     let ctx = plug::socket::context();
     let err = |e: zmq::Error| NoPeer(format!("libzmq: {e}"));
-    let sock = ctx.socket(zmq::DEALER).map_err(err)?;
+    let mut sock = ctx.socket(zmq::DEALER).map_err(err)?;
     sock.set_linger(0).map_err(err)?;
     let monitor = format!(
         "inproc://plug-conformance-monitor-{}",
         N.fetch_add(1, Ordering::Relaxed)
     );
+    if let Some(c) = curve {
+        c.apply(&sock).map_err(|e| NoPeer(e.to_string()))?;
+    }
     let events_mask = WATCHED.iter().fold(0, |m, e| m | i32::from(e.to_raw()));
     sock.monitor(&monitor, events_mask).map_err(err)?;
     let events = ctx.socket(zmq::PAIR).map_err(err)?;
     events.set_linger(0).map_err(err)?;
     events.connect(&monitor).map_err(err)?;
-    if let Some(c) = curve {
-        c.apply(&sock).map_err(|e| NoPeer(e.to_string()))?;
-    }
-    sock.connect(endpoint)
-        .map_err(|e| NoPeer(format!("libzmq refuses the endpoint {endpoint}: {e}")))?;
+    let seen = match sock.connect(endpoint) {
+        Ok(()) => watch_handshake(&events, endpoint, limit, exited),
+        Err(e) => Err(NoPeer(format!(
+            "libzmq refuses the endpoint {endpoint}: {e}"
+        ))),
+    };
+    // Before `events` closes: an event sent to a reader that is gone would
+    // block libzmq's I/O thread.
+    plug::socket::stop_monitor(&mut sock);
+    seen
+}
+
+/// Reads `events`, the monitor of a DEALER connecting to `endpoint`, until
+/// its handshake succeeds or `limit` passes.
+fn watch_handshake(
+    events: &zmq::Socket,
+    endpoint: &str,
+    limit: Duration,
+    exited: &mut dyn FnMut() -> Option<String>,
+) -> Result<Handshake, NoPeer> {
     let deadline = Instant::now() + limit;
     let mut last = "no connection was made".to_owned();
     let mut connected: Option<Instant> = None;

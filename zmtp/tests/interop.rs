@@ -191,7 +191,7 @@ async fn libzmq_heartbeats_are_answered_and_the_peer_stays() {
     let endpoint = listener.endpoint.clone();
     let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
     let client = tokio::task::spawn_blocking(move || {
-        let s = zmq_socket(zmq::DEALER);
+        let mut s = zmq_socket(zmq::DEALER);
         // A PING every 50 ms; no answer within 150 ms closes the connection.
         s.set_heartbeat_ivl(50).unwrap();
         s.set_heartbeat_timeout(150).unwrap();
@@ -205,6 +205,7 @@ async fn libzmq_heartbeats_are_answered_and_the_peer_stays() {
         // Still the same connection: a round trip works.
         s.send("still here", 0).unwrap();
         let back = s.recv_multipart(0).unwrap();
+        stop_monitor(&mut s);
         (events, back)
     });
     let (conn, Seen::Handshake(Ok(_))) = listener.next().await else {

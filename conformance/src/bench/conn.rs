@@ -96,7 +96,7 @@ pub(crate) enum Event {
 /// A connected DEALER and its monitor.
 pub(crate) struct Conn {
     pub index: usize,
-    // Dropped before `monitor`: the monitor stops when the socket closes.
+    /// Its monitor is stopped on drop, before `monitor` closes.
     sock: zmq::Socket,
     monitor: zmq::Socket,
     wire: Arc<Wire>,
@@ -104,6 +104,12 @@ pub(crate) struct Conn {
     /// is never taken for a measured one.
     next_seq: u64,
     connected: bool,
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        plug::socket::stop_monitor(&mut self.sock);
+    }
 }
 
 impl Conn {

@@ -153,6 +153,18 @@ pub fn zmq_socket(kind: zmq::SocketType) -> zmq::Socket {
     s
 }
 
+/// Stops `s`'s libzmq monitor. It must run before the monitor's reader
+/// closes: closing `s` does not stop it, and an event sent (with a blocking
+/// send, from libzmq's I/O thread) to a reader that is gone blocks every
+/// libzmq socket of the process.
+pub fn stop_monitor(s: &mut zmq::Socket) {
+    // SAFETY: a live socket, borrowed mutably; a null endpoint stops the
+    // monitor (zmq_socket_monitor(3)).
+    unsafe {
+        zmq_sys::zmq_socket_monitor(s.as_mut_ptr(), std::ptr::null(), 0);
+    }
+}
+
 /// Binds a libzmq socket to `tcp://127.0.0.1:*` (or an ipc path) and
 /// returns the endpoint it got.
 pub fn zmq_bind(s: &zmq::Socket, endpoint: &str) -> String {
