@@ -25,32 +25,71 @@ use serde_json::Value;
 /// assert_eq!(Id::from_json("\"7\"").unwrap().as_u64(), None);
 /// ```
 #[derive(Clone)]
-pub struct Id(Box<RawValue>);
+pub struct Id(Text);
+
+/// The longest id text kept in place: every `u64` (20 digits) and short
+/// strings. Longer ids are boxed.
+const INLINE: usize = 22;
+
+#[derive(Clone)]
+enum Text {
+    /// Valid JSON text of `len` bytes at the start of `bytes`.
+    Inline {
+        len: u8,
+        bytes: [u8; INLINE],
+    },
+    Boxed(Box<RawValue>),
+}
 
 impl Id {
     /// An integer id, as the plug's counter makes them.
     pub fn from_u64(n: u64) -> Id {
-        Id(RawValue::from_string(n.to_string()).expect("an integer is JSON"))
+        Id::from_valid(itoa::Buffer::new().format(n))
     }
 
     /// An id from its JSON text, kept as given (surrounding whitespace
     /// aside). Fails when `text` is not one JSON value.
     pub fn from_json(text: &str) -> Result<Id, serde_json::Error> {
-        RawValue::from_string(text.trim().to_owned()).map(Id)
+        let raw: &RawValue = serde_json::from_str(text.trim())?;
+        Ok(Id::from_raw(raw))
     }
 
-    pub(crate) fn from_raw(raw: Box<RawValue>) -> Id {
-        Id(raw)
+    /// A copy of `raw`'s text, in place when it is short.
+    pub(crate) fn from_raw(raw: &RawValue) -> Id {
+        if raw.get().len() <= INLINE {
+            Id::from_valid(raw.get())
+        } else {
+            Id(Text::Boxed(raw.to_owned()))
+        }
+    }
+
+    /// `text` must be one JSON value.
+    fn from_valid(text: &str) -> Id {
+        if text.len() > INLINE {
+            let raw = RawValue::from_string(text.to_owned()).expect("valid JSON text");
+            return Id(Text::Boxed(raw));
+        }
+        let mut bytes = [0; INLINE];
+        bytes[..text.len()].copy_from_slice(text.as_bytes());
+        Id(Text::Inline {
+            len: text.len() as u8,
+            bytes,
+        })
     }
 
     /// The id's JSON text, e.g. `7` or `"abc"`.
     pub fn json(&self) -> &str {
-        self.0.get()
+        match &self.0 {
+            Text::Inline { len, bytes } => {
+                std::str::from_utf8(&bytes[..usize::from(*len)]).expect("copied from a str")
+            }
+            Text::Boxed(raw) => raw.get(),
+        }
     }
 
     /// The id as a raw JSON value, for serializing it verbatim.
     pub fn raw(&self) -> &RawValue {
-        &self.0
+        serde_json::from_str(self.json()).expect("an id's text is one JSON value")
     }
 
     /// The id as an unsigned integer when its text is one (`7`, not `7.0`,
@@ -68,7 +107,7 @@ impl Id {
     /// The id parsed as a `Value`. Numbers beyond what `Value` holds exactly
     /// may lose precision: use [`Id::json`] to compare or copy ids.
     pub fn to_value(&self) -> Value {
-        serde_json::from_str(self.0.get()).unwrap_or(Value::Null)
+        serde_json::from_str(self.json()).unwrap_or(Value::Null)
     }
 }
 
@@ -129,5 +168,36 @@ mod tests {
         assert_eq!(Id::from_json(" 1.50 ").unwrap().json(), "1.50");
         assert_eq!(Id::from(5u64), Id::from_json("5").unwrap());
         assert_ne!(Id::from_json("1").unwrap(), Id::from_json("1.0").unwrap());
+    }
+
+    /// Short ids are kept in place and long ones boxed; both read back the
+    /// same text, raw value and integer.
+    #[test]
+    fn ids_of_every_length_keep_their_text() {
+        let long = format!("\"{}\"", "x".repeat(40));
+        for text in [
+            "0",
+            "18446744073709551615",
+            "\"abcdefghijklmnopqrst\"",
+            "\"abcdefghijklmnopqrstu\"",
+            "123456789012345678901234",
+            "\"\\ud800\"",
+            "1.50",
+            "null",
+            long.as_str(),
+        ] {
+            let id = Id::from_json(text).unwrap();
+            assert_eq!(id.json(), text);
+            assert_eq!(id.raw().get(), text);
+            assert_eq!(id.to_string(), text);
+            assert_eq!(id.clone(), id);
+            assert_eq!(
+                id.as_u64(),
+                text.parse::<u64>().ok().filter(|_| !text.contains('.'))
+            );
+        }
+        assert_eq!(Id::from_u64(u64::MAX).json(), "18446744073709551615");
+        assert!(Id::from_json("[1").is_err());
+        assert!(Id::from_json("1 2").is_err());
     }
 }

@@ -130,7 +130,7 @@ impl ReplyBody {
         }
         let Needed { id, result, error } = Needed::read(&body).map_err(|e| refused(&body, e))?;
         Ok(ReplyBody {
-            id: id.map(|raw| Id::from_raw(raw.to_owned())),
+            id: id.map(Id::from_raw),
             members: Members::Lazy {
                 result,
                 error: error.map(Box::new),
@@ -348,7 +348,7 @@ impl<'de> Visitor<'de> for WholeVisitor {
                 let raw: &RawValue = members.next_value()?;
                 let value = serde_json::from_str(raw.get()).map_err(de::Error::custom)?;
                 object.insert(key, value);
-                id = Some(Id::from_raw(raw.to_owned()));
+                id = Some(Id::from_raw(raw));
             } else {
                 object.insert(key, members.next_value()?);
             }

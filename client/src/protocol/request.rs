@@ -152,7 +152,7 @@ pub fn parse_request(body: &[Frame]) -> Result<Request, ErrorObject> {
     };
     let id = match fields.id {
         None => None,
-        Some(raw) => Some(checked_id(raw.to_owned())?),
+        Some(raw) => Some(checked_id(raw)?),
     };
     let method = match fields.method {
         None => Method::Absent,
@@ -186,7 +186,7 @@ pub fn parse_request(body: &[Frame]) -> Result<Request, ErrorObject> {
 
 /// The id of a request, checked: a string, a number or `null` (§5.2);
 /// anything else is the -32600 error a server answers.
-fn checked_id(raw: Box<RawValue>) -> Result<Id, ErrorObject> {
+fn checked_id(raw: &RawValue) -> Result<Id, ErrorObject> {
     match raw.get().as_bytes().first() {
         Some(b'"' | b'-' | b'0'..=b'9' | b'n') => Ok(Id::from_raw(raw)),
         _ => Err(ErrorObject::invalid_request(format!(
@@ -383,7 +383,7 @@ pub fn peek_id(body: &[Frame]) -> Peeked {
     let jsonrpc = fields.jsonrpc.map(RawValue::get) == Some("\"2.0\"");
     match fields.id {
         None => Peeked::Notification,
-        Some(raw) => Peeked::Id(checked_id(raw.to_owned()).ok(), jsonrpc),
+        Some(raw) => Peeked::Id(checked_id(raw).ok(), jsonrpc),
     }
 }
 
