@@ -4,6 +4,7 @@
 use std::fmt;
 use std::hash::{Hash, Hasher};
 
+use arrayvec::ArrayString;
 use serde_json::value::RawValue;
 use serde_json::Value;
 
@@ -33,11 +34,8 @@ const INLINE: usize = 22;
 
 #[derive(Clone)]
 enum Text {
-    /// Valid JSON text of `len` bytes at the start of `bytes`.
-    Inline {
-        len: u8,
-        bytes: [u8; INLINE],
-    },
+    /// Valid JSON text.
+    Inline(ArrayString<INLINE>),
     Boxed(Box<RawValue>),
 }
 
@@ -69,20 +67,15 @@ impl Id {
             let raw = RawValue::from_string(text.to_owned()).expect("valid JSON text");
             return Id(Text::Boxed(raw));
         }
-        let mut bytes = [0; INLINE];
-        bytes[..text.len()].copy_from_slice(text.as_bytes());
-        Id(Text::Inline {
-            len: text.len() as u8,
-            bytes,
-        })
+        Id(Text::Inline(
+            ArrayString::from(text).expect("no longer than INLINE"),
+        ))
     }
 
     /// The id's JSON text, e.g. `7` or `"abc"`.
     pub fn json(&self) -> &str {
         match &self.0 {
-            Text::Inline { len, bytes } => {
-                std::str::from_utf8(&bytes[..usize::from(*len)]).expect("copied from a str")
-            }
+            Text::Inline(text) => text,
             Text::Boxed(raw) => raw.get(),
         }
     }
@@ -95,13 +88,16 @@ impl Id {
     /// The id as an unsigned integer when its text is one (`7`, not `7.0`,
     /// `"7"` or `-7`): how a plug matches a reply to its counter's ids.
     pub fn as_u64(&self) -> Option<u64> {
-        let text = self.json();
+        let digits = self.json().as_bytes();
         // JSON integers have no sign, no leading zero and no exponent, so
-        // the digits alone decide; `parse` checks the range.
-        if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
+        // the digits alone decide; the checked arithmetic checks the range.
+        if digits.is_empty() {
             return None;
         }
-        text.parse().ok()
+        digits.iter().try_fold(0u64, |n, &d| {
+            let digit = d.checked_sub(b'0').filter(|d| *d <= 9)?;
+            n.checked_mul(10)?.checked_add(u64::from(digit))
+        })
     }
 
     /// The id parsed as a `Value`. Numbers beyond what `Value` holds exactly
