@@ -17,7 +17,7 @@ use crate::protocol::{codes, encode_request, Id, ReplyBody};
 use crate::raw::attach_handler;
 use crate::stats::{Counters, PlugStats};
 use crate::{Error, Frame, PlugConfig, Reply};
-use pending::Pending;
+use pending::{Ended, Pending};
 
 /// An rpc plug: each request is a JSON object that gets an `id` from a
 /// per-plug counter starting at 1, and ends in exactly one reply or one
@@ -115,7 +115,7 @@ impl RpcState {
         };
         // Counted before the caller wakes, so its next `stats()` includes it.
         Counters::bump(&self.conn.counters.replies);
-        if slot.send(outcome).is_ok() {
+        if slot.send(Ended::Outcome(outcome)).is_ok() {
             None
         } else {
             // The caller gave up between `take` and now: the reply is late,
@@ -137,6 +137,10 @@ impl RpcPlug {
             slots,
         });
         start(&state)?;
+        tokio::spawn(pending::expire(
+            state.pending.clone(),
+            state.conn.closed.clone(),
+        ));
         Ok(RpcPlug {
             inner: Arc::new(Handle(state)),
         })
@@ -218,7 +222,11 @@ impl RpcPlug {
         let id = state.next_id.fetch_add(1, Ordering::Relaxed);
         // One buffer for every attempt: a frame shares it.
         let body = Frame::from(encode_request(object, Some(id)));
-        let (mut reply, mut entry) = state.pending.insert(id);
+        // A request with no retries is told of its deadline by the plug's
+        // deadline task, with no timer of its own; one with retries keeps
+        // its entry across attempts, and times each wait itself.
+        let expires = (retries == 0).then_some(deadline);
+        let (mut reply, mut entry) = state.pending.insert(id, expires);
         let mut backoff = conn.config.retry_backoff;
         let mut attempt = 0;
         let mut avoid: Option<Arc<Link>> = None;
@@ -258,8 +266,15 @@ impl RpcPlug {
                 };
                 ever_sent |= sent;
                 if sent {
-                    match tokio::time::timeout_at(deadline, &mut reply).await {
-                        Ok(Ok(outcome)) => {
+                    let ended = if expires.is_some() {
+                        (&mut reply).await
+                    } else {
+                        Box::pin(tokio::time::timeout_at(deadline, &mut reply))
+                            .await
+                            .unwrap_or(Ok(Ended::Expired))
+                    };
+                    match ended {
+                        Ok(Ended::Outcome(outcome)) => {
                             link.health.ended(ending(&outcome));
                             if !not_run(&outcome) {
                                 return outcome;
@@ -270,11 +285,13 @@ impl RpcPlug {
                             link.drain();
                             avoid = Some(link);
                             drop(entry);
-                            (reply, entry) = state.pending.insert(id);
+                            (reply, entry) = state.pending.insert(id, expires);
                             continue;
                         }
-                        Ok(Err(_)) => return Err(Error::Closed),
-                        Err(_) => link.health.ended(Ending::Timeout { received_before }),
+                        Ok(Ended::Expired) => {
+                            link.health.ended(Ending::Timeout { received_before })
+                        }
+                        Err(_) => return Err(Error::Closed),
                     }
                 }
                 drop(in_flight);
@@ -292,8 +309,11 @@ impl RpcPlug {
                 "no reply in time; sending again"
             );
             // A reply to the earlier attempt may still arrive while we wait.
-            if let Ok(outcome) = Box::pin(tokio::time::timeout(backoff, &mut reply)).await {
-                return outcome.unwrap_or(Err(Error::Closed));
+            match Box::pin(tokio::time::timeout(backoff, &mut reply)).await {
+                Ok(Ok(Ended::Outcome(outcome))) => return outcome,
+                Ok(Ok(Ended::Expired)) => unreachable!("registered with no deadline"),
+                Ok(Err(_)) => return Err(Error::Closed),
+                Err(_) => {}
             }
             // The next attempt goes to another endpoint if there is one.
             if tried.is_some() {
