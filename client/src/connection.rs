@@ -116,11 +116,17 @@ impl Connection {
 
     /// Logs a message going out or coming in: at `info` with `debug = true`,
     /// else at `trace`. Payloads are escaped and cut to 512 bytes.
+    /// Whether [`Connection::log`] writes anything: the plug's `debug`, or
+    /// tracing at TRACE level.
+    pub(crate) fn logging(&self) -> bool {
+        self.config.debug || tracing::enabled!(tracing::Level::TRACE)
+    }
+
     pub(crate) fn log(&self, direction: &'static str, id: Option<u64>, frames: &[Frame]) {
-        let debug = self.config.debug;
-        if !debug && !tracing::enabled!(tracing::Level::TRACE) {
+        if !self.logging() {
             return;
         }
+        let debug = self.config.debug;
         let payload = preview(frames);
         let plug = self.name();
         if debug {

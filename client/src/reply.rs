@@ -19,6 +19,11 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The body it was read from (see [`ReplyBody::kept_body`]).
+    pub(crate) fn kept_body(&self) -> Option<&bytes::Bytes> {
+        self.body.kept_body()
+    }
+
     /// A reply whose `id` was matched to a request (taken out of `body`).
     pub(crate) fn new(id: Id, body: ReplyBody) -> Reply {
         Reply { id, body }

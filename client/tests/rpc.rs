@@ -120,7 +120,8 @@ async fn pushes_unknown_ids_and_garbage_go_to_the_handler_and_the_plug_keeps_wor
     let sink = seen.clone();
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
     assert!(plug.on_message(move |m| {
-        sink.lock().unwrap().push(m.kind().clone());
+        let frames: Vec<Vec<u8>> = m.frames().iter().map(|f| f.to_vec()).collect();
+        sink.lock().unwrap().push((m.kind().clone(), frames));
         tx.send(()).unwrap();
     }));
     assert!(plug.messages().is_none(), "only one consumer");
@@ -129,14 +130,21 @@ async fn pushes_unknown_ids_and_garbage_go_to_the_handler_and_the_plug_keeps_wor
     let p = plug.clone();
     let call = tokio::spawn(async move { p.request(json!({"method": "hello"})).await });
     let (ident, body) = router.recv_json().await;
-    for junk in [
+    // Bodies past 8 KiB too, which a reply reads differently.
+    let pad = "x".repeat(10_000);
+    let large_push = format!(r#"{{"method":"worldUpdate","params":"{pad}"}}"#);
+    let large_unknown = format!(r#"{{"id":998,"result":"{pad}"}}"#);
+    let junk = [
         &br#"{"method":"worldUpdate","params":{"t":1}}"#[..],
         br#"{"id":999,"result":1}"#,
         br#"{"id":"1","result":1}"#,
         br#"{"id":1.50,"result":1}"#,
         b"\xff\x00 not json",
         b"[1,2,3]",
-    ] {
+        large_push.as_bytes(),
+        large_unknown.as_bytes(),
+    ];
+    for junk in junk {
         router.send(vec![ident.clone(), junk.into()]).await;
     }
     router.send(vec![ident.clone(), f("{}"), f("{}")]).await;
@@ -147,10 +155,18 @@ async fn pushes_unknown_ids_and_garbage_go_to_the_handler_and_the_plug_keeps_wor
         ])
         .await;
     assert_eq!(within(call).await.unwrap().unwrap().result(), "ok");
-    for _ in 0..7 {
+    for _ in 0..9 {
         within(rx.recv()).await.unwrap();
     }
-    let kinds = seen.lock().unwrap().clone();
+    let seen = seen.lock().unwrap().clone();
+    // The handler gets each message as it came.
+    for (i, junk) in junk.iter().enumerate() {
+        assert_eq!(seen[i].1, [junk.to_vec()], "message {i}");
+    }
+    assert_eq!(seen[8].1, [b"{}".to_vec(), b"{}".to_vec()]);
+    let kinds: Vec<MessageKind> = seen.into_iter().map(|(k, _)| k).collect();
+    assert_eq!(kinds[6], MessageKind::Push);
+    assert_eq!(kinds[7], MessageKind::UnknownId(Id::from_u64(998)));
     assert_eq!(kinds[0], MessageKind::Push);
     assert_eq!(kinds[1], MessageKind::UnknownId(Id::from_u64(999)));
     assert_eq!(
@@ -167,8 +183,8 @@ async fn pushes_unknown_ids_and_garbage_go_to_the_handler_and_the_plug_keeps_wor
         "{kinds:?}"
     );
     assert!(matches!(&kinds[5], MessageKind::Invalid(w) if w.contains("not a JSON object")));
-    assert!(matches!(&kinds[6], MessageKind::Invalid(w) if w.contains("2 frames")));
-    assert_eq!(plug.stats().unmatched, 7);
+    assert!(matches!(&kinds[8], MessageKind::Invalid(w) if w.contains("2 frames")));
+    assert_eq!(plug.stats().unmatched, 9);
 }
 
 #[tokio::test]

@@ -13,13 +13,7 @@
 //! body (up to [`Decoder::copy_limit`], 8 KiB by default) is copied out, so
 //! the buffer stays the reader's alone and is reused for the next read, and
 //! a message kept for long does not keep a whole read buffer alive; a
-//! larger body is split off the buffer as a [`Bytes`] without a copy.
-//!
-//! Small bodies are copied one after another into a chunk of at least
-//! [`COPY_CHUNK`] bytes that they share, rather than each into memory of its
-//! own: no allocation per frame, and a copy's clone is a count, not an
-//! allocation. Once every body copied into a chunk is dropped, the chunk is
-//! used again; a body kept for long keeps at most its chunk alive. Sizes are checked against [`Limits`] as soon as a header
+//! larger body is split off the buffer as a [`Bytes`] without a copy. Sizes are checked against [`Limits`] as soon as a header
 //! is complete, before the body arrives, so a header announcing 2^62 bytes is
 //! refused at once and nothing is allocated for it.
 
@@ -31,10 +25,6 @@ pub(crate) const MORE: u8 = 0x01;
 pub(crate) const LONG: u8 = 0x02;
 pub(crate) const COMMAND: u8 = 0x04;
 const RESERVED: u8 = !(MORE | LONG | COMMAND);
-
-/// The least size of the memory small bodies are copied into (see the
-/// module's documentation).
-const COPY_CHUNK: usize = 16 << 10;
 
 /// Bounds on what a peer may make this side hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,8 +66,6 @@ pub struct Decoder {
     /// for a ZMTP 2.0 peer.
     reserved: u8,
     copy_limit: usize,
-    /// Where small bodies are copied: empty, with room for the next ones.
-    copies: BytesMut,
     frames: Vec<Bytes>,
     size: u64,
     needed: usize,
@@ -101,7 +89,6 @@ impl Decoder {
             limits,
             reserved,
             copy_limit: crate::DEFAULT_COPY_LIMIT,
-            copies: BytesMut::new(),
             frames: Vec::new(),
             size: 0,
             needed: 0,
@@ -201,7 +188,7 @@ impl Decoder {
                 return Ok(None);
             }
             let body = if size <= self.copy_limit {
-                let body = self.copy(&buf[header..header + size]);
+                let body = Bytes::copy_from_slice(&buf[header..header + size]);
                 buf.advance(header + size);
                 body
             } else {
@@ -226,16 +213,6 @@ impl Decoder {
             }
             self.frames.push(body);
         }
-    }
-
-    /// `bytes` copied into the shared chunk, which is used again once the
-    /// bodies in it are dropped, or replaced when they are not.
-    fn copy(&mut self, bytes: &[u8]) -> Bytes {
-        if self.copies.capacity() < bytes.len() {
-            self.copies.reserve(bytes.len().max(COPY_CHUNK));
-        }
-        self.copies.extend_from_slice(bytes);
-        self.copies.split().freeze()
     }
 
     /// Bytes the frame being decoded still needs after the last `None`
@@ -266,63 +243,6 @@ mod tests {
 
     fn msg(frames: &[&[u8]]) -> Inbound {
         Inbound::Message(frames.iter().map(|f| Bytes::copy_from_slice(f)).collect())
-    }
-
-    /// A one-frame message of `n` bytes, all `fill`.
-    fn small(n: u8, fill: u8) -> Vec<u8> {
-        let mut wire = vec![0, n];
-        wire.extend(std::iter::repeat_n(fill, usize::from(n)));
-        wire
-    }
-
-    fn body(d: &mut Decoder, buf: &mut BytesMut) -> Bytes {
-        match d.decode(buf).unwrap() {
-            Some(Inbound::Message(mut m)) => m.pop().unwrap(),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    /// Small bodies share a chunk, used again once they are dropped; a
-    /// body kept past that keeps its bytes while later ones go elsewhere.
-    #[test]
-    fn small_bodies_share_a_chunk_used_again_once_dropped() {
-        let mut d = Decoder::new(Limits::default());
-        let mut buf = BytesMut::new();
-        for fill in 1..=3 {
-            buf.extend_from_slice(&small(100, fill));
-        }
-        let (a, b, c) = (
-            body(&mut d, &mut buf),
-            body(&mut d, &mut buf),
-            body(&mut d, &mut buf),
-        );
-        assert_eq!(b.as_ptr(), a.as_ptr().wrapping_add(100), "one chunk");
-        assert_eq!(c.as_ptr(), b.as_ptr().wrapping_add(100));
-        let start = a.as_ptr();
-        drop((a, b, c));
-        // Bodies dropped as they come, to the chunk's end: the next one
-        // goes to its start again.
-        let next_start = |d: &mut Decoder, buf: &mut BytesMut, fill: u8| {
-            let mut end: *const u8 = std::ptr::null();
-            for _ in 0..=(COPY_CHUNK / 250 + 1) {
-                buf.extend_from_slice(&small(250, fill));
-                let next = body(d, buf);
-                assert!(next.iter().all(|&x| x == fill));
-                if !end.is_null() && next.as_ptr() != end {
-                    return next;
-                }
-                end = next.as_ptr().wrapping_add(250);
-            }
-            panic!("no new start within a chunk's worth");
-        };
-        let kept = next_start(&mut d, &mut buf, 4);
-        assert_eq!(kept.as_ptr(), start, "the chunk is used again");
-        // While `kept` lives, the next start is in new memory.
-        let other = next_start(&mut d, &mut buf, 5);
-        assert_ne!(other.as_ptr(), start);
-        assert!(kept.len() == 250 && kept.iter().all(|&x| x == 4));
-        let clone = kept.clone();
-        assert_eq!(clone.as_ptr(), kept.as_ptr(), "a clone shares the copy");
     }
 
     #[test]

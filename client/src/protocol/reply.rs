@@ -125,10 +125,18 @@ impl ReplyBody {
     /// Like [`ReplyBody::parse`], keeping a small `body` itself rather than
     /// a copy.
     pub fn read(body: Bytes) -> Result<ReplyBody, ReplyError> {
+        ReplyBody::read_or_return(body).map_err(|(e, _)| e)
+    }
+
+    /// Like [`ReplyBody::read`], giving `body` back with the error.
+    pub(crate) fn read_or_return(body: Bytes) -> Result<ReplyBody, (ReplyError, Bytes)> {
         if body.len() > Self::LAZY_MAX {
-            return ReplyBody::whole(&body);
+            return ReplyBody::whole(&body).map_err(|e| (e, body));
         }
-        let Needed { id, result, error } = Needed::read(&body).map_err(|e| refused(&body, e))?;
+        let Needed { id, result, error } = match Needed::read(&body) {
+            Ok(needed) => needed,
+            Err(e) => return Err((refused(&body, e), body)),
+        };
         Ok(ReplyBody {
             id: id.map(Id::from_raw),
             members: Members::Lazy {
@@ -142,6 +150,14 @@ impl ReplyBody {
 
     fn whole(bytes: &[u8]) -> Result<ReplyBody, ReplyError> {
         read_object(bytes, WholeVisitor).map_err(|e| refused(bytes, e))
+    }
+
+    /// The body a small reply was read from (see [`ReplyBody::LAZY_MAX`]).
+    pub(crate) fn kept_body(&self) -> Option<&Bytes> {
+        match &self.members {
+            Members::Lazy { body, .. } => Some(body),
+            Members::Whole(_) => None,
+        }
     }
 
     /// The `id` member as its exact JSON text.

@@ -126,13 +126,28 @@ impl Request {
 /// null`: -32700 for a body that is not UTF-8 JSON, -32600 for anything
 /// that is JSON but not a request.
 pub fn parse_request(body: &[Frame]) -> Result<Request, ErrorObject> {
-    let [frame] = body else {
-        return Err(ErrorObject::invalid_request(format!(
-            "the body must be exactly one frame, got {}",
-            body.len()
-        )));
-    };
-    let bytes: &[u8] = frame;
+    match body {
+        [frame] => read_frame(frame.bytes().clone()),
+        _ => Err(not_one_frame(body.len())),
+    }
+}
+
+/// Like [`parse_request`], taking the body: the request keeps its frame
+/// rather than a clone of it (a clone of a frame that has only one owner
+/// costs an allocation).
+pub fn read_request(mut body: Vec<Frame>) -> Result<Request, ErrorObject> {
+    match body.pop() {
+        Some(frame) if body.is_empty() => read_frame(frame.into_bytes()),
+        popped => Err(not_one_frame(body.len() + usize::from(popped.is_some()))),
+    }
+}
+
+fn not_one_frame(frames: usize) -> ErrorObject {
+    ErrorObject::invalid_request(format!("the body must be exactly one frame, got {frames}"))
+}
+
+fn read_frame(frame: Bytes) -> Result<Request, ErrorObject> {
+    let bytes: &[u8] = &frame;
     if first_byte(bytes) != Some(b'{') {
         // Not an object: which error depends on whether it is JSON at all.
         return Err(match serde_json::from_slice::<IgnoredAny>(bytes) {
@@ -174,7 +189,7 @@ pub fn parse_request(body: &[Frame]) -> Result<Request, ErrorObject> {
     let params = fields.params.map(at);
     let jsonrpc = fields.jsonrpc.map(RawValue::get) == Some("\"2.0\"");
     Ok(Request {
-        body: frame.bytes().clone(),
+        body: frame,
         id,
         method,
         params,

@@ -5,6 +5,7 @@ mod pending;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use bytes::Bytes;
 use serde_json::Value;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -70,7 +71,7 @@ impl RpcState {
     /// Completes the request a reply belongs to, or returns the message for
     /// the message handler (PROTOCOL.md §7.2).
     fn match_reply(&self, frames: Vec<Frame>) -> Option<Message> {
-        let body = match self.conn.config.envelope.unwrap(frames) {
+        let mut body = match self.conn.config.envelope.unwrap(frames) {
             Ok(body) => body,
             Err(frames) => {
                 return Some(Message::new(
@@ -79,32 +80,49 @@ impl RpcState {
                 ))
             }
         };
-        if body.len() != 1 {
-            let why = format!("reply has {} frames, expected 1", body.len());
-            return Some(Message::new(body, MessageKind::Invalid(why)));
-        }
-        let reply = match ReplyBody::read(body[0].bytes().clone()) {
+        let bytes = match body.pop() {
+            Some(frame) if body.is_empty() => frame.into_bytes(),
+            popped => {
+                body.extend(popped);
+                let why = format!("reply has {} frames, expected 1", body.len());
+                return Some(Message::new(body, MessageKind::Invalid(why)));
+            }
+        };
+        // The frame moves into the reply rather than a clone of it (a clone
+        // of a frame with one owner costs an allocation). A large body is
+        // not kept by the reply: a clone of it, which shares its memory, is
+        // kept here in case the message goes to the handler.
+        let large = (bytes.len() > ReplyBody::LAZY_MAX).then(|| bytes.clone());
+        let reply = match ReplyBody::read_or_return(bytes) {
             Ok(r) => r,
-            Err(e) => {
+            Err((e, bytes)) => {
+                let body = vec![Frame::from(bytes)];
                 self.conn.log("in", None, &body);
                 return Some(Message::new(body, MessageKind::Invalid(e.to_string())));
             }
         };
+        // The body again, for a message that goes to the handler or a log.
+        let body_of = |reply: &ReplyBody| large.clone().or_else(|| reply.kept_body().cloned());
         // `Ok(None)` for a result, `Ok(Some(error))` for an error reply.
         let checked = reply.outcome().map(Result::err);
         let (reply_id, reply) = reply.take_id();
         let Some(reply_id) = reply_id else {
-            self.conn.log("in", None, &body);
-            return Some(Message::new(body, MessageKind::Push));
+            return Some(self.unmatched(body_of(&reply), MessageKind::Push));
         };
         let Some((id, slot)) = reply_id
             .as_u64()
             .and_then(|id| Some((id, self.pending.take(id)?)))
         else {
-            self.conn.log("in", None, &body);
-            return Some(Message::new(body, MessageKind::UnknownId(reply_id)));
+            let body = body_of(&reply);
+            return Some(self.unmatched(body, MessageKind::UnknownId(reply_id)));
         };
-        self.conn.log("in", Some(id), &body);
+        if self.conn.logging() {
+            let body: Vec<Frame> = body_of(&reply).map(Frame::from).into_iter().collect();
+            self.conn.log("in", Some(id), &body);
+        }
+        // A protocol violation does not keep its reply: its body is kept
+        // here, for a caller that gave up in the meantime (below).
+        let broken = checked.is_err().then(|| body_of(&reply)).flatten();
         let outcome = match checked {
             Ok(None) => Ok(Reply::new(reply_id, reply)),
             Ok(Some(error)) => Err(Error::Remote {
@@ -115,14 +133,28 @@ impl RpcState {
         };
         // Counted before the caller wakes, so its next `stats()` includes it.
         Counters::bump(&self.conn.counters.replies);
-        if slot.send(Ended::Outcome(outcome)).is_ok() {
-            None
-        } else {
-            // The caller gave up between `take` and now: the reply is late,
-            // and goes to the handler like any unknown id.
-            self.conn.counters.replies.fetch_sub(1, Ordering::Relaxed);
-            Some(Message::new(body, MessageKind::UnknownId(Id::from_u64(id))))
-        }
+        let Err(returned) = slot.send(Ended::Outcome(outcome)) else {
+            return None;
+        };
+        // The caller gave up between `take` and now: the reply is late, and
+        // goes to the handler like any unknown id.
+        self.conn.counters.replies.fetch_sub(1, Ordering::Relaxed);
+        let body = match returned {
+            Ended::Outcome(Ok(reply)) => large.or_else(|| reply.kept_body().cloned()),
+            Ended::Outcome(Err(Error::Remote { reply, .. })) => {
+                large.or_else(|| reply.kept_body().cloned())
+            }
+            _ => broken,
+        };
+        let body = body.map(Frame::from).into_iter().collect();
+        Some(Message::new(body, MessageKind::UnknownId(Id::from_u64(id))))
+    }
+
+    /// A one-frame message that is not a reply to a pending request, logged.
+    fn unmatched(&self, body: Option<Bytes>, kind: MessageKind) -> Message {
+        let body: Vec<Frame> = body.map(Frame::from).into_iter().collect();
+        self.conn.log("in", None, &body);
+        Message::new(body, kind)
     }
 }
 

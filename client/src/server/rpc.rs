@@ -20,7 +20,7 @@ use serde_json::Value;
 use tracing::Instrument;
 
 use crate::protocol::{
-    encode_error, encode_result, parse_request, peek_id, Envelope, ErrorObject, Id, Peeked, Routed,
+    encode_error, encode_result, peek_id, read_request, Envelope, ErrorObject, Id, Peeked, Routed,
 };
 use crate::socket::AsyncSocket;
 use crate::Frame;
@@ -133,7 +133,7 @@ async fn answer_in_span<H: Handler>(
                 is_error: true,
             });
         }
-        let request = match parse_request(&body) {
+        let request = match read_request(body) {
             Ok(r) => r,
             Err(error) => {
                 tracing::debug!(code = error.code, "bad request: {}", error.message);
@@ -145,7 +145,6 @@ async fn answer_in_span<H: Handler>(
                 });
             }
         };
-        drop(body);
         let id = request.id().cloned();
         let jsonrpc = request.is_jsonrpc();
         if tracing::enabled!(tracing::Level::TRACE) {
