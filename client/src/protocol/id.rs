@@ -42,7 +42,7 @@ enum Text {
 impl Id {
     /// An integer id, as the plug's counter makes them.
     pub fn from_u64(n: u64) -> Id {
-        Id::from_valid(itoa::Buffer::new().format(n))
+        Id::from_text(itoa::Buffer::new().format(n))
     }
 
     /// An id from its JSON text, kept as given (surrounding whitespace
@@ -55,14 +55,14 @@ impl Id {
     /// A copy of `raw`'s text, in place when it is short.
     pub(crate) fn from_raw(raw: &RawValue) -> Id {
         if raw.get().len() <= INLINE {
-            Id::from_valid(raw.get())
+            Id::from_text(raw.get())
         } else {
             Id(Text::Boxed(raw.to_owned()))
         }
     }
 
     /// `text` must be one JSON value.
-    fn from_valid(text: &str) -> Id {
+    pub(crate) fn from_text(text: &str) -> Id {
         if text.len() > INLINE {
             let raw = RawValue::from_string(text.to_owned()).expect("valid JSON text");
             return Id(Text::Boxed(raw));

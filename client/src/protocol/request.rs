@@ -161,9 +161,9 @@ fn read_frame(frame: Bytes) -> Result<Request, ErrorObject> {
         });
     }
     let fields = Fields::read(bytes).map_err(|e| not_json(bytes, e))?;
-    let at = |raw: &RawValue| {
-        let start = raw.get().as_ptr() as usize - bytes.as_ptr() as usize;
-        start..start + raw.get().len()
+    let at = |text: &str| {
+        let start = text.as_ptr() as usize - bytes.as_ptr() as usize;
+        start..start + text.len()
     };
     let id = match fields.id {
         None => None,
@@ -171,8 +171,7 @@ fn read_frame(frame: Bytes) -> Result<Request, ErrorObject> {
     };
     let method = match fields.method {
         None => Method::Absent,
-        Some(raw) => {
-            let text = raw.get();
+        Some(text) => {
             if !text.starts_with('"') {
                 Method::NotString
             } else if text.contains('\\') {
@@ -181,13 +180,13 @@ fn read_frame(frame: Bytes) -> Result<Request, ErrorObject> {
                     Err(e) => return Err(not_json(bytes, e)),
                 }
             } else {
-                let r = at(raw);
+                let r = at(text);
                 Method::Plain(r.start + 1..r.end - 1)
             }
         }
     };
     let params = fields.params.map(at);
-    let jsonrpc = fields.jsonrpc.map(RawValue::get) == Some("\"2.0\"");
+    let jsonrpc = fields.jsonrpc == Some("\"2.0\"");
     Ok(Request {
         body: frame,
         id,
@@ -201,12 +200,12 @@ fn read_frame(frame: Bytes) -> Result<Request, ErrorObject> {
 
 /// The id of a request, checked: a string, a number or `null` (§5.2);
 /// anything else is the -32600 error a server answers.
-fn checked_id(raw: &RawValue) -> Result<Id, ErrorObject> {
-    match raw.get().as_bytes().first() {
-        Some(b'"' | b'-' | b'0'..=b'9' | b'n') => Ok(Id::from_raw(raw)),
+fn checked_id(text: &str) -> Result<Id, ErrorObject> {
+    match text.as_bytes().first() {
+        Some(b'"' | b'-' | b'0'..=b'9' | b'n') => Ok(Id::from_text(text)),
         _ => Err(ErrorObject::invalid_request(format!(
             "`id` must be a number, a string or null, got {}",
-            kind_of_text(raw.get())
+            kind_of_text(text)
         ))),
     }
 }
@@ -223,21 +222,92 @@ fn not_json(bytes: &[u8], e: serde_json::Error) -> ErrorObject {
     }
 }
 
-/// The members a request is read for, borrowed from its body; every other
-/// member is checked to be JSON and skipped. A member given twice counts
-/// with its last value, as in a map.
-#[derive(Default)]
+/// The members a request is read for, as their JSON text borrowed from its
+/// body; every other member is checked to be JSON and skipped. A member
+/// given twice counts with its last value, as in a map.
+#[derive(Default, Debug, PartialEq)]
 struct Fields<'a> {
-    id: Option<&'a RawValue>,
-    method: Option<&'a RawValue>,
-    params: Option<&'a RawValue>,
-    jsonrpc: Option<&'a RawValue>,
+    id: Option<&'a str>,
+    method: Option<&'a str>,
+    params: Option<&'a str>,
+    jsonrpc: Option<&'a str>,
 }
 
 impl<'a> Fields<'a> {
     fn read(bytes: &'a [u8]) -> Result<Fields<'a>, serde_json::Error> {
+        if let Some(plain) = Fields::read_plain(bytes) {
+            return Ok(plain);
+        }
         read_object(bytes, FieldsVisitor)
     }
+
+    /// The request a plug writes, exactly `{"id":N,"method":"M"}` or
+    /// `{"id":N,"method":"M","params":P}` with a counter's id, a method and
+    /// a string `params` without escapes, or a `params` that is an integer,
+    /// `true`, `false` or `null`: read without the visitor (most of the
+    /// work). `None` for any other text, which is then read in full: this
+    /// accepts only text the full read accepts, with the same members.
+    fn read_plain(bytes: &'a [u8]) -> Option<Fields<'a>> {
+        let rest = bytes.strip_prefix(br#"{"id":"#)?;
+        let (id, rest) = rest.split_at(integer(rest, false)?);
+        let rest = rest.strip_prefix(br#","method":"#)?;
+        let (method, rest) = rest.split_at(plain_string(rest)?);
+        let (params, rest) = match rest.strip_prefix(br#","params":"#) {
+            None => (None, rest),
+            Some(rest) => {
+                let len = match rest.first()? {
+                    b'"' => plain_string(rest)?,
+                    b't' if rest.starts_with(b"true") => 4,
+                    b'f' if rest.starts_with(b"false") => 5,
+                    b'n' if rest.starts_with(b"null") => 4,
+                    _ => integer(rest, true)?,
+                };
+                let (params, rest) = rest.split_at(len);
+                (Some(params), rest)
+            }
+        };
+        if rest != b"}" {
+            return None;
+        }
+        // Every span is ASCII but for the strings, whose UTF-8 is checked.
+        let text = |span: &'a [u8]| std::str::from_utf8(span).ok();
+        Some(Fields {
+            id: Some(text(id)?),
+            method: Some(text(method)?),
+            params: match params {
+                Some(p) => Some(text(p)?),
+                None => None,
+            },
+            jsonrpc: None,
+        })
+    }
+}
+
+/// The length of the JSON integer at the start of `bytes` (no fraction or
+/// exponent; negative only when `signed`), up to 20 digits.
+fn integer(bytes: &[u8], signed: bool) -> Option<usize> {
+    let sign = usize::from(signed && bytes.first() == Some(&b'-'));
+    let digits = bytes[sign..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let leading_zero = digits > 1 && bytes[sign] == b'0';
+    let next = bytes.get(sign + digits);
+    if digits == 0 || digits > 20 || leading_zero || matches!(next, Some(b'.' | b'e' | b'E')) {
+        return None;
+    }
+    Some(sign + digits)
+}
+
+/// The length of the JSON string at the start of `bytes`, quotes included,
+/// when it has no escape and no control character (its UTF-8 is left to
+/// the caller).
+fn plain_string(bytes: &[u8]) -> Option<usize> {
+    let body = bytes.strip_prefix(b"\"")?;
+    let end = body
+        .iter()
+        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+    (body[end] == b'"').then_some(end + 2)
 }
 
 /// Reads `bytes`, which must be one JSON object and nothing after it, with
@@ -265,10 +335,10 @@ impl<'de> Visitor<'de> for FieldsVisitor {
         let mut fields = Fields::default();
         while let Some(Name(key)) = map.next_key::<Name<Key>>()? {
             match key {
-                Key::Id => fields.id = Some(map.next_value()?),
-                Key::Method => fields.method = Some(map.next_value()?),
-                Key::Params => fields.params = Some(map.next_value()?),
-                Key::JsonRpc => fields.jsonrpc = Some(map.next_value()?),
+                Key::Id => fields.id = Some(text(&mut map)?),
+                Key::Method => fields.method = Some(text(&mut map)?),
+                Key::Params => fields.params = Some(text(&mut map)?),
+                Key::JsonRpc => fields.jsonrpc = Some(text(&mut map)?),
                 Key::Other => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -276,6 +346,11 @@ impl<'de> Visitor<'de> for FieldsVisitor {
         }
         Ok(fields)
     }
+}
+
+/// The next value's JSON text.
+fn text<'de, A: MapAccess<'de>>(map: &mut A) -> Result<&'de str, A::Error> {
+    map.next_value::<&RawValue>().map(RawValue::get)
 }
 
 /// A member's name, told apart without allocating.
@@ -395,7 +470,7 @@ pub fn peek_id(body: &[Frame]) -> Peeked {
     let Ok(fields) = Fields::read(frame) else {
         return Peeked::Id(None, false);
     };
-    let jsonrpc = fields.jsonrpc.map(RawValue::get) == Some("\"2.0\"");
+    let jsonrpc = fields.jsonrpc == Some("\"2.0\"");
     match fields.id {
         None => Peeked::Notification,
         Some(raw) => Peeked::Id(checked_id(raw).ok(), jsonrpc),
@@ -406,6 +481,63 @@ pub fn peek_id(body: &[Frame]) -> Peeked {
 mod tests {
     use super::*;
     use crate::protocol::codes;
+
+    /// The plain read takes a text only if the full read takes it, and then
+    /// reads the same members; it takes the requests a plug writes.
+    #[test]
+    fn the_plain_read_agrees_with_the_full_read() {
+        let plain: &[&[u8]] = &[
+            br#"{"id":1,"method":"ping"}"#,
+            br#"{"id":0,"method":"","params":null}"#,
+            "{\"id\":18446744073709551615,\"method\":\"echo\",\"params\":\"x y \u{7f}\"}"
+                .as_bytes(),
+            "{\"id\":7,\"method\":\"é☃\",\"params\":\"𝄞\"}".as_bytes(),
+            br#"{"id":2,"method":"m","params":-0}"#,
+            br#"{"id":3,"method":"m","params":-12345678901234567890}"#,
+            br#"{"id":4,"method":"m","params":true}"#,
+            br#"{"id":5,"method":"m","params":false}"#,
+        ];
+        let other: &[&[u8]] = &[
+            br#"{"id":01,"method":"m"}"#,
+            br#"{"id":-1,"method":"m"}"#,
+            br#"{"id":1.5,"method":"m"}"#,
+            br#"{"id":123456789012345678901,"method":"m"}"#,
+            br#"{"id":1,"method":"m\n"}"#,
+            b"{\"id\":1,\"method\":\"a\tb\"}",
+            b"{\"id\":1,\"method\":\"\xff\"}",
+            b"{\"id\":1,\"method\":\"m\",\"params\":\"\xc3\"}",
+            br#"{"id":1,"method":"m""#,
+            br#"{"id":1,"method":"m"}}"#,
+            br#"{"id":1,"method":"m"} "#,
+            br#"{"id":1,"method":"m","params":}"#,
+            br#"{"id":1,"method":"m","params":-}"#,
+            br#"{"id":1,"method":"m","params":01}"#,
+            br#"{"id":1,"method":"m","params":1.5}"#,
+            br#"{"id":1,"method":"m","params":1e3}"#,
+            br#"{"id":1,"method":"m","params":1E3}"#,
+            br#"{"id":1,"method":"m","params":nullx}"#,
+            br#"{"id":1,"method":"m","params":tru}"#,
+            br#"{"id":1,"method":"m","params":[1]}"#,
+            br#"{"id":1,"method":"m","params":"a","x":1}"#,
+            br#"{"id":1,"method":7}"#,
+            br#"{"method":"m","id":1}"#,
+            br#"{"id":1,"method":"m","params":"a"]"#,
+        ];
+        for (i, body) in plain.iter().chain(other).enumerate() {
+            let text = String::from_utf8_lossy(body);
+            let full = read_object(body, FieldsVisitor);
+            match Fields::read_plain(body) {
+                Some(fields) => {
+                    let full = full
+                        .as_ref()
+                        .unwrap_or_else(|e| panic!("{text}: read plain, yet {e}"));
+                    assert_eq!(&fields, full, "{text}");
+                }
+                None => assert!(i >= plain.len(), "{text}: not read plain"),
+            }
+            assert_eq!(Fields::read(body).ok(), full.ok(), "{text}");
+        }
+    }
 
     fn parse(s: &[u8]) -> Result<Request, ErrorObject> {
         parse_request(&[Frame::from(s)])
