@@ -343,6 +343,18 @@ const BREAKS: &[(&str, &str, &str, &str)] = &[
         "rpc.robust.invalid-utf8",
     ),
     (
+        "utf8-replaced",
+        "rpc",
+        "rpc.robust",
+        "rpc.robust.invalid-utf8",
+    ),
+    (
+        "utf8-where-read",
+        "rpc",
+        "rpc.robust",
+        "rpc.robust.invalid-utf8",
+    ),
+    (
         "crash-on-empty-frame",
         "rpc",
         "rpc.robust",

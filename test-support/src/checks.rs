@@ -20,6 +20,9 @@ use plug::{Config, Frame};
 use serde_json::value::RawValue;
 use serde_json::Value;
 
+/// The map key serde_json gives a meaning of its own (raw values).
+const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
+
 /// Splits fuzzer bytes into a flags byte and frames.
 pub fn frames_of(data: &[u8]) -> (u8, Vec<Frame>) {
     let Some((&flags, rest)) = data.split_first() else {
@@ -69,8 +72,17 @@ pub fn server_request(data: &[u8]) {
         assert_eq!(got.unwrap_err().code, e.code);
         reply
     };
+    // What a general JSON reader says of a one-frame body: whether it is
+    // JSON at all, and whether an object. The request reader must agree.
+    let valid = match &routed.body[..] {
+        [frame] => serde_json::from_slice::<&RawValue>(frame)
+            .ok()
+            .map(|_| frame.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')),
+        _ => None,
+    };
     match parse_request(&routed.body) {
         Ok(request) => {
+            assert_eq!(valid, Some(true), "a request read is one JSON object");
             let _ = request.method();
             let jsonrpc = request.is_jsonrpc();
             let params = request.params().clone();
@@ -88,6 +100,9 @@ pub fn server_request(data: &[u8]) {
                 e.code == codes::PARSE_ERROR || e.code == codes::INVALID_REQUEST,
                 "{e}"
             );
+            if valid.is_some() {
+                assert_eq!(e.code == codes::PARSE_ERROR, valid.is_none(), "{e}");
+            }
             error_reply(None, &e);
         }
     }
@@ -113,13 +128,24 @@ pub fn client_reply(data: &[u8]) {
         }
     };
     let [frame] = &body[..] else { return };
+    // A reply is read exactly when a general JSON reader reads the body as
+    // an object (but for the key serde_json keeps for itself), with the
+    // same members in the same order.
+    let full = serde_json::from_slice::<serde_json::Map<String, Value>>(frame);
     let reply = match ReplyBody::parse(frame) {
         Ok(reply) => reply,
         Err(e) => {
             let _ = e.to_string();
+            assert!(
+                full.is_err() || full.is_ok_and(|m| m.contains_key(RAW_VALUE_TOKEN)),
+                "refused, yet a JSON object: {e}"
+            );
             return;
         }
     };
+    let full = full.expect("a reply read is a JSON object");
+    assert_eq!(reply.object(), &full);
+    assert!(reply.object().keys().eq(full.keys()), "member order");
     // The id: its exact text, as the object's `id` member, and the plug's
     // counter value only for a plain integer.
     match reply.id() {

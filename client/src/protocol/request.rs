@@ -148,6 +148,11 @@ fn not_one_frame(frames: usize) -> ErrorObject {
 
 fn read_frame(frame: Bytes) -> Result<Request, ErrorObject> {
     let bytes: &[u8] = &frame;
+    // The whole body, before anything is read of it: the readers below
+    // check the text of the members they keep, and skip the others.
+    if let Err(e) = std::str::from_utf8(bytes) {
+        return Err(ErrorObject::parse_error(format!("body is not UTF-8 ({e})")));
+    }
     if first_byte(bytes) != Some(b'{') {
         // Not an object: which error depends on whether it is JSON at all.
         return Err(match serde_json::from_slice::<IgnoredAny>(bytes) {
@@ -571,6 +576,20 @@ mod tests {
     fn error_rules() {
         assert_eq!(parse(b"{nope").unwrap_err().code, codes::PARSE_ERROR);
         assert_eq!(parse(b"\xff\xfe").unwrap_err().code, codes::PARSE_ERROR);
+        // Invalid UTF-8 in a member no reader keeps, or outside an object.
+        for body in [
+            &b"{\"x\":\"\xff\"}"[..],
+            b"{\"id\":1,\"method\":\"m\",\"x\":[\"\xc0\xaf\"]}",
+            b"[\"\xff\"]",
+        ] {
+            let e = parse(body).unwrap_err();
+            assert_eq!(
+                e.code,
+                codes::PARSE_ERROR,
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
         assert_eq!(parse(b"[1,2]").unwrap_err().code, codes::INVALID_REQUEST);
         assert_eq!(parse(b"42").unwrap_err().code, codes::INVALID_REQUEST);
         assert_eq!(

@@ -84,6 +84,8 @@ pub enum Break {
     // Robustness (§8.1).
     CrashOnGarbage,
     HangOnGarbage,
+    Utf8Replaced,
+    Utf8WhereRead,
     CrashOnEmptyFrame,
     CrashOnDeepNesting,
     HangOnDeepNesting,
@@ -389,6 +391,16 @@ pub const RULES: &[(&str, Break, &str)] = &[
         "hang-on-garbage",
         Break::HangOnGarbage,
         "stops serving on a body that is not UTF-8",
+    ),
+    (
+        "utf8-replaced",
+        Break::Utf8Replaced,
+        "decodes the body with replacement characters (invalid UTF-8 goes unnoticed)",
+    ),
+    (
+        "utf8-where-read",
+        Break::Utf8WhereRead,
+        "checks UTF-8 only in the id, method and params it reads",
     ),
     (
         "crash-on-empty-frame",

@@ -62,16 +62,23 @@ impl Rpc {
         if body.len() > limit {
             return self.error_null(-32001, "too large");
         }
-        let Ok(text) = std::str::from_utf8(&body) else {
-            match r {
+        let replaced;
+        let valid_utf8 = std::str::from_utf8(&body).is_ok();
+        let text = match std::str::from_utf8(&body) {
+            Ok(text) => text,
+            Err(_) => match r {
                 Break::CrashOnGarbage => {
                     eprintln!("UnicodeDecodeError: the body is not UTF-8");
                     std::process::exit(3)
                 }
                 Break::HangOnGarbage => hang(),
                 Break::NoParseErrorReply => return Vec::new(),
+                Break::Utf8Replaced | Break::Utf8WhereRead => {
+                    replaced = String::from_utf8_lossy(&body);
+                    &replaced
+                }
                 _ => return self.error_null(-32700, "not UTF-8"),
-            }
+            },
         };
         if depth(text) > 1000 {
             match r {
@@ -108,6 +115,16 @@ impl Rpc {
         let Ok(mut members) = serde_json::from_str::<Members>(raw.get()) else {
             return self.error_null(-32700, "parse error");
         };
+        // Only the members it reads are checked: the bytes replaced were
+        // in one of them, or the body passes.
+        if r == Break::Utf8WhereRead
+            && !valid_utf8
+            && ["id", "method", "params"]
+                .iter()
+                .any(|k| members.get(k).is_some_and(|v| v.contains('\u{fffd}')))
+        {
+            return self.error_null(-32700, "not UTF-8");
+        }
         if r == Break::IdTextSearch {
             members.0.retain(|(k, _)| k != "id");
             if let Some(found) = search_id(raw.get()) {

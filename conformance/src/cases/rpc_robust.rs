@@ -19,7 +19,8 @@ pub(super) fn cases() -> Vec<Case> {
             Rpc,
             Must,
             &["5.5-a", "8.1-a", "5.3-d"],
-            "invalid UTF-8 (bad bytes, overlong, encoded surrogates) gets id null and -32700",
+            "invalid UTF-8 (bad bytes, overlong, encoded surrogates), in any member or in a body \
+             that is not an object, gets id null and -32700",
             invalid_utf8,
         )
         .on(&[Error, Bare]),
@@ -121,12 +122,17 @@ fn invalid_utf8(ctx: &Ctx) -> Step<Verdict> {
         &b"{\"id\":1,\"method\":\"\xff\xfe\"}"[..],
         &b"{\"id\":2,\"method\":\"\xc0\xaf\"}"[..],
         &b"{\"id\":3,\"method\":\"\xed\xa0\x80\"}"[..],
+        // Where a server that checks only what it reads does not look.
+        &b"{\"id\":4,\"method\":\"ping\",\"note\":\"\xff\"}"[..],
+        &b"{\"id\":5,\"method\":\"echo\",\"params\":{\"a\":\"\xc0\xaf\"}}"[..],
+        &b"[\"\xff\"]"[..],
     ] {
         error_then_alive(ctx, Request::null_id(body), PARSE_ERROR, "invalid UTF-8").map_err(
             |v| {
                 v.hint(
-                    "invalid UTF-8 must be refused as a parse error: decode the body strictly \
-                     (no replacement characters, no CESU-8 or Java's modified UTF-8)",
+                    "invalid UTF-8 must be refused as a parse error wherever it is: decode the \
+                     whole body strictly before reading it (no replacement characters, no CESU-8 \
+                     or Java's modified UTF-8)",
                 )
             },
         )?;
