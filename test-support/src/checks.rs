@@ -72,36 +72,48 @@ pub fn server_request(data: &[u8]) {
         assert_eq!(got.unwrap_err().code, e.code);
         reply
     };
-    // What a general JSON reader says of a one-frame body: whether it is
-    // JSON at all, and whether an object. The request reader must agree.
-    let valid = match &routed.body[..] {
-        [frame] => serde_json::from_slice::<&RawValue>(frame)
-            .ok()
-            .map(|_| frame.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')),
+    // A one-frame body as a general JSON reader reads it: `None` when it is
+    // not JSON, else whether it is an object. The request reader agrees.
+    let general = match &routed.body[..] {
+        [frame] => Some(
+            serde_json::from_slice::<&RawValue>(frame)
+                .ok()
+                .map(|raw| raw.get().starts_with('{')),
+        ),
         _ => None,
     };
     match parse_request(&routed.body) {
         Ok(request) => {
-            assert_eq!(valid, Some(true), "a request read is one JSON object");
+            assert_eq!(
+                general,
+                Some(Some(true)),
+                "a request read is one JSON object"
+            );
             let _ = request.method();
             let jsonrpc = request.is_jsonrpc();
             let params = request.params().clone();
             let reply = encode_result(request.id(), jsonrpc, &params);
-            let body = ReplyBody::parse(&reply).expect("a result reply is a JSON object");
-            assert_eq!(body.outcome().expect("one outcome").unwrap(), &params);
             let want = request.id().map_or("null", |id| id.json());
             assert_eq!(reply_id_text(&reply), want, "the id comes back as its text");
-            let e = ErrorObject::overloaded(1024);
-            let reply = error_reply(request.id(), &e);
-            assert_eq!(reply_id_text(&reply), want);
+            // An id beyond what a JSON library's numbers hold (1e400) comes
+            // back as it came (5.2-b), and a reply reader that reads the
+            // whole reply as values refuses it; such an id is never a plug's.
+            let id_reads = serde_json::from_str::<Value>(want).is_ok();
+            if id_reads {
+                let body = ReplyBody::parse(&reply).expect("a result reply is a JSON object");
+                assert_eq!(body.outcome().expect("one outcome").unwrap(), &params);
+                let e = ErrorObject::overloaded(1024);
+                let reply = error_reply(request.id(), &e);
+                assert_eq!(reply_id_text(&reply), want);
+            }
         }
         Err(e) => {
             assert!(
                 e.code == codes::PARSE_ERROR || e.code == codes::INVALID_REQUEST,
                 "{e}"
             );
-            if valid.is_some() {
-                assert_eq!(e.code == codes::PARSE_ERROR, valid.is_none(), "{e}");
+            if let Some(json) = general {
+                assert_eq!(e.code == codes::PARSE_ERROR, json.is_none(), "{e}");
             }
             error_reply(None, &e);
         }
