@@ -114,14 +114,14 @@ impl Connection {
         &self.config.name
     }
 
-    /// Logs a message going out or coming in: at `info` with `debug = true`,
-    /// else at `trace`. Payloads are escaped and cut to 512 bytes.
     /// Whether [`Connection::log`] writes anything: the plug's `debug`, or
     /// tracing at TRACE level.
     pub(crate) fn logging(&self) -> bool {
         self.config.debug || tracing::enabled!(tracing::Level::TRACE)
     }
 
+    /// Logs a message going out or coming in: at `info` with `debug = true`,
+    /// else at `trace`. Payloads are escaped and cut to 512 bytes.
     pub(crate) fn log(&self, direction: &'static str, id: Option<u64>, frames: &[Frame]) {
         if !self.logging() {
             return;

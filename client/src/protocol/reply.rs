@@ -11,7 +11,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::request::{kind_of, read_object, MemberName, Name};
+use super::request::{integer, kind_of, read_object, MemberName, Name};
 use super::text::write_value;
 use super::{ErrorObject, Id};
 
@@ -317,13 +317,7 @@ impl<'a> Needed<'a> {
     /// only text the full read accepts, and reads the same members from it.
     fn read_plain(body: &'a [u8]) -> Option<Needed<'a>> {
         let rest = body.strip_prefix(br#"{"id":"#)?;
-        let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
-        // A JSON integer has no leading zero; longer ones are left to the
-        // full read, which also checks that they read as a `Value`.
-        if digits == 0 || digits > 20 || (digits > 1 && rest[0] == b'0') {
-            return None;
-        }
-        let (id, rest) = rest.split_at(digits);
+        let (id, rest) = rest.split_at(integer(rest, false)?);
         let rest = rest.strip_prefix(br#","result":"#)?;
         // Nested values are left to the full read: its depth limit counts
         // the reply object too.

@@ -290,7 +290,7 @@ impl<'a> Fields<'a> {
 
 /// The length of the JSON integer at the start of `bytes` (no fraction or
 /// exponent; negative only when `signed`), up to 20 digits.
-fn integer(bytes: &[u8], signed: bool) -> Option<usize> {
+pub(super) fn integer(bytes: &[u8], signed: bool) -> Option<usize> {
     let sign = usize::from(signed && bytes.first() == Some(&b'-'));
     let digits = bytes[sign..]
         .iter()

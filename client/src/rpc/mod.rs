@@ -139,12 +139,14 @@ impl RpcState {
         // The caller gave up between `take` and now: the reply is late, and
         // goes to the handler like any unknown id.
         self.conn.counters.replies.fetch_sub(1, Ordering::Relaxed);
-        let body = match returned {
-            Ended::Outcome(Ok(reply)) => large.or_else(|| reply.kept_body().cloned()),
-            Ended::Outcome(Err(Error::Remote { reply, .. })) => {
-                large.or_else(|| reply.kept_body().cloned())
-            }
-            _ => broken,
+        let reply = match &returned {
+            Ended::Outcome(Ok(reply)) => Some(reply),
+            Ended::Outcome(Err(Error::Remote { reply, .. })) => Some(&**reply),
+            _ => None,
+        };
+        let body = match reply {
+            Some(reply) => large.or_else(|| reply.kept_body().cloned()),
+            None => broken,
         };
         let body = body.map(Frame::from).into_iter().collect();
         Some(Message::new(body, MessageKind::UnknownId(Id::from_u64(id))))

@@ -63,8 +63,9 @@ impl Rpc {
             return self.error_null(-32001, "too large");
         }
         let replaced;
-        let valid_utf8 = std::str::from_utf8(&body).is_ok();
-        let text = match std::str::from_utf8(&body) {
+        let decoded = std::str::from_utf8(&body);
+        let valid_utf8 = decoded.is_ok();
+        let text = match decoded {
             Ok(text) => text,
             Err(_) => match r {
                 Break::CrashOnGarbage => {
