@@ -58,7 +58,10 @@ pub(crate) fn handshake(
         return native_handshake(endpoint, limit, exited);
     }
     static N: AtomicU64 = AtomicU64::new(1);
-    let ctx = plug::socket::context();
+    // A context of its own, terminated on return: terminating waits until
+    // the probe's connection is closed. A DEALER server (2.1-c) that still
+    // had it open would send the next case's first reply to it.
+    let ctx = zmq::Context::new();
     let err = |e: zmq::Error| NoPeer(format!("libzmq: {e}"));
     let mut sock = ctx.socket(zmq::DEALER).map_err(err)?;
     sock.set_linger(0).map_err(err)?;
@@ -83,6 +86,8 @@ pub(crate) fn handshake(
     // Before `events` closes: an event sent to a reader that is gone would
     // block libzmq's I/O thread.
     plug::socket::stop_monitor(&mut sock);
+    drop((sock, events));
+    drop(ctx);
     seen
 }
 
