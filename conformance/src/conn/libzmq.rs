@@ -11,15 +11,28 @@ pub(super) struct Socket {
 }
 
 impl Socket {
+    /// Connects a socket of `kind` to `endpoint`. With `closes_at_drop`,
+    /// the socket lives in a context of its own, terminated when it drops:
+    /// the connection is closed by the time the drop returns, not later on
+    /// libzmq's threads.
     pub fn open(
         endpoint: &str,
         kind: zmq::SocketType,
         timeout: Duration,
         curve: Option<&plug::CurveClient>,
         options: &Options,
+        closes_at_drop: bool,
     ) -> Result<Socket, String> {
         let e = |e: zmq::Error| e.to_string();
-        let sock = plug::socket::context().socket(kind).map_err(e)?;
+        // The socket holds the last handle of its own context, which
+        // terminates (waiting for the socket's connection to close, with
+        // linger 0) when the socket drops.
+        let sock = if closes_at_drop {
+            zmq::Context::new().socket(kind)
+        } else {
+            plug::socket::context().socket(kind)
+        }
+        .map_err(e)?;
         sock.set_linger(0).map_err(e)?;
         sock.set_sndtimeo(timeout.as_millis().try_into().unwrap_or(i32::MAX))
             .map_err(e)?;

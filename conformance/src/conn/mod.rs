@@ -18,7 +18,7 @@ use std::time::Duration;
 
 use plug::transport::Transport;
 
-use crate::case::{fail, Ctx, Step, Verdict};
+use crate::case::{fail, Ctx, SocketKind, Step, Verdict};
 use crate::trace::Trace;
 
 /// Socket options a case may ask for beyond the defaults.
@@ -99,8 +99,18 @@ impl Conn {
                 name,
             )
             .map(|s| Backend::Native(Box::new(s))),
-            _ => libzmq::Socket::open(&ctx.endpoint, kind, ctx.timeout, curve, options)
-                .map(Backend::Libzmq),
+            // A server not known to be a ROUTER may be a DEALER (2.1-c),
+            // which would send its next reply to a connection the harness
+            // closed but libzmq has not yet: each is closed when it drops.
+            _ => libzmq::Socket::open(
+                &ctx.endpoint,
+                kind,
+                ctx.timeout,
+                curve,
+                options,
+                ctx.server.socket != SocketKind::Router,
+            )
+            .map(Backend::Libzmq),
         };
         let backend = backend.map_err(|e| {
             fail(
