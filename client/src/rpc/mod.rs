@@ -260,7 +260,7 @@ impl RpcPlug {
         // deadline task, with no timer of its own; one with retries keeps
         // its entry across attempts, and times each wait itself.
         let expires = (retries == 0).then_some(deadline);
-        let (mut reply, mut entry) = state.pending.insert(id, expires);
+        let mut entry = state.pending.insert(id, expires);
         let mut backoff = conn.config.retry_backoff;
         let mut attempt = 0;
         let mut avoid: Option<Arc<Link>> = None;
@@ -301,14 +301,14 @@ impl RpcPlug {
                 ever_sent |= sent;
                 if sent {
                     let ended = if expires.is_some() {
-                        (&mut reply).await
+                        entry.ended().await
                     } else {
-                        Box::pin(tokio::time::timeout_at(deadline, &mut reply))
+                        Box::pin(tokio::time::timeout_at(deadline, entry.ended()))
                             .await
-                            .unwrap_or(Ok(Ended::Expired))
+                            .unwrap_or(Ended::Expired)
                     };
                     match ended {
-                        Ok(Ended::Outcome(outcome)) => {
+                        Ended::Outcome(outcome) => {
                             link.health.ended(ending(&outcome));
                             if !not_run(&outcome) {
                                 return outcome;
@@ -319,13 +319,10 @@ impl RpcPlug {
                             link.drain();
                             avoid = Some(link);
                             drop(entry);
-                            (reply, entry) = state.pending.insert(id, expires);
+                            entry = state.pending.insert(id, expires);
                             continue;
                         }
-                        Ok(Ended::Expired) => {
-                            link.health.ended(Ending::Timeout { received_before })
-                        }
-                        Err(_) => return Err(Error::Closed),
+                        Ended::Expired => link.health.ended(Ending::Timeout { received_before }),
                     }
                 }
                 drop(in_flight);
@@ -343,10 +340,9 @@ impl RpcPlug {
                 "no reply in time; sending again"
             );
             // A reply to the earlier attempt may still arrive while we wait.
-            match Box::pin(tokio::time::timeout(backoff, &mut reply)).await {
-                Ok(Ok(Ended::Outcome(outcome))) => return outcome,
-                Ok(Ok(Ended::Expired)) => unreachable!("registered with no deadline"),
-                Ok(Err(_)) => return Err(Error::Closed),
+            match Box::pin(tokio::time::timeout(backoff, entry.ended())).await {
+                Ok(Ended::Outcome(outcome)) => return outcome,
+                Ok(Ended::Expired) => unreachable!("registered with no deadline"),
                 Err(_) => {}
             }
             // The next attempt goes to another endpoint if there is one.

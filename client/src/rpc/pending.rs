@@ -8,9 +8,11 @@
 
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, HashMap};
+use std::future::poll_fn;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 
-use tokio::sync::{oneshot, Notify};
+use tokio::sync::Notify;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
@@ -24,10 +26,9 @@ pub(crate) enum Ended {
     Expired,
 }
 
-pub(crate) type Slot = oneshot::Sender<Ended>;
-
 /// Requests waiting for their reply, by id. The ids are the plug's own
-/// counter, so a fast non-cryptographic hash is enough.
+/// counter, so a fast non-cryptographic hash is enough. A request's entry
+/// is also where its end is left for it: no channel per request.
 #[derive(Default)]
 pub(crate) struct Pending {
     table: Mutex<Table>,
@@ -40,36 +41,60 @@ struct Table {
     slots: HashMap<u64, Entry, foldhash::fast::FixedState>,
     /// Every deadline set, earliest first. An entry whose request has ended
     /// (or was registered again) stays until it comes first or the heap is
-    /// compacted: it is stale when its slot is gone or has another deadline.
+    /// compacted: it is stale when its slot is gone, has ended, or has
+    /// another deadline.
     deadlines: BinaryHeap<Reverse<(Instant, u64)>>,
 }
 
 struct Entry {
-    slot: Slot,
+    state: State,
     deadline: Option<Instant>,
+}
+
+enum State {
+    /// No end yet; the waker of the request's last poll.
+    Waiting(Option<Waker>),
+    /// Ended, until the request's next poll takes it.
+    Done(Ended),
 }
 
 impl Table {
     fn live(&self, deadline: Instant, id: u64) -> bool {
         self.slots
             .get(&id)
-            .is_some_and(|e| e.deadline == Some(deadline))
+            .is_some_and(|e| e.deadline == Some(deadline) && matches!(e.state, State::Waiting(_)))
+    }
+
+    /// Leaves `ended` for request `id` if it still waits; its waker, or
+    /// `ended` back when it does not wait.
+    fn end(&mut self, id: u64, ended: Ended) -> Result<Option<Waker>, Ended> {
+        match self.slots.get_mut(&id) {
+            Some(Entry {
+                state: state @ State::Waiting(_),
+                ..
+            }) => match std::mem::replace(state, State::Done(ended)) {
+                State::Waiting(waker) => Ok(waker),
+                State::Done(_) => unreachable!("matched as waiting"),
+            },
+            _ => Err(ended),
+        }
     }
 }
 
 impl Pending {
     /// Registers `id`, to be told [`Ended::Expired`] at `deadline` if one is
-    /// given. The entry leaves the table when the reply completes it, when
-    /// it expires, or when the guard is dropped (a cancelled caller), so the
+    /// given. The entry leaves the table when the request takes how it
+    /// ended, or when the guard is dropped (a cancelled caller), so the
     /// table never keeps an entry nobody waits for.
-    pub(crate) fn insert(
-        self: &Arc<Self>,
-        id: u64,
-        deadline: Option<Instant>,
-    ) -> (oneshot::Receiver<Ended>, PendingGuard) {
-        let (tx, rx) = oneshot::channel();
+    pub(crate) fn insert(self: &Arc<Self>, id: u64, deadline: Option<Instant>) -> PendingGuard {
         let mut table = self.lock();
-        table.slots.insert(id, Entry { slot: tx, deadline });
+        table.slots.insert(
+            id,
+            Entry {
+                state: State::Waiting(None),
+                deadline,
+            },
+        );
         let mut soonest = false;
         if let Some(at) = deadline {
             soonest = table
@@ -90,17 +115,24 @@ impl Pending {
         if soonest {
             self.sooner.notify_one();
         }
-        let guard = PendingGuard {
+        PendingGuard {
             table: Arc::clone(self),
             id,
-        };
-        (rx, guard)
+        }
     }
 
-    /// Takes request `id` out of the table, if it waits: the one place a
-    /// reply's id finds its request.
-    pub(crate) fn take(&self, id: u64) -> Option<Slot> {
-        self.lock().slots.remove(&id).map(|e| e.slot)
+    /// Whether request `id` waits for its reply: the one place a reply's id
+    /// finds its request.
+    pub(crate) fn take(&self, id: u64) -> Option<Slot<'_>> {
+        let table = self.lock();
+        let waits = matches!(
+            table.slots.get(&id),
+            Some(Entry {
+                state: State::Waiting(_),
+                ..
+            })
+        );
+        waits.then_some(Slot { pending: self, id })
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -109,19 +141,26 @@ impl Pending {
 
     /// Ends every pending request with `Error::Closed`.
     pub(crate) fn close_all(&self) {
-        let drained: Vec<Slot> = {
+        let wakers: Vec<Waker> = {
             let mut table = self.lock();
             table.deadlines.clear();
-            table.slots.drain().map(|(_, e)| e.slot).collect()
+            let ids: Vec<u64> = table.slots.keys().copied().collect();
+            ids.into_iter()
+                .filter_map(|id| {
+                    table
+                        .end(id, Ended::Outcome(Err(Error::Closed)))
+                        .ok()
+                        .flatten()
+                })
+                .collect()
         };
-        for tx in drained {
-            let _ = tx.send(Ended::Outcome(Err(Error::Closed)));
-        }
+        wakers.into_iter().for_each(Waker::wake);
     }
 
-    /// Takes out the requests whose deadline is `now` or earlier, and drops
-    /// stale deadlines on the way; returns them and the next deadline.
-    fn expired(&self, now: Instant) -> (Vec<Slot>, Option<Instant>) {
+    /// Ends the requests whose deadline is `now` or earlier, and drops
+    /// stale deadlines on the way; returns their wakers and the next
+    /// deadline.
+    fn expired(&self, now: Instant) -> (Vec<Waker>, Option<Instant>) {
         let mut out = Vec::new();
         let mut table = self.lock();
         while let Some(&Reverse((at, id))) = table.deadlines.peek() {
@@ -131,7 +170,7 @@ impl Pending {
             }
             table.deadlines.pop();
             if live {
-                out.extend(table.slots.remove(&id).map(|e| e.slot));
+                out.extend(table.end(id, Ended::Expired).ok().flatten());
             }
         }
         (out, None)
@@ -142,14 +181,30 @@ impl Pending {
     }
 }
 
+/// A request found waiting by [`Pending::take`], to be told how it ended.
+pub(crate) struct Slot<'a> {
+    pending: &'a Pending,
+    id: u64,
+}
+
+impl Slot<'_> {
+    /// Tells the request `ended`; gives it back when the request stopped
+    /// waiting since it was found (its caller gave up, or it expired).
+    pub(crate) fn send(self, ended: Ended) -> Result<(), Ended> {
+        let waker = self.pending.lock().end(self.id, ended)?;
+        if let Some(w) = waker {
+            w.wake();
+        }
+        Ok(())
+    }
+}
+
 /// Tells each request of `pending` registered with a deadline that it
 /// passed, when it does; runs until `closed`.
 pub(crate) async fn expire(pending: Arc<Pending>, closed: CancellationToken) {
     loop {
         let (due, next) = pending.expired(Instant::now());
-        for slot in due {
-            let _ = slot.send(Ended::Expired);
-        }
+        due.into_iter().for_each(Waker::wake);
         let sooner = pending.sooner.notified();
         match next {
             Some(at) => tokio::select! {
@@ -165,9 +220,42 @@ pub(crate) async fn expire(pending: Arc<Pending>, closed: CancellationToken) {
     }
 }
 
+/// A request's place in the table: how it ends comes through it, and
+/// dropping it takes the entry out.
 pub(crate) struct PendingGuard {
     table: Arc<Pending>,
     id: u64,
+}
+
+impl PendingGuard {
+    /// Waits until the request ends (cancel-safe: an end not taken stays
+    /// in the table for the next wait).
+    pub(crate) async fn ended(&mut self) -> Ended {
+        poll_fn(|cx| self.poll_ended(cx)).await
+    }
+
+    fn poll_ended(&self, cx: &mut Context<'_>) -> Poll<Ended> {
+        let mut table = self.table.lock();
+        let Some(entry) = table.slots.get_mut(&self.id) else {
+            // Taken by an earlier wait: nothing more will come.
+            return Poll::Ready(Ended::Outcome(Err(Error::Closed)));
+        };
+        match &mut entry.state {
+            State::Waiting(waker) => {
+                if !waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                    *waker = Some(cx.waker().clone());
+                }
+                Poll::Pending
+            }
+            State::Done(_) => match table.slots.remove(&self.id) {
+                Some(Entry {
+                    state: State::Done(ended),
+                    ..
+                }) => Poll::Ready(ended),
+                _ => unreachable!("matched as done"),
+            },
+        }
+    }
 }
 
 impl Drop for PendingGuard {
@@ -182,31 +270,67 @@ mod tests {
 
     use super::*;
 
-    fn outcome(rx: &mut oneshot::Receiver<Ended>) -> Option<&'static str> {
-        match rx.try_recv() {
-            Ok(Ended::Outcome(Ok(_))) => Some("reply"),
-            Ok(Ended::Outcome(Err(_))) => Some("error"),
-            Ok(Ended::Expired) => Some("expired"),
-            Err(_) => None,
+    use futures_util::FutureExt;
+
+    /// How the request ended, if it has, without waiting.
+    fn outcome(guard: &mut PendingGuard) -> Option<&'static str> {
+        match guard.ended().now_or_never()? {
+            Ended::Outcome(Ok(_)) => Some("reply"),
+            Ended::Outcome(Err(_)) => Some("error"),
+            Ended::Expired => Some("expired"),
         }
     }
 
     #[tokio::test]
     async fn entries_leave_on_reply_or_drop() {
         let p = Arc::new(Pending::default());
-        let (mut rx, guard) = p.insert(1, None);
+        let mut guard = p.insert(1, None);
         assert_eq!(p.len(), 1);
+        assert_eq!(outcome(&mut guard), None);
         assert!(p
             .take(1)
             .unwrap()
             .send(Ended::Outcome(Err(Error::Closed)))
             .is_ok());
-        assert_eq!(outcome(&mut rx), Some("error"));
+        // Ended once: a second reply with its id finds nothing waiting.
+        assert!(p.take(1).is_none());
+        assert_eq!(outcome(&mut guard), Some("error"));
+        assert_eq!(p.len(), 0, "taking the end takes the entry out");
         drop(guard);
-        let (_rx, guard) = p.insert(2, None);
+        let guard = p.insert(2, None);
+        let found = p.take(2).unwrap();
         drop(guard);
         assert_eq!(p.len(), 0);
         assert!(p.take(2).is_none());
+        // Found, then given up on before the reply is told: it comes back.
+        assert!(found.send(Ended::Expired).is_err());
+    }
+
+    /// A request waiting in another task is woken by its end: a reply, or
+    /// the plug's closing.
+    #[tokio::test]
+    async fn a_waiting_request_is_woken_by_its_end() {
+        let p = Arc::new(Pending::default());
+        let waiting = |id| {
+            let mut guard = p.insert(id, None);
+            tokio::spawn(async move {
+                match guard.ended().await {
+                    Ended::Outcome(Err(Error::Closed)) => "closed",
+                    Ended::Outcome(_) => "other",
+                    Ended::Expired => "told",
+                }
+            })
+        };
+        let (told, closed) = (waiting(1), waiting(2));
+        // The current-thread runtime runs both tasks up to their wait.
+        tokio::task::yield_now().await;
+        assert_eq!(p.len(), 2);
+        assert!(p.take(1).unwrap().send(Ended::Expired).is_ok());
+        p.close_all();
+        let within = |task| tokio::time::timeout(Duration::from_secs(10), task);
+        assert_eq!(within(told).await.expect("woken").unwrap(), "told");
+        assert_eq!(within(closed).await.expect("woken").unwrap(), "closed");
+        assert_eq!(p.len(), 0);
     }
 
     /// Deadlines end their requests in their order, whatever the order they
@@ -219,26 +343,25 @@ mod tests {
         let task = tokio::spawn(expire(p.clone(), closed.clone()));
         let start = Instant::now();
         let at = |ms| Some(start + Duration::from_millis(ms));
-        let (mut late, _g1) = p.insert(1, at(300));
-        let (mut replied, _g2) = p.insert(2, at(100));
-        let (mut again, _g3) = p.insert(3, at(100));
-        let (mut dropped, g4) = p.insert(4, at(100));
+        let mut late = p.insert(1, at(300));
+        let mut replied = p.insert(2, at(100));
+        let again = p.insert(3, at(100));
+        let dropped = p.insert(4, at(100));
         // Registered again later (as after -32003), with another deadline.
-        drop(_g3);
-        let (mut again2, _g3b) = p.insert(3, at(200));
-        drop(g4);
+        drop(again);
+        let mut again2 = p.insert(3, at(200));
+        drop(dropped);
         let _ = p.take(2).unwrap().send(Ended::Outcome(Err(Error::Closed)));
         tokio::time::sleep_until(start + Duration::from_millis(150)).await;
         assert_eq!(outcome(&mut replied), Some("error"));
-        assert_eq!(outcome(&mut dropped), None);
-        assert_eq!(outcome(&mut again), None);
+        assert!(p.take(4).is_none(), "dropped, so gone");
         assert_eq!(outcome(&mut again2), None, "its new deadline is later");
         assert_eq!(outcome(&mut late), None);
         tokio::time::sleep_until(start + Duration::from_millis(250)).await;
         assert_eq!(outcome(&mut again2), Some("expired"));
         assert_eq!(outcome(&mut late), None);
         // A deadline sooner than the one the task sleeps for.
-        let (mut soon, _g5) = p.insert(5, at(260));
+        let mut soon = p.insert(5, at(260));
         tokio::time::sleep_until(start + Duration::from_millis(270)).await;
         assert_eq!(outcome(&mut soon), Some("expired"));
         assert_eq!(outcome(&mut late), None);
@@ -255,10 +378,9 @@ mod tests {
     async fn ended_requests_do_not_pile_up() {
         let p = Arc::new(Pending::default());
         let far = Some(Instant::now() + Duration::from_secs(3600));
-        let (_stuck, _g) = p.insert(0, far);
+        let _stuck = p.insert(0, far);
         for id in 1..100_000 {
-            let (_rx, guard) = p.insert(id, far);
-            drop(guard);
+            drop(p.insert(id, far));
         }
         let heap = p.lock().deadlines.len();
         assert!(heap <= 2 + 64, "{heap} deadlines kept for 1 pending");
