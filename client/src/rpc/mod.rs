@@ -139,7 +139,7 @@ impl RpcState {
         // The caller gave up between `take` and now: the reply is late, and
         // goes to the handler like any unknown id.
         self.conn.counters.replies.fetch_sub(1, Ordering::Relaxed);
-        let reply = match &returned {
+        let reply = match &*returned {
             Ended::Outcome(Ok(reply)) => Some(reply),
             Ended::Outcome(Err(Error::Remote { reply, .. })) => Some(&**reply),
             _ => None,

@@ -66,8 +66,8 @@ impl Table {
     }
 
     /// Leaves `ended` for request `id` if it still waits; its waker, or
-    /// `ended` back when it does not wait.
-    fn end(&mut self, id: u64, ended: Ended) -> Result<Option<Waker>, Ended> {
+    /// `ended` back when it does not wait (boxed: that is rare).
+    fn end(&mut self, id: u64, ended: Ended) -> Result<Option<Waker>, Box<Ended>> {
         match self.slots.get_mut(&id) {
             Some(Entry {
                 state: state @ State::Waiting(_),
@@ -76,7 +76,7 @@ impl Table {
                 State::Waiting(waker) => Ok(waker),
                 State::Done(_) => unreachable!("matched as waiting"),
             },
-            _ => Err(ended),
+            _ => Err(Box::new(ended)),
         }
     }
 }
@@ -190,7 +190,7 @@ pub(crate) struct Slot<'a> {
 impl Slot<'_> {
     /// Tells the request `ended`; gives it back when the request stopped
     /// waiting since it was found (its caller gave up, or it expired).
-    pub(crate) fn send(self, ended: Ended) -> Result<(), Ended> {
+    pub(crate) fn send(self, ended: Ended) -> Result<(), Box<Ended>> {
         let waker = self.pending.lock().end(self.id, ended)?;
         if let Some(w) = waker {
             w.wake();
