@@ -10,7 +10,9 @@
 //! queued or unwritten is written by the task that pushes it, at once: a lone
 //! request leaves without waking the connection's task. The writer stays
 //! behind the queue's lock, so whoever writes, the bytes leave in the order
-//! they were pushed.
+//! they were pushed. A sender that fills the queue to a mark
+//! ([`Outgoing::try_push_or_write`]) writes the whole queue the same way, so
+//! that the peer gets work before the senders' task yields.
 
 use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll};
@@ -18,6 +20,7 @@ use std::task::{Context, Poll};
 use tokio::io::AsyncWrite;
 use tokio::sync::Notify;
 
+use super::WRITE_HIGH;
 use crate::Frame;
 
 /// A connection's writer as the queue holds it.
@@ -86,6 +89,49 @@ impl Outgoing {
         // A non-empty queue already has a wake-up on its way: the task
         // empties the whole queue each time it wakes.
         if first {
+            self.work.notify_one();
+        }
+        Ok(())
+    }
+
+    /// Like [`Outgoing::try_push`], but once the queue holds `write_at`
+    /// messages this task writes them all, under the lock, rather than
+    /// leave them for the connection's task. That task runs only when the
+    /// senders' tasks yield: a caller that completes a hundred replies and
+    /// sends a hundred requests in one turn would otherwise hand the peer
+    /// nothing until the turn ends, and the two sides would work in turns
+    /// instead of at once. Not while the writer holds `WRITE_HIGH` bytes
+    /// unwritten (the peer is not reading): then the queue fills and
+    /// senders wait, as with `try_push`.
+    pub(crate) fn try_push_or_write(
+        &self,
+        message: Vec<Frame>,
+        write_at: usize,
+    ) -> Result<(), (Vec<Frame>, Refused)> {
+        let mut state = self.lock();
+        if !state.open || state.queue.len() + 1 < write_at {
+            drop(state);
+            return self.try_push(message);
+        }
+        let State { queue, writer, .. } = &mut *state;
+        let Some(writer) = writer.as_mut().filter(|w| w.queued() < WRITE_HIGH) else {
+            drop(state);
+            return self.try_push(message);
+        };
+        let was_full = queue.len() >= self.limit;
+        for m in queue.drain(..).chain(std::iter::once(message)) {
+            if let Err(e) = writer.queue(m.into_iter().map(Frame::into_bytes)) {
+                tracing::warn!(error = %e, "message not sent");
+            }
+        }
+        let written = writer.write_now().is_ok() && writer.is_empty();
+        state.stalled = false;
+        drop(state);
+        if was_full {
+            self.room.notify_waiters();
+        }
+        // What the socket did not take (or an error) is the task's to see.
+        if !written {
             self.work.notify_one();
         }
         Ok(())
@@ -284,6 +330,39 @@ mod tests {
         );
         // No wake-up was stored for the owner: nothing is left for it to do.
         assert!(q.notified().now_or_never().is_none());
+    }
+
+    #[tokio::test]
+    async fn the_sender_that_fills_the_queue_to_the_mark_writes_it() {
+        let q = Outgoing::new(8, false);
+        let mut reader = lent(&q).await;
+        q.try_push_or_write(msg("a"), 3).unwrap();
+        q.try_push_or_write(msg("b"), 3).unwrap();
+        assert_eq!(q.len(), 2, "below the mark: queued for the owner");
+        q.try_push_or_write(msg("c"), 3).unwrap();
+        assert_eq!(q.len(), 0, "written by the sender");
+        let mut got = Vec::new();
+        while got.len() < 3 {
+            got.extend(next(&mut reader).await);
+        }
+        let sent: Vec<_> = ["a", "b", "c"]
+            .iter()
+            .map(|s| vec![bytes::Bytes::from(*s)])
+            .collect();
+        assert_eq!(got, sent, "in the order they were pushed");
+    }
+
+    #[tokio::test]
+    async fn a_writer_the_peer_does_not_drain_is_left_to_the_owner() {
+        let q = Outgoing::new(8, false);
+        let _reader = lent(&q).await;
+        // More than WRITE_HIGH unwritten, as when the peer stopped reading.
+        let big = bytes::Bytes::from(vec![0u8; WRITE_HIGH + 1]);
+        q.with_writer(|w| w.queue([big]).unwrap());
+        for s in ["a", "b", "c"] {
+            q.try_push_or_write(msg(s), 3).unwrap();
+        }
+        assert_eq!(q.len(), 3, "queued: the senders wait for room from here on");
     }
 
     #[tokio::test]
