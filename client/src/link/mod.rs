@@ -307,13 +307,14 @@ impl Link {
         Ok(())
     }
 
-    /// How many queued messages a sender writes itself: a sixteenth of
-    /// what is in flight, from 8 to 64. Measured at 64 B, pinned
-    /// (BENCHMARKS.md): the peer gets work while the callers still make
-    /// more, and a write still carries enough to be worth its system call.
+    /// How many queued messages a sender writes itself: a quarter of what
+    /// is in flight, from 8 to 64. The peer gets work while the callers
+    /// still make more, and a write still carries enough to be worth its
+    /// system call (at 256 in flight, 64 B, pinned: a sixteenth cost more
+    /// CPU per request for less throughput; BENCHMARKS.md).
     fn write_at(&self) -> usize {
         let in_flight = self.health.in_flight.load(Ordering::Relaxed);
-        usize::try_from(in_flight / 16).map_or(64, |n| n.clamp(8, 64))
+        usize::try_from(in_flight / 4).map_or(64, |n| n.clamp(8, 64))
     }
 
     /// Sends one message, waiting while the link's queue is full.
