@@ -148,24 +148,11 @@ fn not_one_frame(frames: usize) -> ErrorObject {
 
 fn read_frame(frame: Bytes) -> Result<Request, ErrorObject> {
     let bytes: &[u8] = &frame;
-    // The whole body, before anything is read of it: the readers below
-    // check the text of the members they keep, and skip the others.
-    if let Err(e) = std::str::from_utf8(bytes) {
-        return Err(ErrorObject::parse_error(format!("body is not UTF-8 ({e})")));
-    }
-    if first_byte(bytes) != Some(b'{') {
-        // Not an object: which error depends on whether it is JSON at all.
-        return Err(match serde_json::from_slice::<IgnoredAny>(bytes) {
-            Ok(_) => {
-                let kind = serde_json::from_slice::<Value>(bytes)
-                    .map(|v| kind_of(&v))
-                    .unwrap_or("not an object");
-                ErrorObject::invalid_request(format!("the body must be a JSON object, got {kind}"))
-            }
-            Err(e) => not_json(bytes, e),
-        });
-    }
-    let fields = Fields::read(bytes).map_err(|e| not_json(bytes, e))?;
+    let fields = match Fields::read_plain(bytes) {
+        // Its UTF-8 is checked: every byte outside its strings is ASCII.
+        Some(plain) => plain,
+        None => read_fields(bytes)?,
+    };
     let at = |text: &str| {
         let start = text.as_ptr() as usize - bytes.as_ptr() as usize;
         start..start + text.len()
@@ -201,6 +188,28 @@ fn read_frame(frame: Bytes) -> Result<Request, ErrorObject> {
         params_value: OnceLock::new(),
         object: OnceLock::new(),
     })
+}
+
+/// The members of a body that is not in the plain shape, read in full.
+fn read_fields(bytes: &[u8]) -> Result<Fields<'_>, ErrorObject> {
+    // The whole body, before anything is read of it: the reader below
+    // checks the text of the members it keeps, and skips the others.
+    if let Err(e) = std::str::from_utf8(bytes) {
+        return Err(ErrorObject::parse_error(format!("body is not UTF-8 ({e})")));
+    }
+    if first_byte(bytes) != Some(b'{') {
+        // Not an object: which error depends on whether it is JSON at all.
+        return Err(match serde_json::from_slice::<IgnoredAny>(bytes) {
+            Ok(_) => {
+                let kind = serde_json::from_slice::<Value>(bytes)
+                    .map(|v| kind_of(&v))
+                    .unwrap_or("not an object");
+                ErrorObject::invalid_request(format!("the body must be a JSON object, got {kind}"))
+            }
+            Err(e) => not_json(bytes, e),
+        });
+    }
+    read_object(bytes, FieldsVisitor).map_err(|e| not_json(bytes, e))
 }
 
 /// The id of a request, checked: a string, a number or `null` (§5.2);

@@ -58,24 +58,32 @@ enum State {
     Done(Ended),
 }
 
+impl Entry {
+    fn waits(&self) -> bool {
+        matches!(self.state, State::Waiting(_))
+    }
+
+    /// Leaves `ended` for a request that waits; its waker.
+    fn finish(&mut self, ended: Ended) -> Option<Waker> {
+        match std::mem::replace(&mut self.state, State::Done(ended)) {
+            State::Waiting(waker) => waker,
+            State::Done(_) => unreachable!("finished once: callers check `waits`"),
+        }
+    }
+}
+
 impl Table {
     fn live(&self, deadline: Instant, id: u64) -> bool {
         self.slots
             .get(&id)
-            .is_some_and(|e| e.deadline == Some(deadline) && matches!(e.state, State::Waiting(_)))
+            .is_some_and(|e| e.deadline == Some(deadline) && e.waits())
     }
 
     /// Leaves `ended` for request `id` if it still waits; its waker, or
     /// `ended` back when it does not wait (boxed: that is rare).
     fn end(&mut self, id: u64, ended: Ended) -> Result<Option<Waker>, Box<Ended>> {
         match self.slots.get_mut(&id) {
-            Some(Entry {
-                state: state @ State::Waiting(_),
-                ..
-            }) => match std::mem::replace(state, State::Done(ended)) {
-                State::Waiting(waker) => Ok(waker),
-                State::Done(_) => unreachable!("matched as waiting"),
-            },
+            Some(entry) if entry.waits() => Ok(entry.finish(ended)),
             _ => Err(Box::new(ended)),
         }
     }
@@ -118,20 +126,14 @@ impl Pending {
         PendingGuard {
             table: Arc::clone(self),
             id,
+            taken: false,
         }
     }
 
     /// Whether request `id` waits for its reply: the one place a reply's id
     /// finds its request.
     pub(crate) fn take(&self, id: u64) -> Option<Slot<'_>> {
-        let table = self.lock();
-        let waits = matches!(
-            table.slots.get(&id),
-            Some(Entry {
-                state: State::Waiting(_),
-                ..
-            })
-        );
+        let waits = self.lock().slots.get(&id).is_some_and(Entry::waits);
         waits.then_some(Slot { pending: self, id })
     }
 
@@ -144,14 +146,11 @@ impl Pending {
         let wakers: Vec<Waker> = {
             let mut table = self.lock();
             table.deadlines.clear();
-            let ids: Vec<u64> = table.slots.keys().copied().collect();
-            ids.into_iter()
-                .filter_map(|id| {
-                    table
-                        .end(id, Ended::Outcome(Err(Error::Closed)))
-                        .ok()
-                        .flatten()
-                })
+            table
+                .slots
+                .values_mut()
+                .filter(|e| e.waits())
+                .filter_map(|e| e.finish(Ended::Outcome(Err(Error::Closed))))
                 .collect()
         };
         wakers.into_iter().for_each(Waker::wake);
@@ -170,7 +169,12 @@ impl Pending {
             }
             table.deadlines.pop();
             if live {
-                out.extend(table.end(id, Ended::Expired).ok().flatten());
+                out.extend(
+                    table
+                        .slots
+                        .get_mut(&id)
+                        .and_then(|e| e.finish(Ended::Expired)),
+                );
             }
         }
         (out, None)
@@ -225,6 +229,8 @@ pub(crate) async fn expire(pending: Arc<Pending>, closed: CancellationToken) {
 pub(crate) struct PendingGuard {
     table: Arc<Pending>,
     id: u64,
+    /// The end was taken, and the entry with it.
+    taken: bool,
 }
 
 impl PendingGuard {
@@ -234,7 +240,7 @@ impl PendingGuard {
         poll_fn(|cx| self.poll_ended(cx)).await
     }
 
-    fn poll_ended(&self, cx: &mut Context<'_>) -> Poll<Ended> {
+    fn poll_ended(&mut self, cx: &mut Context<'_>) -> Poll<Ended> {
         let mut table = self.table.lock();
         let Some(entry) = table.slots.get_mut(&self.id) else {
             // Taken by an earlier wait: nothing more will come.
@@ -251,7 +257,10 @@ impl PendingGuard {
                 Some(Entry {
                     state: State::Done(ended),
                     ..
-                }) => Poll::Ready(ended),
+                }) => {
+                    self.taken = true;
+                    Poll::Ready(ended)
+                }
                 _ => unreachable!("matched as done"),
             },
         }
@@ -260,7 +269,9 @@ impl PendingGuard {
 
 impl Drop for PendingGuard {
     fn drop(&mut self) {
-        self.table.lock().slots.remove(&self.id);
+        if !self.taken {
+            self.table.lock().slots.remove(&self.id);
+        }
     }
 }
 

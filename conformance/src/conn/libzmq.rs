@@ -24,9 +24,7 @@ impl Socket {
         closes_at_drop: bool,
     ) -> Result<Socket, String> {
         let e = |e: zmq::Error| e.to_string();
-        // The socket holds the last handle of its own context, which
-        // terminates (waiting for the socket's connection to close, with
-        // linger 0) when the socket drops.
+        // The socket holds the only handle of its own context.
         let sock = if closes_at_drop {
             zmq::Context::new().socket(kind)
         } else {

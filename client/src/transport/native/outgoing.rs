@@ -76,7 +76,15 @@ impl Outgoing {
 
     /// Queues `message` if there is room now; gives it back otherwise.
     pub(crate) fn try_push(&self, message: Vec<Frame>) -> Result<(), (Vec<Frame>, Refused)> {
-        let mut state = self.lock();
+        self.push_locked(self.lock(), message)
+    }
+
+    /// [`Outgoing::try_push`] under a lock already taken.
+    fn push_locked(
+        &self,
+        mut state: MutexGuard<'_, State>,
+        message: Vec<Frame>,
+    ) -> Result<(), (Vec<Frame>, Refused)> {
         if !state.open {
             return Err((message, Refused::Closed));
         }
@@ -109,14 +117,13 @@ impl Outgoing {
         write_at: usize,
     ) -> Result<(), (Vec<Frame>, Refused)> {
         let mut state = self.lock();
-        if !state.open || state.queue.len() + 1 < write_at {
-            drop(state);
-            return self.try_push(message);
-        }
+        let at_mark = state.open && state.queue.len() + 1 >= write_at;
         let State { queue, writer, .. } = &mut *state;
-        let Some(writer) = writer.as_mut().filter(|w| w.queued() < WRITE_HIGH) else {
-            drop(state);
-            return self.try_push(message);
+        let Some(writer) = writer
+            .as_mut()
+            .filter(|w| at_mark && w.queued() < WRITE_HIGH)
+        else {
+            return self.push_locked(state, message);
         };
         let was_full = queue.len() >= self.limit;
         for m in queue.drain(..).chain(std::iter::once(message)) {
@@ -145,8 +152,7 @@ impl Outgoing {
         let mut state = self.lock();
         let idle = state.open && state.queue.is_empty();
         let Some(writer) = state.writer.as_mut().filter(|w| idle && w.is_empty()) else {
-            drop(state);
-            return self.try_push(message);
+            return self.push_locked(state, message);
         };
         if let Err(e) = writer.queue(message.into_iter().map(Frame::into_bytes)) {
             tracing::warn!(error = %e, "message not sent");
