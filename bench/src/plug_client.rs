@@ -2,21 +2,22 @@
 //! with `window` requests in flight in a closed loop, so that those rows
 //! measure the plug and not the harness's engine.
 //!
-//! - rpc: an `RpcPlug` sends `{"method":"echo","params":"xxx…"}`; the
-//!   `window` requests in flight are futures polled by one task, each
-//!   replaced by the next as soon as it ends.
+//! - rpc: an `RpcPlug` calls `echo` with the params `"xxx…"`
+//!   ([`plug::RpcPlug::call`]); `window` callers, futures polled by one
+//!   task, each send their next request as soon as their reply comes.
 //! - raw: a `RawPlug` sends `size` bytes whose first 8 are a sequence
 //!   number; one task sends `window` messages, then one more for each echo
 //!   it reads from the plug's message stream, as the libzmq driver does.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use hdrhistogram::Histogram;
 use plug::transport::Transport;
 use plug::PlugBuilder;
 use plug_conformance::Profile;
-use serde_json::{json, Value};
 
 use crate::drivers::{finish, histogram, record, Measured};
 
@@ -37,6 +38,16 @@ impl Amount {
         match *self {
             Amount::Time(d) => start.elapsed() < d,
             Amount::Requests(n) => sent < n,
+        }
+    }
+
+    /// The most that caller `i` of `callers` sends: its share of a number
+    /// of requests (the first ones take the remainder), unbounded for a
+    /// time.
+    fn share(&self, i: u64, callers: u64) -> u64 {
+        match *self {
+            Amount::Time(_) => u64::MAX,
+            Amount::Requests(n) => n / callers + u64::from(i < n % callers),
         }
     }
 }
@@ -83,40 +94,53 @@ async fn rpc(
     amount: Amount,
 ) -> anyhow::Result<Measured> {
     let plug = builder.rpc()?;
-    let params = Value::String("x".repeat(size));
-    let call = |plug: plug::RpcPlug, params: Value| async move {
-        let sent = Instant::now();
-        let reply = plug
-            .request(json!({"method": "echo", "params": params}))
-            .await;
-        (sent, reply)
-    };
-    let mut h = histogram();
-    let (mut ok, mut failed, mut sent) = (0u64, 0u64, 0u64);
+    let params = "x".repeat(size);
+    let tally = Mutex::new(Tally {
+        h: histogram(),
+        ok: 0,
+        failed: 0,
+    });
     let start = Instant::now();
-    let mut in_flight = FuturesUnordered::new();
-    while in_flight.len() < window && amount.more(start, sent) {
-        in_flight.push(call(plug.clone(), params.clone()));
-        sent += 1;
-    }
-    while let Some((at, reply)) = in_flight.next().await {
-        match reply {
-            Ok(r) if r.result().as_str().is_some_and(|s| s.len() == size) => {
-                record(&mut h, at);
-                ok += 1;
+    // Each of the `window` callers sends its next request when its reply
+    // comes: one future per caller for the whole run, not one per request.
+    let caller = |quota: u64| {
+        let (plug, params, tally) = (&plug, params.as_str(), &tally);
+        async move {
+            let mut done = 0u64;
+            while done < quota && amount.more(start, done) {
+                let at = Instant::now();
+                let reply = plug.call("echo", params).await;
+                let ok = matches!(&reply, Ok(r) if r.result().as_str() == Some(params));
+                let mut t = tally.lock().expect("not poisoned");
+                if ok {
+                    record(&mut t.h, at);
+                    t.ok += 1;
+                } else {
+                    t.failed += 1;
+                }
+                done += 1;
             }
-            _ => failed += 1,
         }
-        if amount.more(start, sent) {
-            in_flight.push(call(plug.clone(), params.clone()));
-            sent += 1;
-        }
-    }
+    };
+    let window = window.max(1) as u64;
+    let mut callers: FuturesUnordered<_> = (0..window)
+        .map(|i| caller(amount.share(i, window)))
+        .collect();
+    while callers.next().await.is_some() {}
+    drop(callers);
     let elapsed = start.elapsed();
     plug.close();
-    let mut m = finish(&h, ok, size, elapsed);
-    m.failed = failed;
+    let t = tally.into_inner().expect("not poisoned");
+    let mut m = finish(&t.h, t.ok, size, elapsed);
+    m.failed = t.failed;
     Ok(m)
+}
+
+/// What the rpc callers have measured.
+struct Tally {
+    h: Histogram<u64>,
+    ok: u64,
+    failed: u64,
 }
 
 async fn raw(

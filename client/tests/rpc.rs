@@ -389,6 +389,59 @@ async fn seed_style_send_with_a_callback_and_notifications_without_id() {
 }
 
 #[tokio::test]
+async fn call_writes_method_and_params_after_the_id() {
+    let router = TestRouter::bind();
+    let plug = builder(&router).rpc().unwrap();
+    #[derive(serde::Serialize)]
+    struct Move {
+        user_id: u32,
+        position: [i32; 2],
+        note: &'static str,
+    }
+    let params = Move {
+        user_id: 21,
+        position: [3, -4],
+        note: "a \"quoted\" é",
+    };
+    let p = plug.clone();
+    let call = tokio::spawn(async move { p.call("moveCar", &params).await });
+    let m = router.recv().await;
+    assert_eq!(m.len(), 2, "{m:?}");
+    assert_eq!(
+        std::str::from_utf8(&m[1]).unwrap(),
+        r#"{"id":1,"method":"moveCar","params":{"user_id":21,"position":[3,-4],"note":"a \"quoted\" é"}}"#
+    );
+    router
+        .send(vec![
+            m[0].clone(),
+            json_frame(json!({"id": 1, "result": "moved"})),
+        ])
+        .await;
+    let reply = within(call).await.unwrap().unwrap();
+    assert_eq!(reply.result(), "moved");
+
+    // Params that are not JSON are refused before the wire, and the plug
+    // goes on.
+    let mut by_pair = std::collections::HashMap::new();
+    by_pair.insert((1, 2), "not a JSON key");
+    let err = plug.call("moveCar", &by_pair).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidRequest(m) if m.contains("params")),
+        "{err}"
+    );
+    assert_eq!(plug.stats().sent, 1);
+    let p = plug.clone();
+    let call = tokio::spawn(async move { p.call("echo", "hi").await });
+    let (ident, body) = router.recv_json().await;
+    let id = body["id"].as_u64().expect("a counter id");
+    assert_eq!(body, json!({"id": id, "method": "echo", "params": "hi"}));
+    router
+        .send(vec![ident, json_frame(json!({"id": id, "result": "hi"}))])
+        .await;
+    assert_eq!(within(call).await.unwrap().unwrap().result(), "hi");
+}
+
+#[tokio::test]
 async fn not_an_object_is_refused_before_the_wire() {
     let router = TestRouter::bind();
     let plug = builder(&router).rpc().unwrap();

@@ -25,7 +25,9 @@ pub use envelope::{Envelope, EnvelopeStyle, Routed};
 pub use error_object::{codes, ErrorObject};
 pub use id::Id;
 pub use reply::{encode_error, encode_result, ReplyBody, ReplyError};
-pub use request::{encode_request, parse_request, peek_id, read_request, Peeked, Request};
+pub use request::{
+    encode_call, encode_request, parse_request, peek_id, read_request, Peeked, Request,
+};
 
 /// The version of PROTOCOL.md this module implements.
 pub const PROTOCOL_VERSION: u32 = 1;

@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use bytes::Bytes;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -439,6 +440,25 @@ pub fn encode_request(object: Map<String, Value>, id: Option<u64>) -> Vec<u8> {
     }
     out.push(b'}');
     out
+}
+
+/// The body of a request from [`RpcPlug::call`](crate::RpcPlug::call):
+/// `{"id":id,"method":method,"params":params}`, in that order. Fails when
+/// `params` does not serialize as JSON (a map whose keys are not strings).
+pub fn encode_call<P: Serialize + ?Sized>(
+    method: &str,
+    params: &P,
+    id: u64,
+) -> Result<Vec<u8>, serde_json::Error> {
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(br#"{"id":"#);
+    out.extend_from_slice(itoa::Buffer::new().format(id).as_bytes());
+    out.extend_from_slice(br#","method":"#);
+    write_str(&mut out, method);
+    out.extend_from_slice(br#","params":"#);
+    serde_json::to_writer(&mut out, params)?;
+    out.push(b'}');
+    Ok(out)
 }
 
 pub(crate) fn kind_of(v: &Value) -> &'static str {

@@ -6,7 +6,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use bytes::Bytes;
-use serde_json::Value;
+use serde::Serialize;
+use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 
@@ -14,7 +15,7 @@ use crate::config::Backpressure;
 use crate::connection::{start, Connection, Dispatch, Handle};
 use crate::link::{Ending, InFlight, Link, LinkError, TrySend};
 use crate::message::{Message, MessageKind, Messages};
-use crate::protocol::{codes, encode_request, Id, ReplyBody};
+use crate::protocol::{codes, encode_call, encode_request, Id, ReplyBody};
 use crate::raw::attach_handler;
 use crate::stats::{Counters, PlugStats};
 use crate::{Error, Frame, PlugConfig, Reply};
@@ -196,7 +197,35 @@ impl RpcPlug {
     /// [`Error::Remote`]; no reply before the plug's timeout is
     /// [`Error::Timeout`]. Dropping the future forgets the request.
     pub async fn request(&self, request: impl Into<Value>) -> Result<Reply, Error> {
-        self.call(request.into(), 0).await
+        let object = object_of(request.into())?;
+        self.roundtrip(|id| Ok(encode_request(object, Some(id))), 0)
+            .await
+    }
+
+    /// Sends `{"method": method, "params": params}` with a fresh `id` and
+    /// waits for the reply with that id, like [`RpcPlug::request`], with
+    /// `params` written straight from any [`Serialize`] value: no JSON
+    /// object is built first.
+    ///
+    /// ```no_run
+    /// # async fn demo(plug: plug::RpcPlug) -> Result<(), plug::Error> {
+    /// let reply = plug.call("echo", "hi").await?;
+    /// assert_eq!(reply.result(), "hi");
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// `params` that do not serialize as JSON (a map whose keys are not
+    /// strings, say) are [`Error::InvalidRequest`], and nothing is sent.
+    pub async fn call<P: Serialize + ?Sized>(
+        &self,
+        method: &str,
+        params: &P,
+    ) -> Result<Reply, Error> {
+        let encode = |id| {
+            encode_call(method, params, id)
+                .map_err(|e| Error::InvalidRequest(format!("params do not serialize: {e}")))
+        };
+        self.roundtrip(encode, 0).await
     }
 
     /// Like [`RpcPlug::request`] for a request that is safe to run
@@ -206,17 +235,20 @@ impl RpcPlug {
     /// to the message handler as an unknown id.
     pub async fn request_idempotent(&self, request: impl Into<Value>) -> Result<Reply, Error> {
         let retries = self.state().conn.config.retries;
-        self.call(request.into(), retries).await
+        let object = object_of(request.into())?;
+        self.roundtrip(|id| Ok(encode_request(object, Some(id))), retries)
+            .await
     }
 
-    async fn call(&self, request: Value, retries: u32) -> Result<Reply, Error> {
+    /// Sends the body `encode` writes for a fresh id and waits for its
+    /// reply, sending it again up to `retries` times after a timeout.
+    async fn roundtrip(
+        &self,
+        encode: impl FnOnce(u64) -> Result<Vec<u8>, Error>,
+        retries: u32,
+    ) -> Result<Reply, Error> {
         let state = self.state();
         let conn = &state.conn;
-        let Value::Object(object) = request else {
-            return Err(Error::InvalidRequest(
-                "a request must be a JSON object".into(),
-            ));
-        };
         if conn.is_closed() {
             return Err(Error::Closed);
         }
@@ -255,7 +287,7 @@ impl RpcPlug {
 
         let id = state.next_id.fetch_add(1, Ordering::Relaxed);
         // One buffer for every attempt: a frame shares it.
-        let body = Frame::from(encode_request(object, Some(id)));
+        let body = Frame::from(encode(id)?);
         // A request with no retries is told of its deadline by the plug's
         // deadline task, with no timer of its own; one with retries keeps
         // its entry across attempts, and times each wait itself.
@@ -412,6 +444,16 @@ impl std::fmt::Debug for RpcPlug {
             .field("name", &self.name())
             .field("connect_to", &self.state().conn.config.connect_to)
             .finish()
+    }
+}
+
+/// The object a request must be.
+fn object_of(request: Value) -> Result<Map<String, Value>, Error> {
+    match request {
+        Value::Object(object) => Ok(object),
+        _ => Err(Error::InvalidRequest(
+            "a request must be a JSON object".into(),
+        )),
     }
 }
 
