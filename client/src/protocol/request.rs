@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::text::{write_str, write_value};
+use super::text::{plain_len, write_str, write_value};
 use super::{ErrorObject, Id};
 use crate::Frame;
 
@@ -107,8 +107,14 @@ impl Request {
     }
 
     fn text(&self, range: Range<usize>) -> &str {
-        // The body was read as UTF-8 JSON and `range` is one of its values.
-        std::str::from_utf8(&self.body[range]).unwrap_or_default()
+        let span = &self.body[range];
+        debug_assert!(std::str::from_utf8(span).is_ok());
+        // SAFETY: a request is made only by `read_frame`, from a body that
+        // `Fields::read_plain` or `read_fields` checked in whole as UTF-8,
+        // and which it keeps unchanged; `range` is the span of one of its
+        // JSON values or the inside of a string's quotes: next to ASCII
+        // bytes on both ends, so on char boundaries.
+        unsafe { std::str::from_utf8_unchecked(span) }
     }
 
     fn parse_params(&self) -> Value {
@@ -149,8 +155,9 @@ fn not_one_frame(frames: usize) -> ErrorObject {
 
 fn read_frame(frame: Bytes) -> Result<Request, ErrorObject> {
     let bytes: &[u8] = &frame;
+    // Either read checks the whole body as UTF-8, which `Request::text`
+    // relies on.
     let fields = match Fields::read_plain(bytes) {
-        // Its UTF-8 is checked: every byte outside its strings is ASCII.
         Some(plain) => plain,
         None => read_fields(bytes)?,
     };
@@ -284,15 +291,17 @@ impl<'a> Fields<'a> {
         if rest != b"}" {
             return None;
         }
-        // Every span is ASCII but for the strings, whose UTF-8 is checked.
-        let text = |span: &'a [u8]| std::str::from_utf8(span).ok();
+        // The whole body is checked as UTF-8 at once (one call costs less
+        // than one per span); each span starts and ends at an ASCII byte.
+        let whole = std::str::from_utf8(bytes).ok()?;
+        let text = |span: &[u8]| {
+            let start = span.as_ptr() as usize - bytes.as_ptr() as usize;
+            &whole[start..start + span.len()]
+        };
         Some(Fields {
-            id: Some(text(id)?),
-            method: Some(text(method)?),
-            params: match params {
-                Some(p) => Some(text(p)?),
-                None => None,
-            },
+            id: Some(text(id)),
+            method: Some(text(method)),
+            params: params.map(text),
             jsonrpc: None,
         })
     }
@@ -319,10 +328,8 @@ pub(super) fn integer(bytes: &[u8], signed: bool) -> Option<usize> {
 /// the caller).
 fn plain_string(bytes: &[u8]) -> Option<usize> {
     let body = bytes.strip_prefix(b"\"")?;
-    let end = body
-        .iter()
-        .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
-    (body[end] == b'"').then_some(end + 2)
+    let end = plain_len(body);
+    (body.get(end) == Some(&b'"')).then_some(end + 2)
 }
 
 /// Reads `bytes`, which must be one JSON object and nothing after it, with

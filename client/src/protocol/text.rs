@@ -26,17 +26,48 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-/// Whether no byte needs an escape. Whole chunks are looked at without an
-/// early exit, so that the compiler can use vector instructions.
+/// Whether no byte needs an escape.
 fn plain(bytes: &[u8]) -> bool {
-    let ok = |b: u8| (b >= 0x20) & (b != b'"') & (b != b'\\');
-    let mut chunks = bytes.chunks_exact(32);
-    for chunk in &mut chunks {
-        if !chunk.iter().fold(true, |all, &b| all & ok(b)) {
-            return false;
+    plain_len(bytes) == bytes.len()
+}
+
+/// How many bytes at the start of `bytes` need no escape in a JSON string:
+/// the index of the first `"`, `\` or control character, or the length.
+/// Eight bytes are looked at a time.
+pub(crate) fn plain_len(bytes: &[u8]) -> usize {
+    let mut words = bytes.chunks_exact(8);
+    let mut at = 0;
+    for word in &mut words {
+        let found = escapes(u64::from_le_bytes(word.try_into().expect("8 bytes")));
+        if found != 0 {
+            // The lowest flag is exact (see `escapes`); bytes are in
+            // little-endian order, so it is the first such byte.
+            return at + (found.trailing_zeros() / 8) as usize;
         }
+        at += 8;
     }
-    chunks.remainder().iter().all(|&b| ok(b))
+    let tail = words.remainder();
+    at + tail
+        .iter()
+        .position(|&b| needs_escape(b))
+        .unwrap_or(tail.len())
+}
+
+fn needs_escape(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// The high bit of each byte of `word` that needs an escape. A byte after
+/// one that does may be flagged wrongly (a borrow carries into it); the
+/// lowest flag never is, and no flag is set when no byte needs an escape.
+fn escapes(word: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = ONES << 7;
+    // A byte below n (n <= 0x80) is one whose high bit the subtraction
+    // sets and that did not have it before.
+    let below = |w: u64, n: u8| w.wrapping_sub(ONES * u64::from(n)) & !w;
+    let equal = |c: u8| below(word ^ (ONES * u64::from(c)), 1);
+    (below(word, 0x20) | equal(b'"') | equal(b'\\')) & HIGHS
 }
 
 #[cfg(test)]
@@ -73,5 +104,42 @@ mod tests {
             &serde_json::json!({"a": [1, 2.5, null, "x\"y"]}),
         );
         assert_eq!(other, br#"{"a":[1,2.5,null,"x\"y"]}"#);
+    }
+
+    /// `plain_len` finds the first byte that needs an escape at every
+    /// place in a word and after every byte before it (a borrow from a
+    /// byte below 0x20 or equal to a special one must not move it).
+    #[test]
+    fn the_first_byte_that_needs_an_escape_is_found_wherever_it_is() {
+        let specials = [0u8, 0x1f, b'"', b'\\'];
+        let others = [b'a', 0x20, b'!', b'#', b'[', b']', 0x7f, 0x80, 0xc3, 0xff];
+        for len in 0..20 {
+            for at in 0..=len {
+                for &special in &specials {
+                    for &other in &others {
+                        let mut bytes = vec![other; len];
+                        if at < len {
+                            bytes[at] = special;
+                            // Another special one after it.
+                            if at + 1 < len {
+                                bytes[at + 1] = specials[(at + 1) % specials.len()];
+                            }
+                        }
+                        let expected = bytes.iter().position(|&b| needs_escape(b)).unwrap_or(len);
+                        assert_eq!(plain_len(&bytes), expected, "{bytes:?}");
+                        assert_eq!(plain(&bytes), expected == len, "{bytes:?}");
+                    }
+                }
+            }
+        }
+        // Every byte value alone, in every place of a word.
+        for b in 0..=255u8 {
+            for at in 0..8 {
+                let mut bytes = [b'a'; 11];
+                bytes[at] = b;
+                let expected = if needs_escape(b) { at } else { 11 };
+                assert_eq!(plain_len(&bytes), expected, "{b:#x} at {at}");
+            }
+        }
     }
 }
