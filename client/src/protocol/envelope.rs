@@ -9,6 +9,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use smallvec::{smallvec, SmallVec};
+
 use crate::Frame;
 
 /// How a plug frames what it sends (PROTOCOL.md §3.1, §3.2).
@@ -75,7 +77,9 @@ impl FromStr for EnvelopeStyle {
 /// front of its reply (PROTOCOL.md §3.3).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Envelope {
-    frames: Vec<Frame>,
+    /// In place up to an identity and a delimiter: an envelope is made,
+    /// cloned and dropped for every request a server answers.
+    frames: SmallVec<[Frame; 2]>,
     delimited: bool,
 }
 
@@ -111,16 +115,12 @@ impl Envelope {
 
     /// The reply as it goes on the wire: this envelope, then `body`.
     pub fn wrap(&self, body: impl IntoIterator<Item = Frame>) -> Vec<Frame> {
-        let mut out = self.frames.clone();
-        out.extend(body);
-        out
+        self.frames.iter().cloned().chain(body).collect()
     }
 
-    /// Like [`Envelope::wrap`], consuming the envelope to avoid copying it.
+    /// Like [`Envelope::wrap`], consuming the envelope.
     pub fn into_reply(self, body: impl IntoIterator<Item = Frame>) -> Vec<Frame> {
-        let mut out = self.frames;
-        out.extend(body);
-        out
+        self.frames.into_iter().chain(body).collect()
     }
 }
 
@@ -142,9 +142,9 @@ impl Routed {
         let delimited = frames.len() >= 2 && frames[0].is_empty();
         let envelope = if delimited {
             frames.remove(0);
-            vec![identity, Frame::empty()]
+            smallvec![identity, Frame::empty()]
         } else {
-            vec![identity]
+            smallvec![identity]
         };
         Routed {
             envelope: Envelope {
@@ -164,10 +164,13 @@ impl Routed {
         let idents = usize::from(with_identity && !frames.is_empty());
         let delimited = frames.len() >= idents + 2 && frames[idents].is_empty();
         let env_len = idents + usize::from(delimited);
-        let body = frames.split_off(env_len);
+        let envelope = frames.drain(..env_len).collect();
         Routed {
-            envelope: Envelope { frames, delimited },
-            body,
+            envelope: Envelope {
+                frames: envelope,
+                delimited,
+            },
+            body: frames,
         }
     }
 }

@@ -33,7 +33,9 @@ type Boxed = Arc<dyn Fn(Call) -> BoxFuture<'static, Result<Value, ErrorObject>> 
 /// ```
 #[derive(Clone, Default)]
 pub struct Methods {
-    table: HashMap<String, Boxed>,
+    /// Looked up for every request. Only the server's own names are keys,
+    /// so a peer cannot fill it with colliding ones: a fast hash will do.
+    table: HashMap<String, Boxed, foldhash::fast::RandomState>,
 }
 
 impl Methods {

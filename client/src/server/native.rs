@@ -289,6 +289,7 @@ where
     let mut unsent = Unsent::default();
     let out = peer.out.clone();
     let mut wake = Wake::new(&out, &shared);
+    let mut spare = None;
     loop {
         let draining = shared.draining.is_cancelled();
         stalled = note_stalled(&peer, stalled);
@@ -328,17 +329,28 @@ where
                         }
                         continue;
                     }
-                    let mut job = Box::pin(answer(
+                    let next = answer(
                         routed,
                         handler.clone(),
                         shared.outbox.clone(),
                         config.clone(),
-                    ));
+                    );
+                    // The box of an answer that ended at once holds the
+                    // next one: no allocation for a request answered
+                    // without a wait.
+                    let mut job = match spare.take() {
+                        Some(mut job) => {
+                            Pin::set(&mut job, next);
+                            job
+                        }
+                        None => Box::pin(next),
+                    };
                     match futures_util::poll!(job.as_mut()) {
                         Poll::Ready(Some(a)) => {
-                            write(&mut peer.writer, &mut unsent, &shared.outbox, a)
+                            write(&mut peer.writer, &mut unsent, &shared.outbox, a);
+                            spare = Some(job);
                         }
-                        Poll::Ready(None) => {}
+                        Poll::Ready(None) => spare = Some(job),
                         Poll::Pending => {
                             waiting.fetch_add(1, Ordering::AcqRel);
                             let waiting = waiting.clone();
@@ -547,7 +559,8 @@ fn write<W: AsyncWrite + Unpin>(
     outbox: &Outbox,
     a: Answer,
 ) {
-    unsent.queue(writer, native_frames(&a.envelope, vec![a.body]));
+    let head = a.envelope.after_identity().iter().cloned();
+    unsent.queue(writer, head.chain(std::iter::once(a.body)));
     outbox.replied(a.is_error);
 }
 
@@ -564,7 +577,11 @@ struct Unsent {
 
 impl Unsent {
     /// Queues a reply and counts it.
-    fn queue<W: AsyncWrite + Unpin>(&mut self, writer: &mut Writer<W>, message: Vec<Frame>) {
+    fn queue<W: AsyncWrite + Unpin>(
+        &mut self,
+        writer: &mut Writer<W>,
+        message: impl IntoIterator<Item = Frame>,
+    ) {
         self.untracked(writer, |w| queue(w, message));
         self.ends.push_back(self.total);
     }
@@ -604,7 +621,7 @@ fn flush_now<W: AsyncWrite + Unpin>(writer: &mut Writer<W>) -> Result<(), plug_z
     writer.write_now()
 }
 
-fn queue<W: AsyncWrite + Unpin>(writer: &mut Writer<W>, message: Vec<Frame>) {
+fn queue<W: AsyncWrite + Unpin>(writer: &mut Writer<W>, message: impl IntoIterator<Item = Frame>) {
     if let Err(e) = writer.queue(message.into_iter().map(Frame::into_bytes)) {
         tracing::warn!("reply not sent: {e}");
     }
