@@ -138,7 +138,7 @@ impl ReplyBody {
             Err(e) => return Err((refused(&body, e), body)),
         };
         Ok(ReplyBody {
-            id: id.map(Id::from_raw),
+            id,
             members: Members::Lazy {
                 result,
                 error: error.map(Box::new),
@@ -296,14 +296,14 @@ const RAW_VALUE_TOKEN: &str = "$serde_json::private::RawValue";
 /// passes only if all of it would, so the whole object can be built from
 /// it later. A member given twice counts with its last value, as in a map.
 #[derive(Default)]
-struct Needed<'a> {
-    id: Option<&'a RawValue>,
+struct Needed {
+    id: Option<Id>,
     result: Option<Value>,
     error: Option<Value>,
 }
 
-impl<'a> Needed<'a> {
-    fn read(body: &'a [u8]) -> Result<Needed<'a>, serde_json::Error> {
+impl Needed {
+    fn read(body: &[u8]) -> Result<Needed, serde_json::Error> {
         if let Some(plain) = Needed::read_plain(body) {
             return Ok(plain);
         }
@@ -315,7 +315,7 @@ impl<'a> Needed<'a> {
     /// an array or object, read without the visitor (a third of the work).
     /// `None` for any other text, which is then read in full: this accepts
     /// only text the full read accepts, and reads the same members from it.
-    fn read_plain(body: &'a [u8]) -> Option<Needed<'a>> {
+    fn read_plain(body: &[u8]) -> Option<Needed> {
         let rest = body.strip_prefix(br#"{"id":"#)?;
         let (id, rest) = rest.split_at(integer(rest, false)?);
         let rest = rest.strip_prefix(br#","result":"#)?;
@@ -330,7 +330,8 @@ impl<'a> Needed<'a> {
             return None;
         }
         Some(Needed {
-            id: Some(serde_json::from_slice(id).ok()?),
+            // Digits, as `integer` checked: JSON text as they are.
+            id: Some(Id::from_text(std::str::from_utf8(id).ok()?)),
             result: Some(result),
             error: None,
         })
@@ -340,13 +341,13 @@ impl<'a> Needed<'a> {
 struct NeededVisitor;
 
 impl<'de> Visitor<'de> for NeededVisitor {
-    type Value = Needed<'de>;
+    type Value = Needed;
 
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Needed<'de>, A::Error> {
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Needed, A::Error> {
         let mut members = Needed::default();
         while let Some(Name(key)) = map.next_key::<Name<Key>>()? {
             match key {
@@ -354,7 +355,7 @@ impl<'de> Visitor<'de> for NeededVisitor {
                     let raw: &RawValue = map.next_value()?;
                     // The id must read as a `Value` too, for the object.
                     serde_json::from_str::<Value>(raw.get()).map_err(de::Error::custom)?;
-                    members.id = Some(raw);
+                    members.id = Some(Id::from_raw(raw));
                 }
                 Key::Result => members.result = Some(map.next_value()?),
                 Key::Error => members.error = Some(map.next_value()?),
