@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::request::{integer, kind_of, read_object, MemberName, Name};
-use super::text::write_value;
+use super::text::{plain_string, write_value};
 use super::{ErrorObject, Id};
 
 /// What a reply carries besides its id.
@@ -324,9 +324,18 @@ impl Needed {
         if matches!(rest.first(), Some(b'[' | b'{')) {
             return None;
         }
-        let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<Value>();
-        let result = values.next()?.ok()?;
-        if &rest[values.byte_offset()..] != b"}" {
+        let (result, used) = match plain_string(rest) {
+            // A string without escapes is its own text, if it is UTF-8.
+            Some(len) => {
+                let text = std::str::from_utf8(&rest[1..len - 1]).ok()?;
+                (Value::String(text.to_owned()), len)
+            }
+            None => {
+                let mut values = serde_json::Deserializer::from_slice(rest).into_iter::<Value>();
+                (values.next()?.ok()?, values.byte_offset())
+            }
+        };
+        if &rest[used..] != b"}" {
             return None;
         }
         Some(Needed {
@@ -523,6 +532,12 @@ mod tests {
             br#"{"id":1,"result":-0.5e3}"#,
             br#"{"id":1,"result":1e400}"#,
             br#"{"id":1,"result":"x"}]"#,
+            "{\"id\":1,\"result\":\"é ☃ 𝄞 \u{7f}\"}".as_bytes(),
+            br#"{"id":1,"result":""}"#,
+            br#"{"id":1,"result":"a\u0041\"b"}"#,
+            br#"{"id":1,"result":"\\"}"#,
+            b"{\"id\":1,\"result\":\"\xc3\"}",
+            b"{\"id\":1,\"result\":\"a\"x}",
             br#"{"id":1,"result":"A
 "}"#,
         ];

@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::text::{plain_len, write_str, write_value};
+use super::text::{plain_string, write_str, write_value};
 use super::{ErrorObject, Id};
 use crate::Frame;
 
@@ -121,7 +121,14 @@ impl Request {
         match &self.params {
             // A value that was read once parses again; one that holds what
             // `Value` cannot (a lone surrogate) is null.
-            Some(range) => serde_json::from_str(self.text(range.clone())).unwrap_or(Value::Null),
+            Some(range) => {
+                let text = self.text(range.clone());
+                match plain_string(text.as_bytes()) {
+                    // A string without escapes is its own text.
+                    Some(len) if len == text.len() => Value::String(text[1..len - 1].to_owned()),
+                    _ => serde_json::from_str(text).unwrap_or(Value::Null),
+                }
+            }
             None => Value::Null,
         }
     }
@@ -321,15 +328,6 @@ pub(super) fn integer(bytes: &[u8], signed: bool) -> Option<usize> {
         return None;
     }
     Some(sign + digits)
-}
-
-/// The length of the JSON string at the start of `bytes`, quotes included,
-/// when it has no escape and no control character (its UTF-8 is left to
-/// the caller).
-fn plain_string(bytes: &[u8]) -> Option<usize> {
-    let body = bytes.strip_prefix(b"\"")?;
-    let end = plain_len(body);
-    (body.get(end) == Some(&b'"')).then_some(end + 2)
 }
 
 /// Reads `bytes`, which must be one JSON object and nothing after it, with
@@ -577,6 +575,35 @@ mod tests {
                 None => assert!(i >= plain.len(), "{text}: not read plain"),
             }
             assert_eq!(Fields::read(body).ok(), full.ok(), "{text}");
+        }
+    }
+
+    /// `params` reads as a general JSON reader reads it, whether it is a
+    /// string taken as it is or anything else.
+    #[test]
+    fn params_read_as_a_full_parse_reads_them() {
+        let params = [
+            r#""""#,
+            r#""x y""#,
+            "\"é ☃ 𝄞 \u{7f}\"",
+            r#""a\u0041\"b""#,
+            r#""\\""#,
+            r#""/\/""#,
+            "7",
+            "[1,\"x\"]",
+            r#"{"k":"v"}"#,
+            "null",
+        ];
+        for p in params {
+            for body in [
+                format!(r#"{{"id":1,"method":"m","params":{p}}}"#),
+                format!(r#"{{"params":{p},"method":"m","id":1}}"#),
+            ] {
+                let full: Value = serde_json::from_str(&body).unwrap();
+                let mut request = parse(body.as_bytes()).unwrap();
+                assert_eq!(request.params(), &full["params"], "{body}");
+                assert_eq!(request.take_params(), full["params"], "{body}");
+            }
         }
     }
 

@@ -31,10 +31,20 @@ fn plain(bytes: &[u8]) -> bool {
     plain_len(bytes) == bytes.len()
 }
 
+/// The length of the JSON string at the start of `bytes`, quotes included,
+/// when it has no escape and no control character: its text is then the
+/// bytes between the quotes as they are (their UTF-8 is left to the
+/// caller).
+pub(crate) fn plain_string(bytes: &[u8]) -> Option<usize> {
+    let body = bytes.strip_prefix(b"\"")?;
+    let end = plain_len(body);
+    (body.get(end) == Some(&b'"')).then_some(end + 2)
+}
+
 /// How many bytes at the start of `bytes` need no escape in a JSON string:
 /// the index of the first `"`, `\` or control character, or the length.
 /// Eight bytes are looked at a time.
-pub(crate) fn plain_len(bytes: &[u8]) -> usize {
+fn plain_len(bytes: &[u8]) -> usize {
     let mut words = bytes.chunks_exact(8);
     let mut at = 0;
     for word in &mut words {
