@@ -2,6 +2,9 @@
 //! where serde_json would look at it byte by byte; everything else is
 //! written by serde_json.
 
+use std::fmt;
+
+use serde::ser::{self, Impossible, Serialize, Serializer};
 use serde_json::Value;
 
 /// Appends `value` as JSON text.
@@ -29,6 +32,115 @@ pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
 /// Whether no byte needs an escape.
 fn plain(bytes: &[u8]) -> bool {
     plain_len(bytes) == bytes.len()
+}
+
+/// Appends `value` as JSON text if it serializes as a string (a `str`,
+/// `String`, `char`, `Value::String`, or one inside `Some` or a newtype),
+/// written by [`write_str`]; serde_json would look at the string byte by
+/// byte. Returns `false`, having written nothing, for any other value.
+pub(crate) fn write_if_str<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> bool {
+    value.serialize(StrOnly(out)).is_ok()
+}
+
+/// A serializer that writes strings and refuses everything else before
+/// writing anything.
+struct StrOnly<'a>(&'a mut Vec<u8>);
+
+/// Why [`StrOnly`] refused a value.
+#[derive(Debug)]
+struct NotStr;
+
+impl fmt::Display for NotStr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not a string")
+    }
+}
+
+impl std::error::Error for NotStr {}
+
+impl ser::Error for NotStr {
+    fn custom<T: fmt::Display>(_: T) -> NotStr {
+        NotStr
+    }
+}
+
+/// The methods of [`StrOnly`] that refuse a value of their kind.
+macro_rules! refuse {
+    ($($name:ident($($arg:ty),*) -> $ok:ty;)*) => {
+        $(fn $name(self, $(_: $arg),*) -> Result<$ok, NotStr> {
+            Err(NotStr)
+        })*
+    };
+}
+
+impl Serializer for StrOnly<'_> {
+    type Ok = ();
+    type Error = NotStr;
+    type SerializeSeq = Impossible<(), NotStr>;
+    type SerializeTuple = Impossible<(), NotStr>;
+    type SerializeTupleStruct = Impossible<(), NotStr>;
+    type SerializeTupleVariant = Impossible<(), NotStr>;
+    type SerializeMap = Impossible<(), NotStr>;
+    type SerializeStruct = Impossible<(), NotStr>;
+    type SerializeStructVariant = Impossible<(), NotStr>;
+
+    fn serialize_str(self, v: &str) -> Result<(), NotStr> {
+        write_str(self.0, v);
+        Ok(())
+    }
+
+    fn serialize_char(self, v: char) -> Result<(), NotStr> {
+        self.serialize_str(v.encode_utf8(&mut [0; 4]))
+    }
+
+    // serde_json writes both as the value inside.
+    fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), NotStr> {
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_struct<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        value: &T,
+    ) -> Result<(), NotStr> {
+        value.serialize(self)
+    }
+
+    fn serialize_newtype_variant<T: Serialize + ?Sized>(
+        self,
+        _: &'static str,
+        _: u32,
+        _: &'static str,
+        _: &T,
+    ) -> Result<(), NotStr> {
+        Err(NotStr)
+    }
+
+    refuse! {
+        serialize_bool(bool) -> ();
+        serialize_i8(i8) -> ();
+        serialize_i16(i16) -> ();
+        serialize_i32(i32) -> ();
+        serialize_i64(i64) -> ();
+        serialize_u8(u8) -> ();
+        serialize_u16(u16) -> ();
+        serialize_u32(u32) -> ();
+        serialize_u64(u64) -> ();
+        serialize_f32(f32) -> ();
+        serialize_f64(f64) -> ();
+        serialize_bytes(&[u8]) -> ();
+        serialize_none() -> ();
+        serialize_unit() -> ();
+        serialize_unit_struct(&'static str) -> ();
+        serialize_unit_variant(&'static str, u32, &'static str) -> ();
+        serialize_seq(Option<usize>) -> Self::SerializeSeq;
+        serialize_tuple(usize) -> Self::SerializeTuple;
+        serialize_tuple_struct(&'static str, usize) -> Self::SerializeTupleStruct;
+        serialize_tuple_variant(&'static str, u32, &'static str, usize) -> Self::SerializeTupleVariant;
+        serialize_map(Option<usize>) -> Self::SerializeMap;
+        serialize_struct(&'static str, usize) -> Self::SerializeStruct;
+        serialize_struct_variant(&'static str, u32, &'static str, usize) -> Self::SerializeStructVariant;
+    }
 }
 
 /// The length of the JSON string at the start of `bytes`, quotes included,
@@ -114,6 +226,55 @@ mod tests {
             &serde_json::json!({"a": [1, 2.5, null, "x\"y"]}),
         );
         assert_eq!(other, br#"{"a":[1,2.5,null,"x\"y"]}"#);
+    }
+
+    /// A value that serializes as a string is written as serde_json writes
+    /// it; any other value is left to serde_json, with nothing written.
+    #[test]
+    fn only_strings_are_written_here_and_as_serde_json_writes_them() {
+        #[derive(serde::Serialize)]
+        struct Name(String);
+        #[derive(serde::Serialize)]
+        enum Kind {
+            Unit,
+            Wrapped(String),
+        }
+        fn check<T: Serialize + ?Sized>(value: &T, is_str: bool) {
+            let json = serde_json::to_vec(value).unwrap();
+            let mut out = b"[".to_vec();
+            assert_eq!(
+                write_if_str(&mut out, value),
+                is_str,
+                "{}",
+                String::from_utf8_lossy(&json)
+            );
+            if is_str {
+                assert_eq!(out[1..], json[..]);
+            } else {
+                assert_eq!(out, b"[", "nothing written");
+            }
+        }
+        check("plain", true);
+        check("a \"quoted\" \\ line\n", true);
+        check(&String::from("é ☃ 𝄞"), true);
+        check(&'☃', true);
+        check(&'"', true);
+        check(&Value::String("v".into()), true);
+        check(&Some("in an option"), true);
+        check(&Name("in a newtype".into()), true);
+        check(&Some(Name("both".into())), true);
+        check(&7, false);
+        check(&1.5, false);
+        check(&true, false);
+        check(&(), false);
+        check(&None::<&str>, false);
+        check(&Value::Null, false);
+        check(&serde_json::json!({"k": "v"}), false);
+        check(&["a", "b"], false);
+        check(&("a", 1), false);
+        check(&Kind::Unit, false);
+        check(&Kind::Wrapped("x".into()), false);
+        check(&Some(7), false);
     }
 
     /// `plain_len` finds the first byte that needs an escape at every
