@@ -12,10 +12,10 @@ use crate::balance::Links;
 use crate::config::PlugConfig;
 use crate::discovery::{Discovery, DnsTarget};
 use crate::error::Error;
+use crate::frame::{Frame, Frames};
 use crate::link::{Link, LinkError};
 use crate::message::Inbox;
 use crate::stats::Counters;
-use crate::Frame;
 
 pub(crate) struct Connection {
     pub(crate) config: PlugConfig,
@@ -73,7 +73,7 @@ impl Connection {
     /// room up to the timeout.
     pub(crate) async fn send_message(&self, body: Vec<Frame>) -> Result<(), Error> {
         self.log("out", None, &body);
-        let wire = self.config.envelope.wrap(body);
+        let wire = Frames::from_vec(self.config.envelope.wrap(body));
         let timeout = self.config.timeout;
         let deadline = Instant::now() + timeout;
         let timed_out = || Error::Timeout {

@@ -20,6 +20,11 @@ use bytes::Bytes;
 #[derive(Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Frame(Bytes);
 
+/// The frames of one message on its way out of a plug: in place up to two
+/// (a body and its delimiter), so that a request needs no allocation of
+/// its own for them.
+pub(crate) type Frames = smallvec::SmallVec<[Frame; 2]>;
+
 /// Frames at most this long go to libzmq as a copy (libzmq stores up to 33
 /// bytes inline and mallocs the rest anyway); longer ones hand their buffer
 /// over when nothing else shares it.

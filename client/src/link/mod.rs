@@ -19,10 +19,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::connection::Dispatch;
 use crate::error::{Error, TransportError};
+use crate::frame::Frames;
 use crate::socket::{AsyncSocket, SendError};
 use crate::transport::native::{Outgoing, Refused};
 use crate::transport::{Address, Transport};
-use crate::Frame;
 
 /// Where a link stands, as [`EndpointStats::state`] shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
@@ -210,7 +210,7 @@ pub(crate) struct Link {
 #[derive(Debug)]
 pub(crate) enum TrySend {
     /// The queue is full now: the frames back, for [`Link::send`].
-    Later(Vec<Frame>),
+    Later(Frames),
     /// The link cannot take it.
     Failed(LinkError),
 }
@@ -286,7 +286,7 @@ impl Link {
     /// less on the way out. Other messages are queued, so that a burst
     /// leaves in few writes, and written by the sender that fills the
     /// queue to [`Link::write_at`].
-    pub(crate) fn try_send(&self, frames: Vec<Frame>, lone: bool) -> Result<(), TrySend> {
+    pub(crate) fn try_send(&self, frames: Frames, lone: bool) -> Result<(), TrySend> {
         match &self.wire {
             Wire::Native(out) => match if lone {
                 out.try_push_now(frames)
@@ -297,9 +297,9 @@ impl Link {
                 Err((back, Refused::Full)) => Err(TrySend::Later(back)),
                 Err((_, Refused::Closed)) => Err(TrySend::Failed(LinkError::Down)),
             },
-            Wire::Zmq(wire) => match wire.socket().try_send(frames) {
+            Wire::Zmq(wire) => match wire.socket().try_send(frames.into_vec()) {
                 Ok(()) => Ok(()),
-                Err((back, SendError::Full)) => Err(TrySend::Later(back)),
+                Err((back, SendError::Full)) => Err(TrySend::Later(Frames::from_vec(back))),
                 Err((_, e)) => Err(TrySend::Failed(e.into())),
             },
         }?;
@@ -318,12 +318,12 @@ impl Link {
     }
 
     /// Sends one message, waiting while the link's queue is full.
-    pub(crate) async fn send(&self, frames: Vec<Frame>) -> Result<(), LinkError> {
+    pub(crate) async fn send(&self, frames: Frames) -> Result<(), LinkError> {
         match &self.wire {
             Wire::Native(out) => out.push(frames).await.map_err(|_| LinkError::Down),
             Wire::Zmq(wire) => wire
                 .socket()
-                .send(frames)
+                .send(frames.into_vec())
                 .await
                 .map_err(|e| LinkError::Transport(TransportError::Send(e))),
         }?;

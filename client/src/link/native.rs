@@ -12,9 +12,9 @@ use plug_zmtp::{Heartbeat, IntoSplit, Keepalive, KeepaliveAction, Options, Socke
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use crate::connection::Dispatch;
+use crate::frame::{Frame, Frames};
 use crate::transport::native::{dial, Outgoing, Stream, WRITE_HIGH};
 use crate::transport::Address;
-use crate::Frame;
 
 use super::{Link, Presence};
 
@@ -105,7 +105,7 @@ where
     let presence = Presence::up(link);
     tracing::debug!(plug, endpoint = link.endpoint(), "connected");
     let mut batch = plug_zmtp::Batch::default();
-    let mut queued: Vec<Vec<Frame>> = Vec::new();
+    let mut queued: Vec<Frames> = Vec::new();
     let mut work = std::pin::pin!(out.notified());
     let ended = loop {
         let last = reader.last_received();

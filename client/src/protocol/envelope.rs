@@ -11,7 +11,7 @@ use std::str::FromStr;
 
 use smallvec::{smallvec, SmallVec};
 
-use crate::Frame;
+use crate::frame::{Frame, Frames};
 
 /// How a plug frames what it sends (PROTOCOL.md §3.1, §3.2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
@@ -32,6 +32,14 @@ impl EnvelopeStyle {
             body.insert(0, Frame::empty());
         }
         body
+    }
+
+    /// The frames on the wire for a one-frame `body`.
+    pub(crate) fn frames(self, body: Frame) -> Frames {
+        match self {
+            EnvelopeStyle::Bare => smallvec![body],
+            EnvelopeStyle::Delimited => smallvec![Frame::empty(), body],
+        }
     }
 
     /// The body of a message received by a plug. A delimited plug that

@@ -310,7 +310,7 @@ impl RpcPlug {
                 let in_flight = InFlight::new(link.clone());
                 let received_before = link.health.received.load(Ordering::Relaxed);
                 conn.log("out", Some(id), std::slice::from_ref(&body));
-                let wire = conn.config.envelope.wrap(vec![body.clone()]);
+                let wire = conn.config.envelope.frames(body.clone());
                 let lone = link.health.in_flight.load(Ordering::Relaxed) == 1;
                 let sending = match link.try_send(wire, lone) {
                     Ok(()) => Ok(Ok(())),

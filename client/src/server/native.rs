@@ -34,9 +34,9 @@ use tokio::time::Instant;
 use tokio_util::sync::{CancellationToken, WaitForCancellationFuture};
 use tokio_util::task::TaskTracker;
 
+use crate::frame::{Frame, Frames};
 use crate::protocol::{ErrorObject, Routed};
 use crate::transport::native::{Listener, Outgoing, Stream, WRITE_HIGH};
-use crate::Frame;
 
 use super::drain::QUIET;
 use super::handler::panic_message;
@@ -282,7 +282,7 @@ where
     // Handlers of this peer that wait, each in a task of its own.
     let waiting = Arc::new(AtomicUsize::new(0));
     let mut batch = Batch::default();
-    let mut queued: Vec<Vec<Frame>> = Vec::new();
+    let mut queued: Vec<Frames> = Vec::new();
     let mut last_request = Instant::now();
     let mut tick = tokio::time::interval(DRAIN_TICK);
     let mut stalled = false;
@@ -451,7 +451,7 @@ where
     let limit = shared.config.max_message_bytes;
     let counters = &shared.counters;
     let mut batch = Batch::default();
-    let mut queued: Vec<Vec<Frame>> = Vec::new();
+    let mut queued: Vec<Frames> = Vec::new();
     let mut last_message = Instant::now();
     let mut tick = tokio::time::interval(DRAIN_TICK);
     let mut stalled = false;

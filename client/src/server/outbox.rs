@@ -16,10 +16,10 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+use crate::frame::{Frame, Frames};
 use crate::protocol::Envelope;
 use crate::socket::{AsyncSocket, SendError};
 use crate::transport::native::{Outgoing, Refused};
-use crate::Frame;
 
 use super::stats::{bump, Counters};
 
@@ -377,13 +377,10 @@ fn peer_of(peers: &Peers, envelope: &Envelope) -> Result<Arc<Outgoing>, Undelive
 
 /// A message for a native connection: the envelope without the identity
 /// (the connection is the identity), then the body.
-pub(super) fn native_frames(envelope: &Envelope, body: Vec<Frame>) -> Vec<Frame> {
+pub(super) fn native_frames(envelope: &Envelope, body: Vec<Frame>) -> Frames {
     let head = envelope.after_identity();
     if head.is_empty() {
-        return body;
+        return Frames::from_vec(body);
     }
-    let mut frames = Vec::with_capacity(head.len() + body.len());
-    frames.extend_from_slice(head);
-    frames.extend(body);
-    frames
+    head.iter().cloned().chain(body).collect()
 }

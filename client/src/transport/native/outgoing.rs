@@ -21,7 +21,7 @@ use tokio::io::AsyncWrite;
 use tokio::sync::Notify;
 
 use super::WRITE_HIGH;
-use crate::Frame;
+use crate::frame::{Frame, Frames};
 
 /// A connection's writer as the queue holds it.
 pub(crate) type SharedWriter = plug_zmtp::Writer<Box<dyn AsyncWrite + Send + Unpin>>;
@@ -46,7 +46,7 @@ pub(crate) struct Outgoing {
 }
 
 struct State {
-    queue: Vec<Vec<Frame>>,
+    queue: Vec<Frames>,
     open: bool,
     /// The connection's writer, when it lent it.
     writer: Option<SharedWriter>,
@@ -75,7 +75,7 @@ impl Outgoing {
     }
 
     /// Queues `message` if there is room now; gives it back otherwise.
-    pub(crate) fn try_push(&self, message: Vec<Frame>) -> Result<(), (Vec<Frame>, Refused)> {
+    pub(crate) fn try_push(&self, message: Frames) -> Result<(), (Frames, Refused)> {
         self.push_locked(self.lock(), message)
     }
 
@@ -83,8 +83,8 @@ impl Outgoing {
     fn push_locked(
         &self,
         mut state: MutexGuard<'_, State>,
-        message: Vec<Frame>,
-    ) -> Result<(), (Vec<Frame>, Refused)> {
+        message: Frames,
+    ) -> Result<(), (Frames, Refused)> {
         if !state.open {
             return Err((message, Refused::Closed));
         }
@@ -113,9 +113,9 @@ impl Outgoing {
     /// senders wait, as with `try_push`.
     pub(crate) fn try_push_or_write(
         &self,
-        message: Vec<Frame>,
+        message: Frames,
         write_at: usize,
-    ) -> Result<(), (Vec<Frame>, Refused)> {
+    ) -> Result<(), (Frames, Refused)> {
         let mut state = self.lock();
         let at_mark = state.open && state.queue.len() + 1 >= write_at;
         let State { queue, writer, .. } = &mut *state;
@@ -148,7 +148,7 @@ impl Outgoing {
     /// the message is written at once from this task. What the socket does
     /// not take stays in the writer, and the connection's task is woken to
     /// write it; so is it when the write fails, to find the error.
-    pub(crate) fn try_push_now(&self, message: Vec<Frame>) -> Result<(), (Vec<Frame>, Refused)> {
+    pub(crate) fn try_push_now(&self, message: Frames) -> Result<(), (Frames, Refused)> {
         let mut state = self.lock();
         let idle = state.open && state.queue.is_empty();
         let Some(writer) = state.writer.as_mut().filter(|w| idle && w.is_empty()) else {
@@ -168,7 +168,7 @@ impl Outgoing {
 
     /// Queues `message`, waiting for room. Fails only when the queue is
     /// closed (the message is dropped with it).
-    pub(crate) async fn push(&self, message: Vec<Frame>) -> Result<(), Refused> {
+    pub(crate) async fn push(&self, message: Frames) -> Result<(), Refused> {
         // Most messages find room at once: no waiter to set up.
         let mut message = match self.try_push(message) {
             Ok(()) => return Ok(()),
@@ -189,7 +189,7 @@ impl Outgoing {
     }
 
     /// Takes every queued message into `into` (the connection's task).
-    pub(crate) fn take(&self, into: &mut Vec<Vec<Frame>>) {
+    pub(crate) fn take(&self, into: &mut Vec<Frames>) {
         let mut state = self.lock();
         if state.queue.is_empty() {
             return;
@@ -267,8 +267,8 @@ mod tests {
     use futures_util::FutureExt;
     use std::time::Duration;
 
-    fn msg(s: &str) -> Vec<Frame> {
-        vec![Frame::from(s)]
+    fn msg(s: &str) -> Frames {
+        smallvec::smallvec![Frame::from(s)]
     }
 
     #[tokio::test]
