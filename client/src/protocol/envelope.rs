@@ -28,6 +28,7 @@ pub enum EnvelopeStyle {
 impl EnvelopeStyle {
     /// Frames to put on the wire for `body`.
     pub fn wrap(self, mut body: Vec<Frame>) -> Vec<Frame> {
+        // The same rule as `frames`, for any number of frames.
         if self == EnvelopeStyle::Delimited {
             body.insert(0, Frame::empty());
         }

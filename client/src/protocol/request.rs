@@ -10,7 +10,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::text::{plain_string, write_if_str, write_str, write_value};
+use super::text::{plain_string, write_json, write_str, write_value};
 use super::{ErrorObject, Id};
 use crate::Frame;
 
@@ -461,9 +461,7 @@ pub fn encode_call<P: Serialize + ?Sized>(
     out.extend_from_slice(br#","method":"#);
     write_str(&mut out, method);
     out.extend_from_slice(br#","params":"#);
-    if !write_if_str(&mut out, params) {
-        serde_json::to_writer(&mut out, params)?;
-    }
+    write_json(&mut out, params)?;
     out.push(b'}');
     Ok(out)
 }

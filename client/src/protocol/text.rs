@@ -9,10 +9,25 @@ use serde_json::Value;
 
 /// Appends `value` as JSON text.
 pub(crate) fn write_value(out: &mut Vec<u8>, value: &Value) {
+    // What `write_json` does, without its trial serializer for a value
+    // whose kind is known.
     match value {
         Value::String(s) => write_str(out, s),
         other => serde_json::to_writer(out, other).expect("a JSON value serializes"),
     }
+}
+
+/// Appends `value` as JSON text: a string by [`write_str`], anything else
+/// by serde_json. Fails as serde_json does (a map whose keys are not
+/// strings).
+pub(crate) fn write_json<T: Serialize + ?Sized>(
+    out: &mut Vec<u8>,
+    value: &T,
+) -> Result<(), serde_json::Error> {
+    if write_if_str(out, value) {
+        return Ok(());
+    }
+    serde_json::to_writer(out, value)
 }
 
 /// Appends `s` as a JSON string. serde_json escapes only control
@@ -38,7 +53,7 @@ fn plain(bytes: &[u8]) -> bool {
 /// `String`, `char`, `Value::String`, or one inside `Some` or a newtype),
 /// written by [`write_str`]; serde_json would look at the string byte by
 /// byte. Returns `false`, having written nothing, for any other value.
-pub(crate) fn write_if_str<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> bool {
+fn write_if_str<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) -> bool {
     value.serialize(StrOnly(out)).is_ok()
 }
 

@@ -197,7 +197,7 @@ impl RpcPlug {
     /// [`Error::Remote`]; no reply before the plug's timeout is
     /// [`Error::Timeout`]. Dropping the future forgets the request.
     pub async fn request(&self, request: impl Into<Value>) -> Result<Reply, Error> {
-        let object = object_of(request.into())?;
+        let object = object_of(request.into(), "a request")?;
         self.roundtrip(|id| Ok(encode_request(object, Some(id))), 0)
             .await
     }
@@ -235,7 +235,7 @@ impl RpcPlug {
     /// to the message handler as an unknown id.
     pub async fn request_idempotent(&self, request: impl Into<Value>) -> Result<Reply, Error> {
         let retries = self.state().conn.config.retries;
-        let object = object_of(request.into())?;
+        let object = object_of(request.into(), "a request")?;
         self.roundtrip(|id| Ok(encode_request(object, Some(id))), retries)
             .await
     }
@@ -401,11 +401,7 @@ impl RpcPlug {
     /// (PROTOCOL.md §5.4).
     pub async fn notify(&self, notification: impl Into<Value>) -> Result<(), Error> {
         let conn = &self.state().conn;
-        let Value::Object(object) = notification.into() else {
-            return Err(Error::InvalidRequest(
-                "a notification must be a JSON object".into(),
-            ));
-        };
+        let object = object_of(notification.into(), "a notification")?;
         conn.send_message(vec![Frame::from(encode_request(object, None))])
             .await
     }
@@ -447,13 +443,13 @@ impl std::fmt::Debug for RpcPlug {
     }
 }
 
-/// The object a request must be.
-fn object_of(request: Value) -> Result<Map<String, Value>, Error> {
-    match request {
+/// The object `what` (a request, a notification) must be.
+fn object_of(value: Value, what: &str) -> Result<Map<String, Value>, Error> {
+    match value {
         Value::Object(object) => Ok(object),
-        _ => Err(Error::InvalidRequest(
-            "a request must be a JSON object".into(),
-        )),
+        _ => Err(Error::InvalidRequest(format!(
+            "{what} must be a JSON object"
+        ))),
     }
 }
 

@@ -559,8 +559,7 @@ fn write<W: AsyncWrite + Unpin>(
     outbox: &Outbox,
     a: Answer,
 ) {
-    let head = a.envelope.after_identity().iter().cloned();
-    unsent.queue(writer, head.chain(std::iter::once(a.body)));
+    unsent.queue(writer, native_frames(&a.envelope, [a.body]));
     outbox.replied(a.is_error);
 }
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use crate::frame::{Frame, Frames};
+use crate::frame::Frame;
 use crate::protocol::Envelope;
 use crate::socket::{AsyncSocket, SendError};
 use crate::transport::native::{Outgoing, Refused};
@@ -172,7 +172,7 @@ impl Outbox {
             },
             Route::Native(peers) => {
                 let out = peer_of(peers, envelope)?;
-                let frames = match out.try_push(native_frames(envelope, body)) {
+                let frames = match out.try_push(native_frames(envelope, body).collect()) {
                     Ok(()) => return Ok(()),
                     Err((_, Refused::Closed)) => return Err(Undelivered::Gone),
                     Err((frames, Refused::Full)) => frames,
@@ -201,7 +201,7 @@ impl Outbox {
             },
             Route::Native(peers) => {
                 let out = peer_of(peers, envelope)?;
-                match out.try_push(native_frames(envelope, body)) {
+                match out.try_push(native_frames(envelope, body).collect()) {
                     Ok(()) => Ok(()),
                     Err((_, Refused::Full)) => Err(Undelivered::Full),
                     Err((_, Refused::Closed)) => Err(Undelivered::Gone),
@@ -377,10 +377,9 @@ fn peer_of(peers: &Peers, envelope: &Envelope) -> Result<Arc<Outgoing>, Undelive
 
 /// A message for a native connection: the envelope without the identity
 /// (the connection is the identity), then the body.
-pub(super) fn native_frames(envelope: &Envelope, body: Vec<Frame>) -> Frames {
-    let head = envelope.after_identity();
-    if head.is_empty() {
-        return Frames::from_vec(body);
-    }
-    head.iter().cloned().chain(body).collect()
+pub(super) fn native_frames<'a>(
+    envelope: &'a Envelope,
+    body: impl IntoIterator<Item = Frame> + 'a,
+) -> impl Iterator<Item = Frame> + 'a {
+    envelope.after_identity().iter().cloned().chain(body)
 }

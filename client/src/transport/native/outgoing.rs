@@ -127,9 +127,7 @@ impl Outgoing {
         };
         let was_full = queue.len() >= self.limit;
         for m in queue.drain(..).chain(std::iter::once(message)) {
-            if let Err(e) = writer.queue(m.into_iter().map(Frame::into_bytes)) {
-                tracing::warn!(error = %e, "message not sent");
-            }
+            queue_on(writer, m);
         }
         let written = writer.write_now().is_ok() && writer.is_empty();
         state.stalled = false;
@@ -154,8 +152,7 @@ impl Outgoing {
         let Some(writer) = state.writer.as_mut().filter(|w| idle && w.is_empty()) else {
             return self.push_locked(state, message);
         };
-        if let Err(e) = writer.queue(message.into_iter().map(Frame::into_bytes)) {
-            tracing::warn!(error = %e, "message not sent");
+        if !queue_on(writer, message) {
             return Ok(());
         }
         if writer.write_now().is_ok() && writer.is_empty() {
@@ -258,6 +255,18 @@ impl Outgoing {
     /// Messages queued now.
     pub(crate) fn len(&self) -> usize {
         self.lock().queue.len()
+    }
+}
+
+/// Queues `message` on `writer`; `false` (logged) when the writer refuses
+/// it.
+fn queue_on(writer: &mut SharedWriter, message: Frames) -> bool {
+    match writer.queue(message.into_iter().map(Frame::into_bytes)) {
+        Ok(()) => true,
+        Err(e) => {
+            tracing::warn!(error = %e, "message not sent");
+            false
+        }
     }
 }
 
